@@ -1,0 +1,3 @@
+// The one main() of every Boost.Test binary.
+#define BOOST_TEST_MODULE renderq
+#include <boost/test/unit_test.hpp>
