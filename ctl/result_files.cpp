@@ -1,0 +1,56 @@
+#include "ctl/result_files.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+#include <system_error>
+
+namespace renderq {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr std::string_view kResultExtension = ".png";
+
+}  // namespace
+
+std::string ResultFilePath(const std::string& results_dir, const std::string& job_id) {
+  return (fs::path(results_dir) / (job_id + std::string(kResultExtension))).string();
+}
+
+Result<int> DeleteResultFiles(const std::string& results_dir,
+                              const std::vector<std::string>& job_ids) {
+  int deleted = 0;
+  for (const std::string& id : job_ids) {
+    std::error_code ec;
+    const std::string path = ResultFilePath(results_dir, id);
+    if (fs::remove(path, ec)) ++deleted;
+    if (ec) return Status::Unavailable("cannot delete " + path + ": " + ec.message());
+  }
+  return deleted;
+}
+
+Result<ResultFileReport> CompareResultFiles(const std::string& results_dir,
+                                            const std::vector<std::string>& succeeded_ids) {
+  ResultFileReport report;
+  std::set<std::string> on_disk;
+  std::error_code ec;
+  if (fs::exists(results_dir, ec)) {
+    for (fs::directory_iterator it(results_dir, ec), end; !ec && it != end; it.increment(ec)) {
+      const fs::path& p = it->path();
+      if (p.extension() == kResultExtension && it->is_regular_file(ec)) {
+        on_disk.insert(p.stem().string());
+      }
+    }
+  }
+  if (ec) return Status::Unavailable("cannot list " + results_dir + ": " + ec.message());
+  const std::set<std::string> succeeded(succeeded_ids.begin(), succeeded_ids.end());
+  for (const std::string& id : on_disk) {
+    if (!succeeded.contains(id)) report.orphans.push_back(ResultFilePath(results_dir, id));
+  }
+  for (const std::string& id : succeeded) {
+    if (!on_disk.contains(id)) report.missing.push_back(id);
+  }
+  return report;
+}
+
+}  // namespace renderq

@@ -1,0 +1,30 @@
+// Result files on disk, as renderqctl sees them: `<results>/<job id>.png`, the
+// file nginx serves through X-Accel-Redirect to /internal/results/<id>.png.
+// Thread-safe: no shared state; errors as Status, never exceptions.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace renderq {
+
+std::string ResultFilePath(const std::string& results_dir, const std::string& job_id);
+
+// Deletes the result files of `job_ids` (absent files are fine); returns how many
+// were deleted. Unavailable on the first file that cannot be removed.
+Result<int> DeleteResultFiles(const std::string& results_dir,
+                              const std::vector<std::string>& job_ids);
+
+struct ResultFileReport {
+  std::vector<std::string> orphans;  // files with no succeeded job (paths)
+  std::vector<std::string> missing;  // succeeded jobs with no file (ids)
+};
+
+// Compares the `*.png` files in results_dir with the succeeded jobs. A missing
+// results_dir counts as empty. Other files (temporaries, previews) are ignored.
+Result<ResultFileReport> CompareResultFiles(const std::string& results_dir,
+                                            const std::vector<std::string>& succeeded_ids);
+
+}  // namespace renderq
