@@ -11,10 +11,13 @@
 // StatusCode::kUnavailable; nothing is half-written when a method fails.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/job.h"
@@ -172,6 +175,14 @@ class JobStore {
   // Requeues (attempts + 1) or fails (worker_lost after 3 attempts) jobs whose
   // heartbeat is older than the lease timeout. Returns how many it touched.
   virtual Result<int> RequeueLapsed() = 0;
+  // Blocks until another process (or thread) may have committed a change, or
+  // `timeout` passed; spurious returns are allowed. An idle worker calls it
+  // after ClaimNext() found nothing, so it wakes within ms of a submit's commit
+  // without polling. The default is for backends that cannot be notified.
+  virtual Status WaitForChange(std::chrono::milliseconds timeout) {
+    std::this_thread::sleep_for(std::min(timeout, std::chrono::milliseconds(10)));
+    return Status::Ok();
+  }
 
   // -- administration
   // Deletes terminal jobs finished before `cutoff`; returns their ids (to delete files).

@@ -1,0 +1,77 @@
+// Group commit: one writer thread commits the writes of many callers together.
+//
+// A caller hands Run() a unit of work; the writer thread takes every unit that
+// is waiting, runs them in one BEGIN IMMEDIATE transaction (each inside its own
+// SAVEPOINT, so one unit's failure does not sink the others), COMMITs once
+// (with synchronous=FULL that is one fsync for the whole batch) and then wakes
+// each caller with its own result. Run() returns OK only once the unit's
+// changes are on disk; when the transaction or its COMMIT fails, every unit of
+// the batch gets kUnavailable, so no caller ever sees success for an
+// uncommitted change.
+//
+// Thread safety: Run() may be called from any number of threads. The work
+// runs on the writer thread with the writer's connection; it must not block on
+// anything but the database, and whatever it writes into the caller's
+// variables is valid only when Run() returns OK.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "core/sqlite_db.h"
+#include "core/status.h"
+
+namespace renderq {
+
+class SqliteGroupCommit {
+ public:
+  using Work = std::function<Status(SqliteDb&)>;
+
+  struct Options {
+    std::size_t max_batch = 512;  // units per transaction; the rest wait for the next
+  };
+
+  SqliteGroupCommit(std::unique_ptr<SqliteDb> db, Options options);
+  // Finishes the units already handed in, then stops the writer.
+  ~SqliteGroupCommit();
+  SqliteGroupCommit(const SqliteGroupCommit&) = delete;
+  SqliteGroupCommit& operator=(const SqliteGroupCommit&) = delete;
+
+  // Runs `work` in the next batch; returns its Status once the batch committed,
+  // or kUnavailable if the batch did not commit.
+  Status Run(const Work& work);
+
+  struct Stats {
+    std::int64_t units = 0;    // units run
+    std::int64_t batches = 0;  // transactions attempted
+    std::int64_t commits = 0;  // transactions committed
+  };
+  Stats stats() const;
+
+ private:
+  struct Pending {
+    const Work* work;
+    Status status;
+    bool done = false;
+  };
+
+  void WriterLoop();
+  void RunBatch(const std::deque<Pending*>& batch);
+
+  const std::unique_ptr<SqliteDb> db_;  // used by the writer thread only
+  const Options options_;
+  mutable std::mutex mu_;
+  std::condition_variable work_ready_;   // writer waits for units
+  std::condition_variable batch_done_;   // callers wait for their unit
+  std::deque<Pending*> queue_;           // guarded by mu_
+  bool stopping_ = false;                // guarded by mu_
+  Stats stats_;                          // guarded by mu_
+  std::thread writer_;                   // last: starts after everything above
+};
+
+}  // namespace renderq

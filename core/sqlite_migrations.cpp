@@ -1,0 +1,48 @@
+#include "core/sqlite_migrations.h"
+
+#include <string>
+
+namespace renderq {
+namespace {
+
+Result<int> UserVersion(SqliteDb& db) {
+  ASSIGN_OR_RETURN(Statement statement, db.Prepare("PRAGMA user_version"));
+  ASSIGN_OR_RETURN(bool row, statement.Step());
+  if (!row) return Status::Internal("sqlite: PRAGMA user_version returned nothing");
+  return static_cast<int>(statement.Int(0));
+}
+
+}  // namespace
+
+int LatestSchemaVersion() {
+  auto all = Migrations();
+  return all.empty() ? 0 : all.back().version;
+}
+
+Result<int> ApplyMigrations(SqliteDb& db) {
+  // The common case (already current) takes no write lock.
+  ASSIGN_OR_RETURN(int found, UserVersion(db));
+  if (found == LatestSchemaVersion()) return found;
+
+  ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db));
+  ASSIGN_OR_RETURN(found, UserVersion(db));  // another process may have migrated meanwhile
+  if (found > LatestSchemaVersion()) {
+    return Status::Unavailable("database schema version " + std::to_string(found) +
+                               " is newer than this build knows (" +
+                               std::to_string(LatestSchemaVersion()) + ")");
+  }
+  for (const Migration& migration : Migrations()) {
+    if (migration.version <= found) continue;
+    Status applied = db.Exec(migration.sql);
+    if (!applied.ok()) {
+      return Status(applied.code(), std::string("migration ") + migration.name + ": " + applied.message());
+    }
+    // The version is a number from our own table, not outside input.
+    std::string set_version = "PRAGMA user_version = " + std::to_string(migration.version);
+    RETURN_IF_ERROR(db.Exec(set_version.c_str()));
+  }
+  RETURN_IF_ERROR(transaction.Commit());
+  return found;
+}
+
+}  // namespace renderq
