@@ -1,0 +1,25 @@
+// The command line of renderq-fcgi (--help prints it).
+#pragma once
+
+#include <string>
+
+#include "core/cost_model.h"
+#include "core/job_store.h"
+
+namespace renderq {
+
+struct Flags {  // defaults as --help shows them
+  std::string db;
+  std::string socket;
+  std::string socket_group;
+  int threads = 0;  // ParseFlags: 2 x cores unless given
+  std::string results;
+  double max_render_seconds = kDefaultMaxRenderSeconds;
+  double max_drain_seconds = QueueLimits{}.max_drain_seconds;
+};
+
+// Parses argv (and RENDERQ_DB when --db is absent). Prints the help and exits 0
+// on --help; prints the error and exits 2 on a bad or missing flag.
+Flags ParseFlags(int argc, char** argv);
+
+}  // namespace renderq

@@ -1,0 +1,145 @@
+// renderq-fcgi: the FastCGI responder of renderq's HTTP API.
+//
+// Listens on a unix socket (--socket) or, under systemd socket activation with
+// StandardInput=socket, on fd 0; serves with a pool of threads until SIGTERM or
+// SIGINT, then finishes the requests in flight and exits within a second.
+#include <fcgiapp.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "core/sqlite_job_store.h"
+#include "fcgi/api.h"
+#include "fcgi/fcgi_server.h"
+#include "fcgi/flags.h"
+#include "fcgi/log.h"
+#include "fcgi/metrics.h"
+
+namespace renderq {
+namespace {
+
+constexpr int kListenBacklog = 1024;
+constexpr auto kStopTimeout = std::chrono::milliseconds(900);
+
+// Creates the unix socket with mode 0660 (group: `group` when given), so that
+// only its owner and nginx's group can connect: Debian's libfcgi still aborts
+// on some crafted records, so no one else may reach it.
+Result<int> OpenUnixSocket(const std::string& path, const std::string& group) {
+  std::optional<gid_t> gid;
+  if (!group.empty()) {
+    const struct group* g = ::getgrnam(group.c_str());
+    if (g == nullptr) return Status::InvalidArgument("unknown group '" + group + "'");
+    gid = g->gr_gid;
+  }
+  // Created with the final mode's complement as umask: never reachable by others,
+  // not even between bind() and chmod().
+  const mode_t old_umask = ::umask(0117);
+  const int fd = FCGX_OpenSocket(path.c_str(), kListenBacklog);
+  ::umask(old_umask);
+  if (fd < 0) return Status::Unavailable("cannot listen on " + path + ": " + std::strerror(errno));
+  if (::chmod(path.c_str(), 0660) != 0 ||
+      (gid && ::chown(path.c_str(), static_cast<uid_t>(-1), *gid) != 0)) {
+    const std::string why = std::strerror(errno);
+    ::close(fd);
+    return Status::Unavailable("cannot set mode or group of " + path + ": " + why);
+  }
+  return fd;
+}
+
+Result<int> ListenFd(const Flags& flags) {
+  if (!flags.socket.empty()) return OpenUnixSocket(flags.socket, flags.socket_group);
+  struct stat st {};
+  if (::fstat(STDIN_FILENO, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+    return Status::InvalidArgument(
+        "no --socket given and fd 0 is not a socket (start it from renderq-fcgi.socket, or "
+        "pass --socket PATH)");
+  }
+  return STDIN_FILENO;
+}
+
+void IgnoreSignal(int) {}
+
+// SIGTERM/SIGINT are taken by sigwait() in main; every thread inherits the mask.
+// SIGUSR1 only interrupts accept() (no SA_RESTART) so Stop() can wake threads.
+sigset_t SetUpSignals() {
+  struct sigaction wake {};
+  wake.sa_handler = IgnoreSignal;
+  sigemptyset(&wake.sa_mask);
+  wake.sa_flags = 0;
+  ::sigaction(SIGUSR1, &wake, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);  // nginx hung up: the write fails, the thread goes on
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  ::pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  return stop;
+}
+
+int Run(const Flags& flags) {
+  const sigset_t stop_signals = SetUpSignals();
+  if (FCGX_Init() != 0) {
+    LogLine("FCGX_Init failed");
+    return 1;
+  }
+  Result<int> listen_fd = ListenFd(flags);
+  if (!listen_fd.ok()) {
+    LogLine(listen_fd.status().message());
+    return 1;
+  }
+  // The store is opened here, after any fork: SQLite handles must not cross one.
+  SqliteJobStoreOptions store_options;
+  store_options.path = flags.db;
+  store_options.limits.max_drain_seconds = flags.max_drain_seconds;
+  Result<std::unique_ptr<SqliteJobStore>> store = SqliteJobStore::Open(store_options);
+  if (!store.ok()) {
+    LogLine("cannot open the database " + flags.db + ": " + store.status().ToString());
+    return 1;
+  }
+  Metrics metrics;
+  ApiOptions api_options;
+  api_options.max_render_seconds = flags.max_render_seconds;
+  api_options.results_dir = flags.results;
+  const Api api(store->get(), &metrics, SystemClock::Instance(), api_options);
+
+  FcgiServer server(&api, *listen_fd, flags.threads);
+  server.Start();
+  LogLine("serving " + flags.db + " on " +
+          (flags.socket.empty() ? std::string("fd 0 (socket activation)") : flags.socket) +
+          " with " + std::to_string(flags.threads) + " threads");
+
+  int signal_number = 0;
+  while (::sigwait(&stop_signals, &signal_number) != 0) {
+  }
+  LogLine(std::string("stopping on ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM"));
+  if (!server.Stop(kStopTimeout)) {
+    LogLine("requests still in flight after the stop timeout; exiting anyway");
+    std::_Exit(1);  // committed jobs are on disk; nothing else needs flushing
+  }
+  if (!flags.socket.empty()) ::unlink(flags.socket.c_str());
+  LogLine("stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace renderq
+
+int main(int argc, char** argv) {
+  const renderq::Flags flags = renderq::ParseFlags(argc, argv);
+  try {
+    return renderq::Run(flags);
+  } catch (const std::exception& e) {
+    renderq::LogLine(std::string("fatal: ") + e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,82 @@
+#include "fcgi/problem.h"
+
+#include <nlohmann/json.hpp>
+
+namespace renderq {
+
+namespace {
+
+struct ProblemInfo {
+  std::string_view name;
+  int status;
+  std::string_view title;
+};
+
+ProblemInfo Info(ProblemType type) {
+  switch (type) {
+    case ProblemType::kMalformedJson: return {"malformed-json", 400, "Malformed JSON"};
+    case ProblemType::kMalformedBody: return {"malformed-body", 400, "Incomplete request body"};
+    case ProblemType::kInvalidQuery: return {"invalid-query", 400, "Invalid query parameter"};
+    case ProblemType::kInvalidIdempotencyKey:
+      return {"invalid-idempotency-key", 400, "Invalid Idempotency-Key"};
+    case ProblemType::kUnauthorized: return {"unauthorized", 401, "Missing or unknown token"};
+    case ProblemType::kNotFound: return {"not-found", 404, "Not found"};
+    case ProblemType::kMethodNotAllowed: return {"method-not-allowed", 405, "Method not allowed"};
+    case ProblemType::kIdempotencyConflict:
+      return {"idempotency-conflict", 409, "Idempotency-Key reused with a different body"};
+    case ProblemType::kJobTerminal: return {"job-terminal", 409, "Job already finished"};
+    case ProblemType::kResultNotReady: return {"result-not-ready", 409, "Result not ready"};
+    case ProblemType::kLengthRequired: return {"length-required", 411, "Content-Length required"};
+    case ProblemType::kBodyTooLarge: return {"body-too-large", 413, "Request body too large"};
+    case ProblemType::kUnsupportedMediaType:
+      return {"unsupported-media-type", 415, "Unsupported media type"};
+    case ProblemType::kInvalidScene: return {"invalid-scene", 422, "Invalid scene"};
+    case ProblemType::kTooExpensive: return {"too-expensive", 422, "Scene too expensive"};
+    case ProblemType::kOwnerQueueFull:
+      return {"owner-queue-full", 429, "Too many queued jobs for this token"};
+    case ProblemType::kInternal: return {"internal", 500, "Internal error"};
+    case ProblemType::kQueueFull: return {"queue-full", 503, "Queue full"};
+    case ProblemType::kStorageUnavailable:
+      return {"storage-unavailable", 503, "Storage unavailable"};
+  }
+  return {"internal", 500, "Internal error"};
+}
+
+}  // namespace
+
+std::string_view ProblemName(ProblemType type) { return Info(type).name; }
+int ProblemStatus(ProblemType type) { return Info(type).status; }
+std::string_view ProblemTitle(ProblemType type) { return Info(type).title; }
+
+std::string ProblemTypeUri(ProblemType type) {
+  std::string uri(kProblemTypePrefix);
+  uri += Info(type).name;
+  return uri;
+}
+
+HttpResponse MakeProblem(ProblemType type, std::string_view detail,
+                         const std::vector<ProblemError>& errors) {
+  const ProblemInfo info = Info(type);
+  nlohmann::json body = {
+      {"type", ProblemTypeUri(type)},
+      {"title", info.title},
+      {"status", info.status},
+      {"detail", detail},
+  };
+  if (errors.size() == 1) {
+    body["pointer"] = errors.front().pointer;
+  } else if (!errors.empty()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const ProblemError& e : errors) list.push_back({{"pointer", e.pointer}, {"detail", e.detail}});
+    body["errors"] = std::move(list);
+  }
+  HttpResponse response;
+  response.status = info.status;
+  response.SetHeader("Content-Type", "application/problem+json");
+  response.SetHeader("Cache-Control", "no-store");
+  // Replace, not throw, should a caller ever pass bytes that are not UTF-8.
+  response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return response;
+}
+
+}  // namespace renderq
