@@ -1,0 +1,16 @@
+// The CUDA entry points of a build without nvcc: they report, never fail hard.
+#include "kernels/backends.h"
+#include "kernels/renderer.h"
+
+namespace renderq {
+
+bool CudaBackendCompiled() { return false; }
+std::vector<CudaDeviceInfo> ProbeCudaDevices() { return {}; }
+
+namespace kernels {
+Result<std::unique_ptr<Renderer>> CreateCudaRenderer(const SceneDescription&, int) {
+  return Status::Unavailable("this build has no CUDA backend (nvcc was not found)");
+}
+}  // namespace kernels
+
+}  // namespace renderq

@@ -1,0 +1,180 @@
+// Ray–primitive intersection tests, shared by both backends and the BVH.
+//
+// Each test returns the ray parameter t of the nearest hit in (t_min, t_max)
+// or a negative value for a miss; surface data is computed afterwards for the
+// closest hit only (SurfaceAt), which keeps the inner traversal loop short.
+#pragma once
+
+#include "kernels/host_device.h"
+#include "kernels/scene_data.h"
+
+namespace renderq::kernels {
+
+inline constexpr float kMiss = -1.0f;
+
+// Both roots are tried so a ray starting inside the sphere hits its far side.
+inline RENDERQ_HOST_DEVICE float IntersectSphere(const Sphere& s, const Ray& r, float t_min,
+                                                 float t_max) {
+  const Vec3 oc = r.origin - s.center;
+  const float a = Dot(r.dir, r.dir);
+  const float half_b = Dot(oc, r.dir);
+  // c through the difference of squares keeps precision for large origins.
+  const float c = Dot(oc, oc) - s.radius * s.radius;
+  const float disc = half_b * half_b - a * c;
+  if (disc < 0.0f) return kMiss;
+  const float sq = sqrtf(disc);
+  float t = (-half_b - sq) / a;
+  if (t <= t_min || t >= t_max) {
+    t = (-half_b + sq) / a;
+    if (t <= t_min || t >= t_max) return kMiss;
+  }
+  return t;
+}
+
+// Plane hit, then the hit point's (alpha, beta) in the quad's own basis; the
+// edges count as inside.
+inline RENDERQ_HOST_DEVICE float IntersectQuad(const Quad& q, const Ray& r, float t_min,
+                                               float t_max) {
+  const float denom = Dot(q.normal, r.dir);
+  if (fabsf(denom) < 1e-12f) return kMiss;  // parallel to the plane
+  const float t = (q.plane_d - Dot(q.normal, r.origin)) / denom;
+  if (!(t > t_min && t < t_max)) return kMiss;
+  const Vec3 p = At(r, t) - q.corner;
+  const float alpha = Dot(q.w, Cross(p, q.v));
+  const float beta = Dot(q.w, Cross(q.u, p));
+  if (alpha < 0.0f || alpha > 1.0f || beta < 0.0f || beta > 1.0f) return kMiss;
+  return t;
+}
+
+// Möller–Trumbore, two-sided. Only an exactly zero determinant counts as
+// parallel (a fixed epsilon would drop tiny triangles of fine meshes); the
+// barycentric bounds are inclusive so rays through a shared edge hit one of the
+// two triangles instead of slipping between them.
+inline RENDERQ_HOST_DEVICE float IntersectTriangle(const Triangle& tri, const Ray& r, float t_min,
+                                                   float t_max) {
+  const Vec3 pvec = Cross(r.dir, tri.e2);
+  const float det = Dot(tri.e1, pvec);
+  if (det == 0.0f) return kMiss;
+  const float inv_det = 1.0f / det;
+  const Vec3 tvec = r.origin - tri.v0;
+  const float u = Dot(tvec, pvec) * inv_det;
+  if (u < 0.0f || u > 1.0f) return kMiss;
+  const Vec3 qvec = Cross(tvec, tri.e1);
+  const float v = Dot(r.dir, qvec) * inv_det;
+  if (v < 0.0f || u + v > 1.0f) return kMiss;
+  const float t = Dot(tri.e2, qvec) * inv_det;
+  if (!(t > t_min && t < t_max)) return kMiss;
+  return t;
+}
+
+// Slab test against a node's box; inv_dir = 1/dir per component (inf allowed).
+inline RENDERQ_HOST_DEVICE bool IntersectBox(const float* bmin, const float* bmax, const Ray& r,
+                                             const Vec3& inv_dir, float t_min, float t_max) {
+  const float o[3] = {r.origin.x, r.origin.y, r.origin.z};
+  const float id[3] = {inv_dir.x, inv_dir.y, inv_dir.z};
+  for (int a = 0; a < 3; ++a) {
+    float t0 = (bmin[a] - o[a]) * id[a];
+    float t1 = (bmax[a] - o[a]) * id[a];
+    if (id[a] < 0.0f) {
+      const float tmp = t0;
+      t0 = t1;
+      t1 = tmp;
+    }
+    // NaN (0 * inf for an origin on a slab plane) fails the comparisons and is skipped.
+    t_min = t0 > t_min ? t0 : t_min;
+    t_max = t1 < t_max ? t1 : t_max;
+    if (t_max < t_min) return false;
+  }
+  return true;
+}
+
+inline RENDERQ_HOST_DEVICE float IntersectPrim(const SceneView& s, uint32_t ref, const Ray& r,
+                                               float t_min, float t_max) {
+  const uint32_t i = PrimRefIndex(ref);
+  switch (PrimRefKind(ref)) {
+    case kPrimSphere: return IntersectSphere(s.spheres[i], r, t_min, t_max);
+    case kPrimQuad: return IntersectQuad(s.quads[i], r, t_min, t_max);
+    default: return IntersectTriangle(s.triangles[i], r, t_min, t_max);
+  }
+}
+
+struct SurfaceHit {
+  float t;
+  Vec3 point;
+  Vec3 normal;  // unit, facing against the ray
+  bool front_face;  // the ray arrived from the side the geometric normal points to
+  uint32_t material;
+};
+
+inline RENDERQ_HOST_DEVICE SurfaceHit SurfaceAt(const SceneView& s, uint32_t ref, const Ray& r,
+                                                float t) {
+  SurfaceHit h;
+  h.t = t;
+  h.point = At(r, t);
+  const uint32_t i = PrimRefIndex(ref);
+  Vec3 n;
+  switch (PrimRefKind(ref)) {
+    case kPrimSphere:
+      n = (h.point - s.spheres[i].center) / s.spheres[i].radius;
+      h.material = s.spheres[i].material;
+      break;
+    case kPrimQuad:
+      n = s.quads[i].normal;
+      h.material = s.quads[i].material;
+      break;
+    default:
+      n = Normalize(Cross(s.triangles[i].e1, s.triangles[i].e2));
+      h.material = s.triangles[i].material;
+      break;
+  }
+  h.front_face = Dot(r.dir, n) < 0.0f;
+  h.normal = h.front_face ? n : -n;
+  return h;
+}
+
+// Closest hit through the flattened BVH: iterative, with a fixed stack, the
+// nearer child first. Returns false when nothing is hit in (t_min, t_max).
+inline constexpr int kBvhStackSize = 64;
+
+inline RENDERQ_HOST_DEVICE bool IntersectScene(const SceneView& s, const Ray& r, float t_min,
+                                               float t_max, SurfaceHit* hit) {
+  if (s.node_count == 0) return false;
+  const Vec3 inv_dir = {1.0f / r.dir.x, 1.0f / r.dir.y, 1.0f / r.dir.z};
+  const bool dir_neg[3] = {inv_dir.x < 0.0f, inv_dir.y < 0.0f, inv_dir.z < 0.0f};
+  uint32_t stack[kBvhStackSize];
+  int sp = 0;
+  uint32_t node_index = 0;
+  uint32_t best_ref = 0;
+  bool found = false;
+  for (;;) {
+    const BvhNode& node = s.nodes[node_index];
+    if (IntersectBox(node.bmin, node.bmax, r, inv_dir, t_min, t_max)) {
+      if (node.count > 0) {
+        for (uint32_t k = 0; k < node.count; ++k) {
+          const uint32_t ref = s.prims[node.offset + k];
+          const float t = IntersectPrim(s, ref, r, t_min, t_max);
+          if (t >= 0.0f) {
+            t_max = t;
+            best_ref = ref;
+            found = true;
+          }
+        }
+        if (sp == 0) break;
+        node_index = stack[--sp];
+      } else if (dir_neg[node.axis]) {
+        stack[sp++] = node_index + 1;
+        node_index = node.offset;
+      } else {
+        stack[sp++] = node.offset;
+        node_index = node_index + 1;
+      }
+    } else {
+      if (sp == 0) break;
+      node_index = stack[--sp];
+    }
+  }
+  if (found) *hit = SurfaceAt(s, best_ref, r, t_max);
+  return found;
+}
+
+}  // namespace renderq::kernels

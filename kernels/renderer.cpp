@@ -1,0 +1,188 @@
+#include "kernels/renderer.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "kernels/backends.h"
+#include "kernels/color.h"
+#include "kernels/flat_scene.h"
+
+namespace renderq {
+namespace {
+
+// State layout (little-endian, as every supported host is):
+//   "RQSTATE1" | u32 version | u32 width | u32 height | u32 samples_done |
+//   u64 scene fingerprint | f32 sums[width*height*3] | u64 FNV-1a of all before.
+constexpr char kStateMagic[8] = {'R', 'Q', 'S', 'T', 'A', 'T', 'E', '1'};
+constexpr std::uint32_t kStateVersion = 1;
+constexpr size_t kStateHeaderSize = 8 + 4 * 4 + 8;
+
+std::uint64_t Fnv1a(const std::uint8_t* p, size_t n) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (size_t i = 0; i < n; ++i) {
+    h ^= p[i];
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+template <typename T>
+void Append(std::vector<std::uint8_t>* out, const T& v) {
+  const auto* p = reinterpret_cast<const std::uint8_t*>(&v);
+  out->insert(out->end(), p, p + sizeof(T));
+}
+
+template <typename T>
+T ReadAt(std::span<const std::uint8_t> bytes, size_t offset) {
+  T v;
+  std::memcpy(&v, bytes.data() + offset, sizeof(T));
+  return v;
+}
+
+Status ErrnoStatus(const std::string& what, const std::string& path);
+
+// Closes the descriptor on every path out of SaveState.
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  int get() const { return fd_; }
+  int Release() {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_;
+};
+
+Status WriteAllAndSync(int fd, std::span<const std::uint8_t> bytes, const std::string& path) {
+  size_t written = 0;
+  while (written < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return ErrnoStatus("cannot write", path);
+    written += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) return ErrnoStatus("cannot fsync", path);
+  return Status::Ok();
+}
+
+Status ErrnoStatus(const std::string& what, const std::string& path) {
+  return Status::Unavailable(what + " " + path + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Renderer>> Renderer::Create(const SceneDescription& scene,
+                                                   const RendererOptions& options) {
+  if (scene.width < 1 || scene.height < 1 || scene.max_depth < 1) {
+    return Status::InvalidArgument("scene has no pixels or max_depth < 1");
+  }
+  if (options.backend == RenderBackend::kCuda) {
+    return kernels::CreateCudaRenderer(scene, options.cuda_device);
+  }
+  return kernels::CreateCpuRenderer(scene, options.cpu_threads);
+}
+
+Renderer::Renderer(const SceneDescription& scene, std::uint64_t fingerprint)
+    : width_(scene.width), height_(scene.height), max_depth_(scene.max_depth),
+      fingerprint_(fingerprint) {}
+
+double Renderer::samples_per_second() const {
+  return render_seconds_ > 0.0 ? pixel_samples_ / render_seconds_ : 0.0;
+}
+
+void Renderer::AddPassStats(int samples, double seconds) {
+  pixel_samples_ += static_cast<double>(width_) * height_ * samples;
+  render_seconds_ += seconds;
+}
+
+Result<std::vector<std::uint8_t>> Renderer::ImageRgb8() {
+  ASSIGN_OR_RETURN(std::vector<float> sums, Accumulation());
+  return kernels::SumsToSrgb8(sums, samples_done_);
+}
+
+Result<std::vector<std::uint8_t>> Renderer::ExportState() {
+  ASSIGN_OR_RETURN(std::vector<float> sums, Accumulation());
+  std::vector<std::uint8_t> out;
+  out.reserve(kStateHeaderSize + sums.size() * sizeof(float) + 8);
+  out.insert(out.end(), std::begin(kStateMagic), std::end(kStateMagic));
+  Append(&out, kStateVersion);
+  Append(&out, static_cast<std::uint32_t>(width_));
+  Append(&out, static_cast<std::uint32_t>(height_));
+  Append(&out, static_cast<std::uint32_t>(samples_done_));
+  Append(&out, fingerprint_);
+  const auto* p = reinterpret_cast<const std::uint8_t*>(sums.data());
+  out.insert(out.end(), p, p + sums.size() * sizeof(float));
+  Append(&out, Fnv1a(out.data(), out.size()));
+  return out;
+}
+
+Status Renderer::ImportState(std::span<const std::uint8_t> bytes) {
+  const size_t floats = static_cast<size_t>(width_) * height_ * 3;
+  const size_t expected = kStateHeaderSize + floats * sizeof(float) + 8;
+  if (bytes.size() != expected) {
+    return Status::InvalidArgument("render state has " + std::to_string(bytes.size()) +
+                                   " bytes, expected " + std::to_string(expected));
+  }
+  if (std::memcmp(bytes.data(), kStateMagic, sizeof kStateMagic) != 0 ||
+      ReadAt<std::uint32_t>(bytes, 8) != kStateVersion) {
+    return Status::InvalidArgument("not a render state (bad magic or version)");
+  }
+  if (ReadAt<std::uint64_t>(bytes, expected - 8) != Fnv1a(bytes.data(), expected - 8)) {
+    return Status::InvalidArgument("render state checksum mismatch (torn or corrupted)");
+  }
+  if (ReadAt<std::uint32_t>(bytes, 12) != static_cast<std::uint32_t>(width_) ||
+      ReadAt<std::uint32_t>(bytes, 16) != static_cast<std::uint32_t>(height_) ||
+      ReadAt<std::uint64_t>(bytes, 24) != fingerprint_) {
+    return Status::InvalidArgument("render state belongs to a different scene");
+  }
+  const auto samples = ReadAt<std::uint32_t>(bytes, 20);
+  std::vector<float> sums(floats);
+  std::memcpy(sums.data(), bytes.data() + kStateHeaderSize, floats * sizeof(float));
+  RETURN_IF_ERROR(SetAccumulation(sums));
+  samples_done_ = static_cast<int>(samples);
+  return Status::Ok();
+}
+
+Status Renderer::SaveState(const std::string& path) {
+  ASSIGN_OR_RETURN(std::vector<std::uint8_t> bytes, ExportState());
+  const std::string tmp = path + ".tmp";
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
+  if (fd.get() < 0) return ErrnoStatus("cannot create", tmp);
+  Status s = WriteAllAndSync(fd.get(), bytes, tmp);
+  if (s.ok() && ::close(fd.Release()) != 0) s = ErrnoStatus("cannot close", tmp);
+  if (!s.ok()) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    s = ErrnoStatus("cannot rename to", path);
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  return Status::Ok();
+}
+
+Status Renderer::LoadState(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return ErrnoStatus("cannot open", path);
+  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                  std::istreambuf_iterator<char>());
+  if (in.bad()) return ErrnoStatus("cannot read", path);
+  return ImportState(bytes);
+}
+
+}  // namespace renderq

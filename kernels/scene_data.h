@@ -1,0 +1,95 @@
+// The scene as both backends read it: plain structs and arrays (no pointers to
+// owned memory, no virtual functions) that are copied to the GPU as they are.
+// The host-side owner of these arrays is FlatScene (kernels/flat_scene.h);
+// SceneView is the non-owning bundle of pointers a kernel receives by value.
+#pragma once
+
+#include "kernels/host_device.h"
+
+namespace renderq::kernels {
+
+enum MaterialKind : uint32_t {
+  kMaterialLambertian = 0,
+  kMaterialMetal = 1,
+  kMaterialDielectric = 2,
+  kMaterialEmissive = 3,
+};
+
+struct Material {
+  uint32_t kind;
+  Vec3 albedo;
+  float roughness;
+  float ior;
+  Vec3 emission;
+};
+
+struct Sphere {
+  Vec3 center;
+  float radius;
+  uint32_t material;
+};
+
+// A parallelogram with the plane data precomputed for the intersection test.
+struct Quad {
+  Vec3 corner, u, v;
+  Vec3 normal;  // unit, along cross(u, v)
+  Vec3 w;       // cross(u, v) / |cross(u, v)|^2: turns a plane point into (alpha, beta)
+  float plane_d;
+  uint32_t material;
+};
+
+// A triangle stored as v0 and two edges (what Möller–Trumbore wants).
+struct Triangle {
+  Vec3 v0, e1, e2;
+  uint32_t material;
+};
+
+// A tagged primitive reference: the kind in the top 2 bits, the index below.
+enum PrimKind : uint32_t { kPrimSphere = 0, kPrimQuad = 1, kPrimTriangle = 2 };
+inline constexpr uint32_t kPrimIndexBits = 30;
+inline constexpr uint32_t kPrimIndexMask = (1u << kPrimIndexBits) - 1u;
+inline RENDERQ_HOST_DEVICE uint32_t MakePrimRef(uint32_t kind, uint32_t index) {
+  return (kind << kPrimIndexBits) | index;
+}
+inline RENDERQ_HOST_DEVICE uint32_t PrimRefKind(uint32_t ref) { return ref >> kPrimIndexBits; }
+inline RENDERQ_HOST_DEVICE uint32_t PrimRefIndex(uint32_t ref) { return ref & kPrimIndexMask; }
+
+// A node of the flattened BVH in depth-first order: an interior node's first
+// child follows it directly, `offset` is the second child; a leaf (count > 0)
+// holds prims[offset .. offset + count).
+struct BvhNode {
+  float bmin[3];
+  float bmax[3];
+  uint32_t offset;
+  uint16_t count;
+  uint8_t axis;
+  uint8_t pad;
+};
+
+struct Camera {
+  Vec3 origin;
+  Vec3 upper_left;  // of the image plane at the focus distance
+  Vec3 horizontal;  // across the image, left to right
+  Vec3 vertical;    // down the image, top to bottom
+  Vec3 lens_u, lens_v;
+  float lens_radius;
+};
+
+struct SceneView {
+  const Material* materials;
+  const Sphere* spheres;
+  const Quad* quads;
+  const Triangle* triangles;
+  const uint32_t* prims;  // primitive refs in BVH leaf order
+  const BvhNode* nodes;
+  uint32_t node_count;    // 0: empty scene
+  Camera camera;
+  Vec3 sky_horizon;
+  Vec3 sky_zenith;
+  int width;
+  int height;
+  int max_depth;
+  uint32_t seed;
+};
+
+}  // namespace renderq::kernels
