@@ -18,7 +18,6 @@ namespace {
 
 constexpr int kGoldenWidth = 64;
 constexpr int kGoldenHeight = 48;
-constexpr int kGoldenSamples = 8;
 constexpr double kMinPsnr = 40.0;
 
 SceneDescription LoadExample(const std::string& name) {
@@ -34,17 +33,17 @@ SceneDescription LoadExample(const std::string& name) {
   return s;
 }
 
-std::vector<std::uint8_t> RenderSmall(const SceneDescription& s) {
+std::vector<std::uint8_t> RenderSmall(const SceneDescription& s, int samples) {
   auto r = Renderer::Create(s, RendererOptions{});
   BOOST_REQUIRE(r.ok());
-  BOOST_REQUIRE((*r)->RenderPass(kGoldenSamples, nullptr).ok());
+  BOOST_REQUIRE((*r)->RenderPass(samples, nullptr).ok());
   auto image = (*r)->ImageRgb8();
   BOOST_REQUIRE(image.ok());
   return *image;
 }
 
-void CheckGolden(const std::string& name) {
-  const std::vector<std::uint8_t> image = RenderSmall(LoadExample(name));
+void CheckGolden(const std::string& name, int samples) {
+  const std::vector<std::uint8_t> image = RenderSmall(LoadExample(name), samples);
   const std::string golden = std::string(RENDERQ_SOURCE_DIR) + "/tests/kernels/golden/" + name + ".png";
   const char* update = std::getenv("RENDERQ_UPDATE_GOLDENS");
   if (update != nullptr && std::string(update) == "1") {
@@ -61,9 +60,9 @@ void CheckGolden(const std::string& name) {
 
 BOOST_AUTO_TEST_SUITE(KernelsGolden)
 
-BOOST_AUTO_TEST_CASE(cornell_box) { CheckGolden("cornell_box"); }
-BOOST_AUTO_TEST_CASE(spheres) { CheckGolden("spheres"); }
-BOOST_AUTO_TEST_CASE(mesh) { CheckGolden("mesh"); }
+BOOST_AUTO_TEST_CASE(cornell_box) { CheckGolden("cornell_box", /*samples=*/128); }
+BOOST_AUTO_TEST_CASE(spheres) { CheckGolden("spheres", /*samples=*/32); }
+BOOST_AUTO_TEST_CASE(mesh) { CheckGolden("mesh", /*samples=*/16); }
 
 BOOST_AUTO_TEST_SUITE_END()
 
