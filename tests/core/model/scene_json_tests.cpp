@@ -443,18 +443,25 @@ BOOST_AUTO_TEST_CASE(deep_nesting_is_refused_without_recursion) {
   BOOST_TEST((Pointers(at_bound.error()) == std::vector<std::string>{""}));
 }
 
+// The example with its mesh (/objects/2) replaced by `text`: one or more objects
+// written out as JSON text, because a DOM of a million triangles is slow to build.
+std::string WithObjectText(const std::string& text) {
+  const std::string placeholder = "\"@objects@\"";
+  std::string body = Example({Set("/objects/2", "@objects@")});
+  return body.replace(body.find(placeholder), placeholder.size(), text);
+}
+
 // The example with the mesh replaced by `meshes` meshes of `triangles_each`
 // triangles (all [0, 1, 2]), built as text because a DOM would be slow.
 std::string WithMeshes(std::size_t meshes, std::size_t triangles_each) {
-  std::string body = Example({Remove("/objects/2")});
-  body.pop_back();  // '}'
-  body.pop_back();  // ']' of objects
+  std::string text;
   for (std::size_t m = 0; m < meshes; ++m) {
-    body += ",{\"type\":\"mesh\",\"material\":\"glass\",\"vertices\":[[0,0,0],[1,0,0],[0,1,0]],\"triangles\":[";
-    for (std::size_t i = 0; i < triangles_each; ++i) body += i ? ",[0,1,2]" : "[0,1,2]";
-    body += "]}";
+    text += m ? ",{" : "{";
+    text += "\"type\":\"mesh\",\"material\":\"glass\",\"vertices\":[[0,0,0],[1,0,0],[0,1,0]],\"triangles\":[";
+    for (std::size_t i = 0; i < triangles_each; ++i) text += i ? ",[0,1,2]" : "[0,1,2]";
+    text += "]}";
   }
-  return body + "]}";
+  return WithObjectText(text);
 }
 
 BOOST_AUTO_TEST_CASE(triangle_limit_counts_every_mesh) {
@@ -519,10 +526,8 @@ std::string BigMeshBody(std::size_t bytes) {
                    std::to_string(n) + "]";
     }
   }
-  std::string body = Example({Remove("/objects/2")});
-  body.resize(body.size() - 2);  // "]}"
-  return body + ",{\"type\":\"mesh\",\"material\":\"glass\",\"vertices\":[" + vertices +
-         "],\"triangles\":[" + triangles + "]}]}";
+  return WithObjectText("{\"type\":\"mesh\",\"material\":\"glass\",\"vertices\":[" + vertices +
+                        "],\"triangles\":[" + triangles + "]}");
 }
 
 BOOST_AUTO_TEST_CASE(a_4_mib_mesh_parses_quickly) {
