@@ -10,6 +10,7 @@ namespace {
 
 namespace fs = std::filesystem;
 constexpr std::string_view kResultExtension = ".png";
+constexpr std::string_view kPreviewSuffix = ".preview.png";
 
 }  // namespace
 
@@ -21,10 +22,12 @@ Result<int> DeleteResultFiles(const std::string& results_dir,
                               const std::vector<std::string>& job_ids) {
   int deleted = 0;
   for (const std::string& id : job_ids) {
-    std::error_code ec;
-    const std::string path = ResultFilePath(results_dir, id);
-    if (fs::remove(path, ec)) ++deleted;
-    if (ec) return Status::Unavailable("cannot delete " + path + ": " + ec.message());
+    for (const std::string& path : {ResultFilePath(results_dir, id),
+                                   (fs::path(results_dir) / (id + std::string(kPreviewSuffix))).string()}) {
+      std::error_code ec;
+      if (fs::remove(path, ec)) ++deleted;
+      if (ec) return Status::Unavailable("cannot delete " + path + ": " + ec.message());
+    }
   }
   return deleted;
 }
@@ -37,7 +40,10 @@ Result<ResultFileReport> CompareResultFiles(const std::string& results_dir,
   if (fs::exists(results_dir, ec)) {
     for (fs::directory_iterator it(results_dir, ec), end; !ec && it != end; it.increment(ec)) {
       const fs::path& p = it->path();
-      if (p.extension() == kResultExtension && it->is_regular_file(ec)) {
+      // "<id>.png" only: an id has no dot, previews ("<id>.preview.png") do.
+      const bool result = p.extension() == kResultExtension &&
+                          p.stem().string().find('.') == std::string::npos;
+      if (result && it->is_regular_file(ec)) {
         on_disk.insert(p.stem().string());
       }
     }

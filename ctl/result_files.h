@@ -12,8 +12,8 @@ namespace renderq {
 
 std::string ResultFilePath(const std::string& results_dir, const std::string& job_id);
 
-// Deletes the result files of `job_ids` (absent files are fine); returns how many
-// were deleted. Unavailable on the first file that cannot be removed.
+// Deletes the result files of `job_ids`, `<id>.png` and the worker's preview
+// `<id>.preview.png` (absent files are fine); returns how many were deleted. Unavailable on the first file that cannot be removed.
 Result<int> DeleteResultFiles(const std::string& results_dir,
                               const std::vector<std::string>& job_ids);
 
@@ -22,8 +22,8 @@ struct ResultFileReport {
   std::vector<std::string> missing;  // succeeded jobs with no file (ids)
 };
 
-// Compares the `*.png` files in results_dir with the succeeded jobs. A missing
-// results_dir counts as empty. Other files (temporaries, previews) are ignored.
+// Compares the `<id>.png` files in results_dir with the succeeded jobs. A missing
+// results_dir counts as empty. Other files (`<id>.preview.png`, temporaries) are ignored.
 Result<ResultFileReport> CompareResultFiles(const std::string& results_dir,
                                             const std::vector<std::string>& succeeded_ids);
 

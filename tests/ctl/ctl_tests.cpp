@@ -296,12 +296,14 @@ BOOST_AUTO_TEST_CASE(purge_deletes_old_finished_jobs_and_their_images) {
   BOOST_TEST(Ctl({"cancel", ids[1]}).exit_code == 0);
   std::filesystem::create_directories(results);
   Touch(results + "/" + ids[0] + ".png");
+  Touch(results + "/" + ids[1] + ".preview.png");
   BOOST_TEST(CtlJson({"purge", "--older-than", "7d"})["jobs"] == 0);  // too recent
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   const json purged = CtlJson({"purge", "--older-than", "5ms"});
   BOOST_TEST(purged["jobs"] == 2);
-  BOOST_TEST(purged["files"] == 1);
+  BOOST_TEST(purged["files"] == 2);
   BOOST_TEST(!std::filesystem::exists(results + "/" + ids[0] + ".png"));
+  BOOST_TEST(!std::filesystem::exists(results + "/" + ids[1] + ".preview.png"));
   BOOST_TEST(Ctl({"show", ids[0]}).exit_code == kExitNotFound);
   BOOST_TEST(Ctl({"show", ids[2]}).exit_code == 0);  // queued jobs stay
   BOOST_TEST(Ctl({"purge", "--older-than", "seven days"}).exit_code == kExitUsage);
@@ -331,7 +333,8 @@ BOOST_AUTO_TEST_CASE(check_finds_orphan_and_missing_result_files) {
   std::filesystem::create_directories(results);
   const std::string orphan = results + "/" + ids[1] + ".png";
   Touch(orphan);
-  Touch(results + "/" + ids[1] + ".png.tmp");  // a worker's temporary: not an orphan
+  Touch(results + "/" + ids[1] + ".png.tmp");      // a worker's temporary: not an orphan
+  Touch(results + "/" + ids[1] + ".preview.png");  // a preview: not an orphan either
   const CtlRun run = Ctl({"--json", "check"});
   BOOST_TEST(run.exit_code == kExitCheckFailed);
   const json report = json::parse(run.out);

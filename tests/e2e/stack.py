@@ -168,6 +168,25 @@ class Stack:
                 raise StackError("renderq-fcgi made no socket in 10 s")
             time.sleep(0.02)
 
+    def start_responder_under_fiu(self):
+        """Restarts renderq-fcgi under fiu-run's POSIX preload with no fault enabled;
+        fiu_ctrl() then turns failure points on and off at run time. Returns the
+        fiu-ctrl FIFO prefix."""
+        require_binaries("fiu-run", "fiu-ctrl")
+        self.fiu_prefix = str(self.dir / "fiu")
+        env = {}
+        # An ASan build must not insist on being first in the preload order.
+        ldd = subprocess.run(["ldd", str(BIN_DIR / "renderq-fcgi")], capture_output=True, text=True)
+        if "libasan" in ldd.stdout:
+            env["ASAN_OPTIONS"] = "verify_asan_link_order=0:" + os.environ.get("ASAN_OPTIONS", "")
+        self.start_responder(wrapper=["fiu-run", "-x", "-f", self.fiu_prefix], env=env)
+
+    def fiu_ctrl(self, *commands):
+        argv = ["fiu-ctrl", "-f", self.fiu_prefix]
+        for c in commands:
+            argv += ["-c", c]
+        subprocess.run(argv + [str(self.responder.pid)], check=True, timeout=10)
+
     def kill_responder(self, sig=signal.SIGKILL):
         self.responder.send_signal(sig)
         self.responder.wait(timeout=10)
