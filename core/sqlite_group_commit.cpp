@@ -70,6 +70,7 @@ void SqliteGroupCommit::RunBatch(const std::deque<Pending*>& batch) {
     std::lock_guard lock(mu_);
     ++stats_.batches;
   }
+  ++current_batch_;
   auto transaction = Transaction::Begin(*db_);
   if (!transaction.ok()) return fail_all(transaction.status());
   for (Pending* pending : batch) {

@@ -53,6 +53,10 @@ class SqliteGroupCommit {
   };
   Stats stats() const;
 
+  // Numbers the transactions; work units read it (on the writer thread) to
+  // tell whether what they cached about the database is from this batch.
+  std::int64_t current_batch() const { return current_batch_; }
+
  private:
   struct Pending {
     const Work* work;
@@ -71,6 +75,7 @@ class SqliteGroupCommit {
   std::deque<Pending*> queue_;           // guarded by mu_
   bool stopping_ = false;                // guarded by mu_
   Stats stats_;                          // guarded by mu_
+  std::int64_t current_batch_ = 0;       // writer thread only
   std::thread writer_;                   // last: starts after everything above
 };
 

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <unordered_map>
 #include <utility>
 
 #include "core/sqlite_migrations.h"
@@ -64,6 +65,20 @@ struct QueueLoad {
 
   double Seconds(double cost) const { return cost / drain_rate; }
 };
+
+}  // namespace
+
+struct AdmissionCache {
+  struct OwnerQueue {
+    std::int64_t queued = 0;
+    std::optional<std::int64_t> first_seq;
+  };
+  std::int64_t batch = -1;  // the group-commit batch it describes; -1: none
+  QueueLoad load;
+  std::unordered_map<std::int64_t, OwnerQueue> owners;
+};
+
+namespace {
 
 Result<QueueLoad> LoadQueue(SqliteDb& db, const SqliteJobStoreOptions& options, TimeMs now) {
   QueueLoad load;
@@ -293,24 +308,24 @@ Result<bool> CheckIdempotencyKey(SqliteDb& db, Deriver& deriver, const SqliteJob
   return true;
 }
 
+Result<AdmissionCache::OwnerQueue*> OwnerQueueOf(SqliteDb& db, AdmissionCache& cache, std::int64_t owner_id) {
+  auto found = cache.owners.find(owner_id);
+  if (found != cache.owners.end()) return &found->second;
+  ASSIGN_OR_RETURN(Statement q, db.Prepare(
+      "SELECT count(*), min(seq) FROM jobs WHERE owner_id = ? AND state = 'queued'"));
+  q.Bind(owner_id);
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  AdmissionCache::OwnerQueue owner;
+  if (row) owner = {q.Int(0), q.OptInt(1)};
+  return &cache.owners.emplace(owner_id, owner).first->second;
+}
+
 // Fills `outcome` and returns true when a limit turns the submit away.
-Result<bool> CheckLimits(SqliteDb& db, const QueueLoad& load, const QueueLimits& limits,
-                         const SubmitRequest& request, SubmitOutcome* outcome) {
-  std::int64_t owner_queued = 0;
-  std::optional<std::int64_t> owner_first;
-  {
-    ASSIGN_OR_RETURN(Statement q, db.Prepare(
-        "SELECT count(*), min(seq) FROM jobs WHERE owner_id = ? AND state = 'queued'"));
-    q.Bind(request.owner_id);
-    ASSIGN_OR_RETURN(bool row, q.Step());
-    if (row) {
-      owner_queued = q.Int(0);
-      owner_first = q.OptInt(1);
-    }
-  }
-  if (owner_queued >= limits.max_queued_per_owner && owner_first) {
+Result<bool> CheckLimits(SqliteDb& db, const QueueLoad& load, const AdmissionCache::OwnerQueue& owner,
+                         const QueueLimits& limits, const SubmitRequest& request, SubmitOutcome* outcome) {
+  if (owner.queued >= limits.max_queued_per_owner && owner.first_seq) {
     // Until the owner's oldest queued job is done and frees a slot.
-    ASSIGN_OR_RETURN(double cost, QueuedCostBefore(db, *owner_first + 1, nullptr));
+    ASSIGN_OR_RETURN(double cost, QueuedCostBefore(db, *owner.first_seq + 1, nullptr));
     outcome->kind = SubmitOutcome::Kind::kOwnerQueueFull;
     outcome->retry_after_seconds = RetryAfter(load.Seconds(cost + load.running_remaining));
     return true;
@@ -331,16 +346,23 @@ Result<bool> CheckLimits(SqliteDb& db, const QueueLoad& load, const QueueLimits&
   return false;
 }
 
-Status SubmitIn(SqliteDb& db, const SqliteJobStoreOptions& options, const SubmitRequest& request,
-                const std::string& job_id, SubmitOutcome* outcome) {
+Status SubmitIn(SqliteDb& db, const SqliteJobStoreOptions& options, AdmissionCache& cache, std::int64_t batch,
+                const SubmitRequest& request, const std::string& job_id, SubmitOutcome* outcome) {
   const TimeMs now = options.clock->NowMs();
   Deriver deriver(db, options, now);
   if (!request.idempotency_key.empty()) {
     ASSIGN_OR_RETURN(bool answered, CheckIdempotencyKey(db, deriver, options, request, now, outcome));
     if (answered) return Status::Ok();
   }
-  ASSIGN_OR_RETURN(QueueLoad load, deriver.Load());
-  ASSIGN_OR_RETURN(bool refused, CheckLimits(db, load, options.limits, request, outcome));
+  if (cache.batch != batch) {
+    cache.batch = -1;
+    cache.owners.clear();
+    ASSIGN_OR_RETURN(cache.load, LoadQueue(db, options, now));
+    cache.batch = batch;
+  }
+  const QueueLoad& load = cache.load;
+  ASSIGN_OR_RETURN(AdmissionCache::OwnerQueue * owner, OwnerQueueOf(db, cache, request.owner_id));
+  ASSIGN_OR_RETURN(bool refused, CheckLimits(db, load, *owner, options.limits, request, outcome));
   if (refused) return Status::Ok();
 
   {
@@ -371,6 +393,12 @@ Status SubmitIn(SqliteDb& db, const SqliteJobStoreOptions& options, const Submit
   job.cost_units = request.cost_units;
   job.position = load.queued + 1;  // every queued job committed before this one
   job.eta_seconds = load.Seconds(load.queued_cost + load.running_remaining + request.cost_units);
+  // This batch's later submits see this one.
+  cache.load.queued += 1;
+  cache.load.queued_cost += request.cost_units;
+  if (!cache.load.head_seq) cache.load.head_seq = job.seq;
+  owner->queued += 1;
+  if (!owner->first_seq) owner->first_seq = job.seq;
   return Status::Ok();
 }
 
@@ -445,7 +473,10 @@ Status ValidateName(const std::string& name, const char* what) {
 
 SqliteJobStore::SqliteJobStore(SqliteJobStoreOptions options, std::unique_ptr<SqlitePool> pool,
                                std::unique_ptr<SqliteGroupCommit> writer)
-    : options_(std::move(options)), pool_(std::move(pool)), writer_(std::move(writer)) {}
+    : options_(std::move(options)),
+      pool_(std::move(pool)),
+      writer_(std::move(writer)),
+      admission_(std::make_unique<AdmissionCache>()) {}
 
 SqliteJobStore::~SqliteJobStore() {
   if (watch_fd_ >= 0) close(watch_fd_);
@@ -546,7 +577,7 @@ Result<SubmitOutcome> SqliteJobStore::Submit(const SubmitRequest& request) {
   SubmitOutcome outcome;
   RETURN_IF_ERROR(writer_->Run([&](SqliteDb& db) {
     outcome = SubmitOutcome{};
-    return SubmitIn(db, options_, request, job_id, &outcome);
+    return SubmitIn(db, options_, *admission_, writer_->current_batch(), request, job_id, &outcome);
   }));
   return outcome;
 }
@@ -587,13 +618,19 @@ Result<JobPage> SqliteJobStore::List(const ListRequest& request) {
 
 Result<CancelOutcome> SqliteJobStore::Cancel(std::int64_t owner_id, const std::string& job_id) {
   CancelOutcome outcome;
-  RETURN_IF_ERROR(writer_->Run([&](SqliteDb& db) { return CancelIn(db, options_, owner_id, job_id, &outcome); }));
+  RETURN_IF_ERROR(writer_->Run([&](SqliteDb& db) {
+    admission_->batch = -1;  // the queue changes under the cache
+    return CancelIn(db, options_, owner_id, job_id, &outcome);
+  }));
   return outcome;
 }
 
 Result<Job> SqliteJobStore::Retry(const std::string& job_id) {
   Job job;
-  RETURN_IF_ERROR(writer_->Run([&](SqliteDb& db) { return RetryIn(db, options_, job_id, &job); }));
+  RETURN_IF_ERROR(writer_->Run([&](SqliteDb& db) {
+    admission_->batch = -1;  // the queue changes under the cache
+    return RetryIn(db, options_, job_id, &job);
+  }));
   return job;
 }
 

@@ -43,6 +43,8 @@
 
 namespace renderq {
 
+struct AdmissionCache;  // sqlite_job_store.cpp
+
 struct SqliteJobStoreOptions {
   std::string path;                                  // the database file (e.g. var/queue.db)
   int busy_timeout_ms = 5000;                        // wait for another process's write lock
@@ -108,6 +110,10 @@ class SqliteJobStore final : public JobStore {
   const SqliteJobStoreOptions options_;
   const std::unique_ptr<SqlitePool> pool_;
   const std::unique_ptr<SqliteGroupCommit> writer_;
+  // What admission needs about the queue, read once per group-commit batch and
+  // kept current by the submits of that batch (nobody else can write while the
+  // batch holds the write lock). Used on the writer thread only.
+  std::unique_ptr<AdmissionCache> admission_;
   std::mutex watch_mu_;
   int watch_fd_ = -1;  // inotify on the -wal file; guarded by watch_mu_
 };
