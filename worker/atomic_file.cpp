@@ -1,0 +1,124 @@
+#include "worker/atomic_file.h"
+
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <unistd.h>
+
+namespace renderq {
+namespace {
+
+constexpr std::string_view kTempMarker = ".tmp-";
+
+Status ErrnoStatus(const std::string& what, const std::string& path) {
+  return Status::Unavailable(what + " " + path + ": " + std::strerror(errno));
+}
+
+// Closes the descriptor on every path out.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  // Closes now, reporting the error close() may carry (deferred write errors).
+  bool Close() {
+    const int fd = fd_;
+    fd_ = -1;
+    return ::close(fd) == 0;
+  }
+
+ private:
+  int fd_;
+};
+
+Status WriteAll(int fd, std::span<const std::uint8_t> bytes, const std::string& path) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus("cannot write", path);
+    done += static_cast<std::size_t>(n);
+  }
+  return Status::Ok();
+}
+
+Status SyncDirectory(const std::string& dir) {
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) return ErrnoStatus("cannot open directory", dir);
+  if (::fsync(fd.get()) != 0) return ErrnoStatus("cannot fsync directory", dir);
+  return Status::Ok();
+}
+
+Status WriteTemp(const std::string& tmp, std::span<const std::uint8_t> bytes,
+                 Durability durability) {
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (fd.get() < 0) return ErrnoStatus("cannot create", tmp);
+  RETURN_IF_ERROR(WriteAll(fd.get(), bytes, tmp));
+  if (durability == Durability::kDurable && ::fsync(fd.get()) != 0) {
+    return ErrnoStatus("cannot fsync", tmp);
+  }
+  if (!fd.Close()) return ErrnoStatus("cannot close", tmp);
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string TempFileName(std::string_view target_name, pid_t pid, std::uint64_t n) {
+  return "." + std::string(target_name) + std::string(kTempMarker) + std::to_string(pid) + "-" +
+         std::to_string(n);
+}
+
+std::optional<pid_t> TempFileOwner(std::string_view file_name) {
+  if (file_name.empty() || file_name.front() != '.') return std::nullopt;
+  const std::size_t marker = file_name.rfind(kTempMarker);
+  if (marker == std::string_view::npos || marker < 2) return std::nullopt;
+  const std::string_view rest = file_name.substr(marker + kTempMarker.size());
+  const std::size_t dash = rest.find('-');
+  if (dash == std::string_view::npos || dash == 0 || dash + 1 == rest.size()) return std::nullopt;
+  pid_t pid = 0;
+  const auto [end, ec] = std::from_chars(rest.data(), rest.data() + dash, pid);
+  if (ec != std::errc() || end != rest.data() + dash || pid <= 0) return std::nullopt;
+  for (char c : rest.substr(dash + 1)) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  return pid;
+}
+
+Status WriteFileAtomically(const std::string& path, std::span<const std::uint8_t> bytes,
+                           Durability durability) {
+  static std::atomic<std::uint64_t> counter{0};
+  const std::filesystem::path target(path);
+  std::string dir = target.parent_path().string();
+  if (dir.empty()) dir = ".";
+  const std::string tmp =
+      (std::filesystem::path(dir) /
+       TempFileName(target.filename().string(), ::getpid(), counter.fetch_add(1)))
+          .string();
+  Status s = WriteTemp(tmp, bytes, durability);
+  if (s.ok() && std::rename(tmp.c_str(), path.c_str()) != 0) {
+    s = ErrnoStatus("cannot rename to", path);
+  }
+  if (!s.ok()) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  // After the rename the new name exists; only a crash before the directory's
+  // fsync could lose it, which is what kDurable rules out.
+  if (durability == Durability::kDurable) return SyncDirectory(dir);
+  return Status::Ok();
+}
+
+Status RemoveFileIfExists(const std::string& path) {
+  if (::unlink(path.c_str()) == 0 || errno == ENOENT) return Status::Ok();
+  return ErrnoStatus("cannot remove", path);
+}
+
+}  // namespace renderq

@@ -1,0 +1,117 @@
+#include "worker/cli.h"
+
+#include <charconv>
+#include <cmath>
+#include <exception>
+#include <sstream>
+
+// GCC 12 sees a null dereference inside Boost's typed_value::notify that cannot
+// happen (the value is set before notify); silenced for Boost's code only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#include <boost/program_options.hpp>
+#pragma GCC diagnostic pop
+
+namespace renderq {
+namespace {
+
+namespace po = boost::program_options;
+
+struct RawArgs {
+  std::string device = "cpu";
+  std::string name;
+  double checkpoint_seconds = 5.0;
+  double stop_finish_seconds = 3.0;
+  int cpu_threads = 0;
+};
+
+po::options_description Describe(WorkerCommandLine* cl, RawArgs* raw) {
+  po::options_description d(
+      "usage: renderq-worker --device N|cpu --db PATH --results DIR [options]\n\n"
+      "Claims queued render jobs in submission order from the renderq database and\n"
+      "renders them on CUDA device N or on the CPU (falling back to the CPU when the\n"
+      "GPU does not work). SIGTERM/SIGINT: hand the running job back and exit;\n"
+      "SIGHUP: reopen the log file.\n\noptions");
+  d.add_options()
+      ("help,h", "print this help and exit")
+      ("device", po::value(&raw->device)->default_value("cpu"),
+       "CUDA device ordinal (0, 1, ...) or \"cpu\"")
+      ("db", po::value(&cl->db_path),
+       "the queue database (default: $RENDERQ_DB)")
+      ("results", po::value(&cl->worker.job.results_dir),
+       "directory for <id>.png results, previews and checkpoints (required)")
+      ("name", po::value(&raw->name),
+       "worker name in the workers table (default: the --device value)")
+      ("checkpoint-seconds", po::value(&raw->checkpoint_seconds)->default_value(5.0),
+       "seconds of rendering between checkpoints")
+      ("stop-finish-seconds", po::value(&raw->stop_finish_seconds)->default_value(3.0),
+       "on SIGTERM, finish a job with at most this many seconds left instead of "
+       "handing it back")
+      ("lease-seconds", po::value(&cl->lease_seconds)->default_value(15.0),
+       "a running job whose heartbeat is older than this is requeued")
+      ("cpu-threads", po::value(&raw->cpu_threads)->default_value(0),
+       "render threads for the CPU backend (0: all cores)")
+      ("log-file", po::value(&cl->log_file),
+       "append the log here instead of stderr (reopened on SIGHUP)");
+  return d;
+}
+
+Result<std::optional<int>> ParseDevice(const std::string& device) {
+  if (device == "cpu") return std::optional<int>();
+  int ordinal = -1;
+  const auto [end, ec] = std::from_chars(device.data(), device.data() + device.size(), ordinal);
+  if (ec != std::errc() || end != device.data() + device.size() || ordinal < 0) {
+    return Status::InvalidArgument("--device must be a CUDA device number or \"cpu\", not \"" +
+                                   device + "\"");
+  }
+  return std::optional<int>(ordinal);
+}
+
+bool PositiveFinite(double v) { return std::isfinite(v) && v > 0; }
+
+Status Validate(const WorkerCommandLine& cl, const RawArgs& raw) {
+  if (cl.db_path.empty()) return Status::InvalidArgument("--db is required (or set RENDERQ_DB)");
+  if (cl.worker.job.results_dir.empty()) return Status::InvalidArgument("--results is required");
+  if (!PositiveFinite(raw.checkpoint_seconds)) {
+    return Status::InvalidArgument("--checkpoint-seconds must be > 0");
+  }
+  if (!std::isfinite(raw.stop_finish_seconds) || raw.stop_finish_seconds < 0) {
+    return Status::InvalidArgument("--stop-finish-seconds must be >= 0");
+  }
+  if (!PositiveFinite(cl.lease_seconds)) return Status::InvalidArgument("--lease-seconds must be > 0");
+  if (raw.cpu_threads < 0) return Status::InvalidArgument("--cpu-threads must be >= 0");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<WorkerCommandLine> ParseWorkerCommandLine(const std::vector<std::string>& args,
+                                                 const std::optional<std::string>& env_db) {
+  WorkerCommandLine cl;
+  RawArgs raw;
+  const po::options_description description = Describe(&cl, &raw);
+  try {
+    po::variables_map vm;
+    po::store(po::command_line_parser(args).options(description).run(), vm);
+    po::notify(vm);
+    if (vm.count("help") > 0) {
+      std::ostringstream text;
+      text << description;
+      cl.help = true;
+      cl.help_text = text.str();
+      return cl;
+    }
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(e.what());
+  }
+  if (cl.db_path.empty() && env_db) cl.db_path = *env_db;
+  RETURN_IF_ERROR(Validate(cl, raw));
+  ASSIGN_OR_RETURN(cl.worker.cuda_device, ParseDevice(raw.device));
+  cl.worker.name = raw.name.empty() ? raw.device : raw.name;
+  cl.worker.cpu_threads = raw.cpu_threads;
+  cl.worker.job.checkpoint_seconds = raw.checkpoint_seconds;
+  cl.worker.job.heartbeat.stop_finish_seconds = raw.stop_finish_seconds;
+  return cl;
+}
+
+}  // namespace renderq

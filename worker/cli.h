@@ -1,0 +1,33 @@
+// The renderq-worker command line (Boost.Program_options).
+//
+//   renderq-worker --device N|cpu --db PATH --results DIR [--name NAME]
+//                  [--checkpoint-seconds S] [--log-file F] [...]
+//
+// --db falls back to the RENDERQ_DB environment variable. Pure: parsing
+// touches no files, so it is unit-tested directly.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "worker/worker.h"
+
+namespace renderq {
+
+struct WorkerCommandLine {
+  bool help = false;
+  std::string help_text;      // filled when help is true
+  std::string db_path;
+  std::string log_file;       // "" = stderr
+  double lease_seconds = 15;  // heartbeat age after which a job's worker counts as lost
+  WorkerOptions worker;
+};
+
+// `args` excludes argv[0]. `env_db` is RENDERQ_DB (nullopt when unset).
+// kInvalidArgument with a one-line message for bad usage.
+Result<WorkerCommandLine> ParseWorkerCommandLine(const std::vector<std::string>& args,
+                                                 const std::optional<std::string>& env_db);
+
+}  // namespace renderq

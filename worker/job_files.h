@@ -1,0 +1,44 @@
+// Where a job's files live in the results directory, as renderq-fcgi serves them
+// (X-Accel-Redirect to /internal/results/<id>.png and <id>.preview.png):
+//   <results>/<id>.png          the result, written once when the job succeeds
+//   <results>/<id>.preview.png  the latest progressive image while it runs
+//   <results>/<id>.ckpt         the renderer's resumable state (kernels/renderer.h)
+// plus the temp files of atomic_file.h while any of them is being replaced.
+//
+// Thread-safe: no shared state. Errors as Status, never exceptions.
+#pragma once
+
+#include <string>
+
+#include "core/job_store.h"
+#include "core/status.h"
+
+namespace renderq {
+
+struct JobFiles {
+  std::string result;
+  std::string preview;
+  std::string checkpoint;
+};
+
+JobFiles JobFilesFor(const std::string& results_dir, const std::string& job_id);
+
+// Removes the preview and the checkpoint (what a canceled or finished job
+// leaves behind). Absent files are fine; the first other error is returned
+// after trying both.
+Status RemovePartialFiles(const JobFiles& files);
+
+struct SweepReport {
+  int temps_removed = 0;        // temp files of processes that are gone
+  int stale_files_removed = 0;  // previews and checkpoints of finished or unknown jobs
+};
+
+// Run once when a worker starts, before it claims: removes the temp files that
+// a crashed process left in `results_dir` (never those of a live process, so
+// workers sharing the directory are safe), and the previews and checkpoints of
+// jobs that are terminal or no longer exist (a job that ended failed with
+// worker_lost keeps its files until then). Files of queued or running jobs, and
+// files whose job cannot be looked up right now, are kept.
+Result<SweepReport> SweepResultsDir(const std::string& results_dir, JobStore& store);
+
+}  // namespace renderq

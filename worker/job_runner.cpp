@@ -1,0 +1,393 @@
+#include "worker/job_runner.h"
+
+#include <chrono>
+#include <exception>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "core/scene_json.h"
+#include "kernels/png_writer.h"
+#include "worker/atomic_file.h"
+#include "worker/etag.h"
+#include "worker/job_files.h"
+#include "worker/pass_sizer.h"
+
+namespace renderq {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+double SecondsSince(SteadyClock::time_point t) {
+  return std::chrono::duration<double>(SteadyClock::now() - t).count();
+}
+
+SteadyClock::time_point After(double seconds) {
+  return SteadyClock::now() +
+         std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(seconds));
+}
+
+// The store's final writes are retried briefly on kUnavailable (a busy
+// database); any other answer, kConflict included, is final.
+Status RetryUnavailable(const std::function<Status()>& write) {
+  constexpr int kTries = 5;
+  Status s;
+  for (int i = 0; i < kTries; ++i) {
+    s = write();
+    if (s.code() != StatusCode::kUnavailable) return s;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100 * (i + 1)));
+  }
+  return s;
+}
+
+Result<std::vector<std::uint8_t>> EncodeImage(Renderer& renderer) {
+  ASSIGN_OR_RETURN(std::vector<std::uint8_t> rgb, renderer.ImageRgb8());
+  return EncodePngRgb8(renderer.width(), renderer.height(), rgb);
+}
+
+// One attempt at one job: the state Run() threads through its steps.
+class JobAttempt {
+ public:
+  JobAttempt(JobStore& store, Logger& log, const JobRunnerOptions& options,
+             const RendererFactory& factory, const std::atomic<bool>* stop,
+             const ClaimedJob& claim, const DeviceChoice& device)
+      : store_(store),
+        log_(log),
+        options_(options),
+        factory_(factory),
+        stop_(stop),
+        claim_(claim),
+        device_(device),
+        id_(claim.lease.job_id),
+        files_(JobFilesFor(options.results_dir, claim.lease.job_id)) {}
+
+  JobReport Execute();
+
+ private:
+  enum class LoopEnd { kDone, kLeave, kError };
+
+  std::optional<JobReport> Prepare(SceneDescription* scene);
+  void Resume(const SceneDescription& scene);
+  LoopEnd RenderLoop(Status* error);
+  bool ShouldLeave(int remaining);
+  void AfterPass();
+  JobReport Conclude(LoopEnd end, const Status& error);
+
+  JobReport FinishJob();
+  JobReport CancelJob();
+  JobReport ReleaseForStop();
+  JobReport HandleRenderError(const Status& error);
+  JobReport FailJob(std::string_view code, const std::string& message);
+  JobReport Report(JobOutcome outcome, std::string detail = {});
+  // A final write's status turned into the outcome it stands for.
+  JobReport Settle(const Status& write, JobOutcome on_success, const std::string& what);
+
+  void WritePreview();
+  void WriteCheckpoint();
+  double Progress() const;
+
+  JobStore& store_;
+  Logger& log_;
+  const JobRunnerOptions& options_;
+  const RendererFactory& factory_;
+  const std::atomic<bool>* stop_;
+  const ClaimedJob& claim_;
+  const DeviceChoice& device_;
+  const std::string id_;
+  const JobFiles files_;
+
+  std::unique_ptr<Renderer> renderer_;
+  int total_samples_ = 0;
+  int resumed_from_ = 0;
+  int checkpointed_samples_ = 0;
+  JobControl control_;
+  SteadyClock::time_point next_checkpoint_;
+  SteadyClock::time_point next_preview_;
+};
+
+JobReport JobAttempt::Execute() {
+  SceneDescription scene;
+  if (std::optional<JobReport> ended = Prepare(&scene)) return *ended;
+  Resume(scene);
+  log_.Log("claimed", id_,
+           "attempt=" + std::to_string(claim_.job.attempts + 1) +
+               " resume_from=" + std::to_string(resumed_from_) + " samples=" +
+               std::to_string(total_samples_) + " device=\"" + device_.label + "\"");
+  Status error;
+  LoopEnd end;
+  {
+    JobHeartbeat heartbeat(store_, log_, options_.worker_name, claim_.lease, control_, stop_,
+                           options_.heartbeat);
+    end = RenderLoop(&error);
+  }
+  return Conclude(end, error);
+}
+
+// Parses the scene and creates the renderer; a report only when the job ended.
+std::optional<JobReport> JobAttempt::Prepare(SceneDescription* scene) {
+  SceneParseResult parsed = ParseScene(claim_.scene_json);
+  if (!parsed.ok()) {
+    return FailJob(kErrorInvalidScene, "stored scene is invalid: " + parsed.error().message);
+  }
+  *scene = std::move(parsed).scene();
+  total_samples_ = scene->samples;
+  Result<std::unique_ptr<Renderer>> renderer = factory_(*scene, device_.options);
+  if (!renderer.ok()) return HandleRenderError(renderer.status());
+  renderer_ = std::move(renderer).value();
+  return std::nullopt;
+}
+
+// Loads the checkpoint if one is there. The store's path is the one the last
+// holder recorded; the file at the usual path may be newer (a crash between
+// the rename and SaveCheckpoint), and either is a consistent state.
+void JobAttempt::Resume(const SceneDescription& scene) {
+  const std::string path =
+      std::filesystem::exists(files_.checkpoint) ? files_.checkpoint : claim_.checkpoint_path;
+  if (path.empty() || !std::filesystem::exists(path)) return;
+  const Status loaded = renderer_->LoadState(path);
+  if (loaded.ok()) {
+    resumed_from_ = checkpointed_samples_ = renderer_->samples_done();
+    return;
+  }
+  log_.Log("checkpoint_ignored", id_, loaded.ToString());
+  // A failed import may have left the buffer half-replaced: start clean.
+  Result<std::unique_ptr<Renderer>> fresh = factory_(scene, device_.options);
+  if (fresh.ok()) renderer_ = std::move(fresh).value();
+}
+
+JobAttempt::LoopEnd JobAttempt::RenderLoop(Status* error) {
+  PassSizer sizer(options_.pass_target_seconds);
+  next_checkpoint_ = After(options_.checkpoint_seconds);
+  next_preview_ = After(options_.first_preview_seconds);
+  control_.progress = Progress();
+  while (true) {
+    const int remaining = total_samples_ - renderer_->samples_done();
+    if (ShouldLeave(remaining)) return LoopEnd::kLeave;
+    if (remaining <= 0) return LoopEnd::kDone;
+    const int samples = sizer.Next(remaining);
+    const auto start = SteadyClock::now();
+    const Status pass = renderer_->RenderPass(samples, &control_.interrupt);
+    if (pass.ok()) {
+      sizer.Observe(samples, SecondsSince(start));
+    } else if (pass.code() != StatusCode::kCancelled) {
+      *error = pass;
+      return LoopEnd::kError;
+    }
+    control_.progress = Progress();
+    control_.remaining_seconds =
+        sizer.EstimateSeconds(total_samples_ - renderer_->samples_done());
+    AfterPass();
+  }
+}
+
+// Decides, between passes, whether this attempt ends now. A cancel wins over
+// a finished render; a stop lets a job that is nearly done finish.
+bool JobAttempt::ShouldLeave(int remaining) {
+  if (control_.lease_lost.load() || control_.cancel_requested.load()) return true;
+  if (remaining <= 0) return false;
+  if (stop_ != nullptr && stop_->load() && !control_.finishing.load()) {
+    if (!FinishBeforeStop(control_.remaining_seconds.load(),
+                          options_.heartbeat.stop_finish_seconds)) {
+      return true;
+    }
+    control_.finishing = true;
+    log_.Log("finishing_before_stop", id_,
+             "remaining_seconds=" + std::to_string(control_.remaining_seconds.load()));
+  }
+  // An interrupt nobody needs any more (the stop turned into finishing).
+  control_.interrupt = false;
+  return false;
+}
+
+void JobAttempt::AfterPass() {
+  if (renderer_->samples_done() >= total_samples_) return;
+  const auto now = SteadyClock::now();
+  if (now >= next_checkpoint_) {
+    WriteCheckpoint();
+    next_checkpoint_ = After(options_.checkpoint_seconds);
+  }
+  if (now >= next_preview_) {
+    WritePreview();
+    next_preview_ = After(options_.preview_seconds);
+  }
+}
+
+JobReport JobAttempt::Conclude(LoopEnd end, const Status& error) {
+  if (control_.lease_lost.load()) {
+    log_.Log("lease_lost", id_, "samples_done=" + std::to_string(renderer_->samples_done()));
+    return Report(JobOutcome::kLeaseLost);
+  }
+  if (control_.cancel_requested.load()) return CancelJob();
+  switch (end) {
+    case LoopEnd::kDone: return FinishJob();
+    case LoopEnd::kError: return HandleRenderError(error);
+    case LoopEnd::kLeave: return ReleaseForStop();
+  }
+  return Report(JobOutcome::kStoreError);
+}
+
+JobReport JobAttempt::FinishJob() {
+  Result<std::vector<std::uint8_t>> png = EncodeImage(*renderer_);
+  if (!png.ok()) return HandleRenderError(png.status());
+  const Status written = WriteFileAtomically(files_.result, *png, Durability::kDurable);
+  if (!written.ok()) {
+    // Not the job's fault; let it run again (the attempt counts, so a disk
+    // that stays broken does not keep it going forever).
+    log_.Log("result_write_failed", id_, written.ToString());
+    return Settle(RetryUnavailable([&] { return store_.Release(claim_.lease, true); }),
+                  JobOutcome::kReleased, "release");
+  }
+  FinishRequest request;
+  request.device = renderer_->device_name();
+  request.render_seconds = renderer_->render_seconds();
+  request.samples_per_second = renderer_->samples_per_second();
+  request.result_etag = ContentEtag(*png);
+  const Status finished = RetryUnavailable([&] { return store_.Finish(claim_.lease, request); });
+  if (!finished.ok()) return Settle(finished, JobOutcome::kSucceeded, "finish");
+  if (Status s = RemovePartialFiles(files_); !s.ok()) log_.Log("cleanup_failed", id_, s.ToString());
+  if (request.render_seconds >= options_.min_measured_seconds) {
+    const double units = request.samples_per_second * renderer_->max_depth();
+    if (Status s = store_.RecordThroughput(options_.worker_name, units); !s.ok()) {
+      log_.Log("throughput_not_recorded", id_, s.ToString());
+    }
+  }
+  log_.Log("succeeded", id_,
+           "render_seconds=" + std::to_string(request.render_seconds) +
+               " samples_per_second=" + std::to_string(request.samples_per_second) +
+               " etag=" + request.result_etag);
+  return Report(JobOutcome::kSucceeded);
+}
+
+JobReport JobAttempt::CancelJob() {
+  const Status s = RetryUnavailable([&] { return store_.MarkCanceled(claim_.lease); });
+  if (s.ok()) {
+    if (Status r = RemovePartialFiles(files_); !r.ok()) log_.Log("cleanup_failed", id_, r.ToString());
+    log_.Log("canceled", id_, "samples_done=" + std::to_string(renderer_->samples_done()));
+  }
+  return Settle(s, JobOutcome::kCanceled, "mark canceled");
+}
+
+JobReport JobAttempt::ReleaseForStop() {
+  if (renderer_->samples_done() > checkpointed_samples_) WriteCheckpoint();
+  if (control_.lease_lost.load()) return Report(JobOutcome::kLeaseLost);
+  const Status s = RetryUnavailable([&] { return store_.Release(claim_.lease, false); });
+  if (s.ok()) {
+    log_.Log("released", id_,
+             "reason=stop resume_from=" + std::to_string(resumed_from_) +
+                 " samples_done=" + std::to_string(renderer_->samples_done()));
+  }
+  return Settle(s, JobOutcome::kReleased, "release");
+}
+
+JobReport JobAttempt::HandleRenderError(const Status& error) {
+  // kUnavailable from the renderer means the device is missing or the backend
+  // is not there: the device's problem, like a fault, not the job's.
+  if (error.code() == StatusCode::kDeviceFault || error.code() == StatusCode::kUnavailable) {
+    log_.Log("device_fault", id_, error.ToString());
+    const Status s = RetryUnavailable([&] { return store_.Release(claim_.lease, false); });
+    JobReport r = Settle(s, JobOutcome::kDeviceFault, "release");
+    if (r.outcome == JobOutcome::kDeviceFault) r.detail = error.message();
+    return r;
+  }
+  return FailJob(kErrorRenderFailed, error.message());
+}
+
+JobReport JobAttempt::FailJob(std::string_view code, const std::string& message) {
+  const Status s = RetryUnavailable(
+      [&] { return store_.Fail(claim_.lease, std::string(code), message); });
+  if (s.ok()) {
+    RemovePartialFiles(files_).ok();
+    log_.Log("failed", id_, "code=" + std::string(code) + " message=\"" + message + "\"");
+  }
+  JobReport r = Settle(s, JobOutcome::kFailed, "fail");
+  if (r.outcome == JobOutcome::kFailed) r.detail = message;
+  return r;
+}
+
+JobReport JobAttempt::Settle(const Status& write, JobOutcome on_success, const std::string& what) {
+  if (write.ok()) return Report(on_success);
+  if (write.code() == StatusCode::kConflict) {
+    log_.Log("lease_lost", id_, what + ": " + write.message());
+    return Report(JobOutcome::kLeaseLost);
+  }
+  log_.Log("store_error", id_, what + ": " + write.ToString());
+  return Report(JobOutcome::kStoreError, write.ToString());
+}
+
+JobReport JobAttempt::Report(JobOutcome outcome, std::string detail) {
+  JobReport r;
+  r.outcome = outcome;
+  r.resumed_from = resumed_from_;
+  r.samples_done = renderer_ ? renderer_->samples_done() : 0;
+  r.detail = std::move(detail);
+  return r;
+}
+
+void JobAttempt::WritePreview() {
+  Result<std::vector<std::uint8_t>> png = EncodeImage(*renderer_);
+  const Status s = png.ok() ? WriteFileAtomically(files_.preview, *png, Durability::kVisibleOnly)
+                            : png.status();
+  if (!s.ok()) log_.Log("preview_failed", id_, s.ToString());
+}
+
+void JobAttempt::WriteCheckpoint() {
+  const int samples = renderer_->samples_done();
+  Result<std::vector<std::uint8_t>> state = renderer_->ExportState();
+  Status s = state.ok() ? WriteFileAtomically(files_.checkpoint, *state, Durability::kDurable)
+                        : state.status();
+  if (s.ok()) s = store_.SaveCheckpoint(claim_.lease, files_.checkpoint, samples);
+  if (s.code() == StatusCode::kConflict) {
+    control_.lease_lost = true;
+    return;
+  }
+  if (!s.ok()) {
+    log_.Log("checkpoint_failed", id_, s.ToString());
+    return;
+  }
+  checkpointed_samples_ = samples;
+  log_.Log("checkpoint", id_, "samples=" + std::to_string(samples));
+}
+
+double JobAttempt::Progress() const {
+  return total_samples_ > 0 ? static_cast<double>(renderer_->samples_done()) / total_samples_ : 0.0;
+}
+
+}  // namespace
+
+const char* JobOutcomeName(JobOutcome outcome) {
+  switch (outcome) {
+    case JobOutcome::kSucceeded: return "succeeded";
+    case JobOutcome::kFailed: return "failed";
+    case JobOutcome::kCanceled: return "canceled";
+    case JobOutcome::kReleased: return "released";
+    case JobOutcome::kDeviceFault: return "device_fault";
+    case JobOutcome::kLeaseLost: return "lease_lost";
+    case JobOutcome::kStoreError: return "store_error";
+  }
+  return "unknown";
+}
+
+JobRunner::JobRunner(JobStore& store, Logger& log, JobRunnerOptions options,
+                     RendererFactory factory, const std::atomic<bool>* stop)
+    : store_(store), log_(log), options_(std::move(options)), factory_(std::move(factory)),
+      stop_(stop) {}
+
+JobReport JobRunner::Run(const ClaimedJob& claim, const DeviceChoice& device) {
+  JobAttempt attempt(store_, log_, options_, factory_, stop_, claim, device);
+  try {
+    return attempt.Execute();
+  } catch (const std::exception& e) {
+    // The job boundary: nothing may escape into the worker loop. The job
+    // goes back with the attempt counted, so one that always throws ends failed.
+    log_.Log("internal_error", claim.lease.job_id, e.what());
+    JobReport r;
+    r.outcome = store_.Release(claim.lease, /*spend_attempt=*/true).ok() ? JobOutcome::kReleased
+                                                                         : JobOutcome::kStoreError;
+    r.detail = e.what();
+    return r;
+  }
+}
+
+}  // namespace renderq

@@ -1,0 +1,75 @@
+// renderq-worker: drains the renderq queue on one GPU (or the CPU).
+// Exit codes: 0 stopped by a signal, 1 could not start (database, registration),
+// 2 bad usage.
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/sqlite_job_store.h"
+#include "worker/cli.h"
+#include "worker/log.h"
+#include "worker/signals.h"
+#include "worker/worker.h"
+
+namespace {
+
+int Run(const renderq::WorkerCommandLine& cl) {
+  std::atomic<bool> stop{false};
+  renderq::Logger log(cl.worker.name);
+  // Before any other thread exists, so all of them inherit the signal mask.
+  renderq::SignalWatcher signals(
+      &stop, [&](int signal) { log.Log("stop_requested", "", "signal=" + std::to_string(signal)); },
+      [&] {
+        if (renderq::Status s = log.Reopen(); !s.ok()) log.Log("log_reopen_failed", "", s.ToString());
+      });
+  if (!cl.log_file.empty()) {
+    if (renderq::Status s = log.Open(cl.log_file); !s.ok()) {
+      std::cerr << "renderq-worker: " << s.ToString() << "\n";
+      return 1;
+    }
+  }
+  renderq::SqliteJobStoreOptions store_options;
+  store_options.path = cl.db_path;
+  store_options.lease_timeout_ms = static_cast<renderq::TimeMs>(cl.lease_seconds * 1000.0);
+  auto store = renderq::SqliteJobStore::Open(store_options);
+  if (!store.ok()) {
+    log.Log("start_failed", "", "database " + cl.db_path + ": " + store.status().ToString());
+    return 1;
+  }
+  log.Log("starting", "", "db=" + cl.db_path + " results=" + cl.worker.job.results_dir);
+  renderq::Worker worker(**store, log, cl.worker, &stop);
+  const renderq::Status s = worker.Run();
+  if (!s.ok()) {
+    log.Log("start_failed", "", s.ToString());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  const char* env_db = std::getenv("RENDERQ_DB");
+  const auto cl = renderq::ParseWorkerCommandLine(
+      args, env_db != nullptr ? std::optional<std::string>(env_db) : std::nullopt);
+  if (!cl.ok()) {
+    std::cerr << "renderq-worker: " << cl.status().message() << "\n(see --help)\n";
+    return 2;
+  }
+  if (cl->help) {
+    std::cout << cl->help_text;
+    return 0;
+  }
+  try {
+    return Run(*cl);
+  } catch (const std::exception& e) {
+    std::cerr << "renderq-worker: fatal: " << e.what() << "\n";
+    return 1;
+  }
+}

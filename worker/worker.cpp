@@ -1,0 +1,143 @@
+#include "worker/worker.h"
+
+#include <thread>
+#include <unistd.h>
+
+#include "worker/job_files.h"
+
+namespace renderq {
+namespace {
+
+JobRunnerOptions WithWorkerName(JobRunnerOptions job, const std::string& name) {
+  job.worker_name = name;
+  return job;
+}
+
+}  // namespace
+
+Worker::Worker(JobStore& store, Logger& log, WorkerOptions options, const std::atomic<bool>* stop)
+    : store_(store),
+      log_(log),
+      options_(std::move(options)),
+      stop_(stop),
+      runner_(store, log, WithWorkerName(options_.job, options_.name), options_.factory, stop) {}
+
+Status Worker::Start() {
+  const Result<SweepReport> swept = SweepResultsDir(options_.job.results_dir, store_);
+  if (swept.ok()) {
+    log_.Log("swept", "",
+             "temps_removed=" + std::to_string(swept->temps_removed) +
+                 " stale_files_removed=" + std::to_string(swept->stale_files_removed));
+  } else {
+    log_.Log("sweep_failed", "", swept.status().ToString());
+  }
+  CheckDevice(/*initial=*/true);
+  return Register();
+}
+
+Status Worker::Register() {
+  WorkerInfo info;
+  info.name = options_.name;
+  info.device = device_.label;
+  info.fallback = device_.fallback;
+  info.pid = ::getpid();
+  const Status s = store_.RegisterWorker(info);
+  if (!s.ok()) {
+    log_.Log("register_failed", "", s.ToString());
+    return s;
+  }
+  last_worker_heartbeat_ = std::chrono::steady_clock::now();
+  log_.Log("registered", "",
+           "device=\"" + device_.label + "\" fallback=" + (device_.fallback ? "true" : "false"));
+  return Status::Ok();
+}
+
+void Worker::CheckDevice(bool initial) {
+  const DeviceChoice before = device_;
+  device_ = ChooseDevice(options_.cuda_device, options_.cpu_threads, options_.probe);
+  if (device_.fallback) {
+    log_.Log("cpu_fallback", "",
+             "requested=cuda:" + std::to_string(*options_.cuda_device) + " reason=\"" +
+                 device_.reason + "\"");
+  }
+  if (!initial && (before.label != device_.label || before.fallback != device_.fallback)) {
+    // The workers table (and so /api/v1/queue) must show the device in use.
+    Register().ok();
+  }
+}
+
+void Worker::MaybeWorkerHeartbeat() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_worker_heartbeat_ < options_.worker_heartbeat_interval) return;
+  last_worker_heartbeat_ = now;
+  const Status s = store_.WorkerHeartbeat(options_.name);
+  // A row removed behind our back (renderqctl, a restored backup): register again.
+  if (s.code() == StatusCode::kNotFound) {
+    Register().ok();
+  } else if (!s.ok()) {
+    log_.Log("worker_heartbeat_failed", "", s.ToString());
+  }
+}
+
+Result<std::optional<JobReport>> Worker::RunOnce() {
+  if (recheck_device_) {
+    recheck_device_ = false;
+    CheckDevice(/*initial=*/false);
+  }
+  MaybeWorkerHeartbeat();
+  ASSIGN_OR_RETURN(std::optional<ClaimedJob> claim, store_.ClaimNext(options_.name));
+  if (!claim) return std::optional<JobReport>();
+  std::optional<JobReport> report = RefuseRepeatedFault(*claim);
+  if (!report) report = runner_.Run(*claim, device_);
+  NoteOutcome(claim->lease.job_id, *report);
+  return report;
+}
+
+std::optional<JobReport> Worker::RefuseRepeatedFault(const ClaimedJob& claim) {
+  if (claim.lease.job_id != last_fault_job_ || last_fault_count_ < options_.max_faults_per_job) {
+    return std::nullopt;
+  }
+  const std::string message = "the device failed on this job " +
+                              std::to_string(last_fault_count_) +
+                              " times in a row: " + last_fault_message_;
+  JobReport report;
+  const Status s = store_.Fail(claim.lease, std::string(kErrorRenderFailed), message);
+  report.outcome = s.ok() ? JobOutcome::kFailed : JobOutcome::kStoreError;
+  report.detail = s.ok() ? message : s.ToString();
+  log_.Log(s.ok() ? "failed" : "store_error", claim.lease.job_id,
+           s.ok() ? "code=render_failed message=\"" + message + "\"" : s.ToString());
+  return report;
+}
+
+void Worker::NoteOutcome(const std::string& job_id, const JobReport& report) {
+  if (report.outcome != JobOutcome::kDeviceFault) {
+    if (job_id == last_fault_job_) last_fault_job_.clear();
+    return;
+  }
+  recheck_device_ = true;
+  last_fault_count_ = job_id == last_fault_job_ ? last_fault_count_ + 1 : 1;
+  last_fault_job_ = job_id;
+  last_fault_message_ = report.detail;
+}
+
+Status Worker::Run() {
+  RETURN_IF_ERROR(Start());
+  while (stop_ == nullptr || !stop_->load()) {
+    const Result<std::optional<JobReport>> ran = RunOnce();
+    if (ran.ok() && ran->has_value()) continue;  // maybe more work: claim again at once
+    if (!ran.ok()) {
+      log_.Log("claim_failed", "", ran.status().ToString());
+      // Storage trouble: do not spin on it.
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    if (stop_ != nullptr && stop_->load()) break;
+    if (Status s = store_.WaitForChange(options_.idle_wait); !s.ok()) {
+      log_.Log("wait_failed", "", s.ToString());
+      std::this_thread::sleep_for(options_.idle_wait);
+    }
+  }
+  log_.Log("stopped", "");
+  return Status::Ok();
+}
+
+}  // namespace renderq

@@ -1,0 +1,83 @@
+// Worker: the renderq-worker loop. Claims the oldest queued job, runs it
+// (JobRunner), and waits for the next commit when the queue is empty.
+//
+// Start(): sweeps the results directory (temp files of dead processes, files of
+// finished jobs), chooses the device (a GPU that fails its check means the CPU,
+// with the fallback recorded) and registers in the workers table.
+// Idle: JobStore::WaitForChange() blocks (inotify on the SQLite WAL for
+// SqliteJobStore) until another process commits, so a submit is picked up
+// within milliseconds without polling; the wait is bounded by `idle_wait` so
+// the worker's own heartbeat and the sweep of lapsed leases (inside ClaimNext)
+// still happen on an empty queue.
+// After a GPU fault the device is checked again before the next claim; a job
+// that faults `max_faults_per_job` times in a row on a device that passes its
+// check is failed (render_failed), so it cannot bounce forever.
+//
+// Thread safety: one thread runs the loop; `stop` may be set from any thread
+// (the signal thread), and WakeUp() may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "core/job_store.h"
+#include "worker/device.h"
+#include "worker/job_runner.h"
+#include "worker/log.h"
+
+namespace renderq {
+
+struct WorkerOptions {
+  std::string name;                 // the workers table key, e.g. "cpu", "0"
+  std::optional<int> cuda_device;   // nullopt: render on the CPU
+  int cpu_threads = 0;              // 0: all cores
+  JobRunnerOptions job;             // worker_name is filled in from `name`
+  std::chrono::milliseconds idle_wait{1000};
+  std::chrono::milliseconds worker_heartbeat_interval{5000};
+  int max_faults_per_job = 2;
+  RendererFactory factory = CreateRenderer;
+  DeviceProbe probe = ProbeCudaDevice;
+};
+
+class Worker {
+ public:
+  // `stop` (not owned) ends Run() once set.
+  Worker(JobStore& store, Logger& log, WorkerOptions options, const std::atomic<bool>* stop);
+
+  // Sweep, device choice, registration. Errors only when the store refuses
+  // the registration (the caller exits non-zero; systemd restarts it).
+  Status Start();
+
+  // Claims and runs at most one job; returns its report, or nullopt when the
+  // queue was empty. kUnavailable when the claim itself failed.
+  Result<std::optional<JobReport>> RunOnce();
+
+  // Start(), then RunOnce() until `stop` is set.
+  Status Run();
+
+  const DeviceChoice& device() const { return device_; }
+
+ private:
+  Status Register();
+  void CheckDevice(bool initial);
+  void MaybeWorkerHeartbeat();
+  // The report for a job refused before rendering (it faulted too often).
+  std::optional<JobReport> RefuseRepeatedFault(const ClaimedJob& claim);
+  void NoteOutcome(const std::string& job_id, const JobReport& report);
+
+  JobStore& store_;
+  Logger& log_;
+  const WorkerOptions options_;
+  const std::atomic<bool>* stop_;
+  JobRunner runner_;
+  DeviceChoice device_;
+  bool recheck_device_ = false;
+  std::string last_fault_job_;
+  int last_fault_count_ = 0;
+  std::string last_fault_message_;
+  std::chrono::steady_clock::time_point last_worker_heartbeat_{};
+};
+
+}  // namespace renderq
