@@ -1,0 +1,59 @@
+# `cmake --install` layout (SPEC "Administration"; docs/deploy.md walks through it):
+#   bin/                                  renderq-fcgi, renderq-worker, renderqctl, renderq-render
+#   lib/systemd/system, lib/sysusers.d,
+#   lib/tmpfiles.d                        systemd/CMakeLists.txt
+#   share/renderq/sql                     the schema migrations (sql/CMakeLists.txt)
+#   share/doc/renderq                     deploy.md, renderq.env.example
+#   /etc/nginx/sites-available            renderq.conf, the production nginx site
+# The site's directory is absolute whatever the prefix: Debian's nginx reads only
+# /etc/nginx (stage with DESTDIR=, which applies to it as to everything else).
+#
+# Included last from the top-level CMakeLists.txt, once every target exists.
+
+foreach(program renderq-fcgi renderq-worker renderqctl renderq-render)
+  if(TARGET ${program})
+    install(TARGETS ${program} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  endif()
+endforeach()
+
+install(FILES ${PROJECT_SOURCE_DIR}/docs/deploy.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+
+# ---- The nginx site, rendered from the one template every layout uses.
+set(RENDERQ_SERVER_NAME "_" CACHE STRING
+  "nginx server_name of the renderq site (\"_\": any host name)")
+set(RENDERQ_TLS_CERT /etc/ssl/certs/renderq.pem CACHE FILEPATH
+  "TLS certificate chain (PEM) of the nginx site")
+set(RENDERQ_TLS_KEY /etc/ssl/private/renderq.key CACHE FILEPATH
+  "TLS private key (PEM) of the nginx site")
+set(RENDERQ_SUBMIT_RATE 10r/s CACHE STRING "Sustained submits per client address (limit_req)")
+set(RENDERQ_SUBMIT_BURST 20 CACHE STRING "Submits per client address let through at once")
+set(RENDERQ_NGINX_SITE_DIR /etc/nginx/sites-available CACHE PATH
+  "Where the nginx site is installed")
+
+find_package(Python3 REQUIRED COMPONENTS Interpreter)
+set(renderq_site_values
+  LISTEN_ADDR=*
+  HTTPS_PORT=443
+  HTTP_PORT=80
+  SERVER_NAME=${RENDERQ_SERVER_NAME}
+  TLS_CERT=${RENDERQ_TLS_CERT}
+  TLS_KEY=${RENDERQ_TLS_KEY}
+  FCGI_SOCKET=${RENDERQ_FCGI_SOCKET}
+  RESULTS_DIR=${RENDERQ_STATE_DIR}/results
+  ACCESS_LOG=/var/log/nginx/renderq.access.log
+  ERROR_LOG=/var/log/nginx/renderq.error.log
+  SUBMIT_RATE=${RENDERQ_SUBMIT_RATE}
+  SUBMIT_BURST=${RENDERQ_SUBMIT_BURST})
+set(renderq_site ${PROJECT_BINARY_DIR}/deploy/renderq.conf)
+# Rendered at install time by nginx/render_conf.py, which refuses a placeholder
+# without a value or a value without a placeholder.
+list(JOIN renderq_site_values "]==] [==[" renderq_site_args)
+install(CODE "
+  file(MAKE_DIRECTORY [==[${PROJECT_BINARY_DIR}/deploy]==])
+  execute_process(
+    COMMAND [==[${Python3_EXECUTABLE}]==] [==[${PROJECT_SOURCE_DIR}/nginx/render_conf.py]==] site
+            [==[${PROJECT_SOURCE_DIR}/nginx/renderq.conf.in]==] [==[${renderq_site}]==]
+            [==[${renderq_site_args}]==]
+    COMMAND_ERROR_IS_FATAL ANY)
+")
+install(FILES ${renderq_site} DESTINATION ${RENDERQ_NGINX_SITE_DIR})
