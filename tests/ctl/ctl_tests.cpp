@@ -49,7 +49,7 @@ struct CtlFixture {
     BOOST_TEST_REQUIRE(store.ok(), store.status().ToString());
     return std::move(*store);
   }
-  // Submits `n` jobs for a fresh owner; returns their ids in submit order.
+  // Submits `n` (<= 100) jobs for a fresh owner; returns their ids in submit order.
   std::vector<std::string> Submit(int n) {
     auto store = Store();
     auto token = store->CreateToken("submitter-" + std::to_string(next_owner_++));
@@ -68,6 +68,7 @@ struct CtlFixture {
       r.cost_units = 64.0 * 48 * 4 * 8;
       auto outcome = store->Submit(r);
       BOOST_TEST_REQUIRE(outcome.ok(), outcome.status().ToString());
+      BOOST_TEST_REQUIRE((outcome->kind == SubmitOutcome::Kind::kCreated));
       ids.push_back(outcome->job.id);
     }
     return ids;
@@ -215,7 +216,8 @@ BOOST_AUTO_TEST_CASE(jobs_lists_every_owner_newest_first) {
 }
 
 BOOST_AUTO_TEST_CASE(limit_pages_through_the_store) {
-  Submit(130);  // more than one page of 100
+  Submit(65);  // more than one page of 100, from two owners (100 queued each at most)
+  Submit(65);
   BOOST_TEST(CtlJson({"jobs", "--limit", "2"})["jobs"].size() == 2u);
   BOOST_TEST(CtlJson({"jobs", "--limit", "125"})["jobs"].size() == 125u);
   BOOST_TEST(CtlJson({"jobs", "--limit", "1000"})["jobs"].size() == 130u);
