@@ -55,7 +55,7 @@ struct SubmitOutcome {
 };
 
 struct ListRequest {
-  std::int64_t owner_id = 0;
+  std::int64_t owner_id = 0;  // 0: every owner's jobs (admin)
   std::optional<JobState> state;
   int limit = 20;             // 1..100
   std::optional<std::int64_t> before_seq;  // from the cursor: jobs older than this

@@ -595,9 +595,13 @@ Result<JobPage> SqliteJobStore::List(const ListRequest& request) {
   ASSIGN_OR_RETURN(Transaction snapshot, Transaction::Begin(*db, Transaction::Mode::kDeferred));
   JobPage page;
   {
-    ASSIGN_OR_RETURN(Statement q, db->Prepare(
-        "SELECT " RQ_JOB_COLUMNS " FROM jobs WHERE owner_id = ?1 AND (?2 IS NULL OR state = ?2)"
-        " AND (?3 IS NULL OR seq < ?3) ORDER BY seq DESC LIMIT ?4"));
+    // owner_id 0 lists every owner's jobs (renderqctl); a separate statement so
+    // an owner's listing keeps using the owner index.
+    ASSIGN_OR_RETURN(Statement q, db->Prepare(request.owner_id == 0
+        ? "SELECT " RQ_JOB_COLUMNS " FROM jobs WHERE ?1 = 0 AND (?2 IS NULL OR state = ?2)"
+          " AND (?3 IS NULL OR seq < ?3) ORDER BY seq DESC LIMIT ?4"
+        : "SELECT " RQ_JOB_COLUMNS " FROM jobs WHERE owner_id = ?1 AND (?2 IS NULL OR state = ?2)"
+          " AND (?3 IS NULL OR seq < ?3) ORDER BY seq DESC LIMIT ?4"));
     q.Bind(request.owner_id,
            request.state ? std::optional<std::string>(JobStateName(*request.state)) : std::nullopt,
            request.before_seq, limit + 1);
