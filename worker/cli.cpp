@@ -92,7 +92,9 @@ Result<WorkerCommandLine> ParseWorkerCommandLine(const std::vector<std::string>&
   const po::options_description description = Describe(&cl, &raw);
   try {
     po::variables_map vm;
-    po::store(po::command_line_parser(args).options(description).run(), vm);
+    // No positional arguments: a stray word is an error, not silently ignored.
+    const po::positional_options_description none;
+    po::store(po::command_line_parser(args).options(description).positional(none).run(), vm);
     po::notify(vm);
     if (vm.count("help") > 0) {
       std::ostringstream text;

@@ -318,6 +318,7 @@ JobReport JobAttempt::Settle(const Status& write, JobOutcome on_success, const s
 
 JobReport JobAttempt::Report(JobOutcome outcome, std::string detail) {
   JobReport r;
+  r.job_id = id_;
   r.outcome = outcome;
   r.resumed_from = resumed_from_;
   r.samples_done = renderer_ ? renderer_->samples_done() : 0;
@@ -383,6 +384,7 @@ JobReport JobRunner::Run(const ClaimedJob& claim, const DeviceChoice& device) {
     // goes back with the attempt counted, so one that always throws ends failed.
     log_.Log("internal_error", claim.lease.job_id, e.what());
     JobReport r;
+    r.job_id = claim.lease.job_id;
     r.outcome = store_.Release(claim.lease, /*spend_attempt=*/true).ok() ? JobOutcome::kReleased
                                                                          : JobOutcome::kStoreError;
     r.detail = e.what();

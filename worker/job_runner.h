@@ -47,6 +47,7 @@ enum class JobOutcome {
 const char* JobOutcomeName(JobOutcome outcome);
 
 struct JobReport {
+  std::string job_id;
   JobOutcome outcome = JobOutcome::kStoreError;
   int resumed_from = 0;  // samples restored from a checkpoint
   int samples_done = 0;  // samples in the buffer when the job ended here

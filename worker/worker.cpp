@@ -101,6 +101,7 @@ std::optional<JobReport> Worker::RefuseRepeatedFault(const ClaimedJob& claim) {
                               std::to_string(last_fault_count_) +
                               " times in a row: " + last_fault_message_;
   JobReport report;
+  report.job_id = claim.lease.job_id;
   const Status s = store_.Fail(claim.lease, std::string(kErrorRenderFailed), message);
   report.outcome = s.ok() ? JobOutcome::kFailed : JobOutcome::kStoreError;
   report.detail = s.ok() ? message : s.ToString();
