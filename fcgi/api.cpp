@@ -1,6 +1,5 @@
 #include "fcgi/api.h"
 
-#include <openssl/evp.h>
 #include <strings.h>
 #include <sys/stat.h>
 
@@ -15,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/scene_json.h"
+#include "core/token.h"
 #include "fcgi/cursor.h"
 #include "fcgi/log.h"
 #include "fcgi/problem.h"
@@ -139,22 +139,6 @@ std::optional<std::string> CanonicalUuid(std::string_view text) {
 bool IsValidIdempotencyKey(std::string_view key) {
   if (key.empty() || key.size() > kMaxIdempotencyKeyBytes) return false;
   return std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
-}
-
-std::string Sha256Hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("EVP_Digest(sha256) failed");
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(2 * length);
-  for (unsigned int i = 0; i < length; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 0x0f]);
-  }
-  return hex;
 }
 
 // Retry-After in whole seconds: at least 1, rounded up, at most a day.
@@ -429,7 +413,7 @@ HttpResponse Api::Submit(const HttpRequest& request, const Owner& owner) const {
 
 HttpResponse Api::SubmitScene(const HttpRequest& request, const Owner& owner,
                               const SceneDescription& scene) const {
-  Result<double> units_per_second = store_->UnitsPerSecond();
+  Result<double> units_per_second = UnitsPerSecond();
   if (!units_per_second.ok()) {
     metrics_->CountSubmit(SubmitResult::kStorageError);
     return StoreProblem(units_per_second.status());
@@ -444,7 +428,8 @@ HttpResponse Api::SubmitScene(const HttpRequest& request, const Owner& owner,
   submit.owner_id = owner.id;
   submit.scene_json = request.body;
   submit.idempotency_key = request.idempotency_key;
-  submit.request_hash = Sha256Hex(request.body);
+  // Only a key's reuse check reads the hash: no digest on the common path.
+  if (!submit.idempotency_key.empty()) submit.request_hash = Sha256Hex(request.body);
   submit.width = scene.width;
   submit.height = scene.height;
   submit.samples = scene.samples;
@@ -486,6 +471,21 @@ HttpResponse Api::SubmitScene(const HttpRequest& request, const Owner& owner,
           outcome->retry_after_seconds);
   }
   throw std::logic_error("unknown SubmitOutcome kind");
+}
+
+Result<double> Api::UnitsPerSecond() const {
+  const TimeMs now = clock_->NowMs();
+  if (options_.units_per_second_cache_ms > 0 &&
+      now - ups_cached_at_.load(std::memory_order_relaxed) < options_.units_per_second_cache_ms) {
+    return ups_cached_.load(std::memory_order_relaxed);
+  }
+  Result<double> fresh = store_->UnitsPerSecond();
+  if (fresh.ok()) {
+    // Two relaxed stores race harmlessly: either value is a recent measurement.
+    ups_cached_.store(*fresh, std::memory_order_relaxed);
+    ups_cached_at_.store(now, std::memory_order_relaxed);
+  }
+  return fresh;
 }
 
 HttpResponse Api::ListJobs(const HttpRequest& request, const Owner& owner) const {

@@ -19,6 +19,8 @@
 //   the metrics must outlive the Api.
 #pragma once
 
+#include <atomic>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -38,6 +40,10 @@ struct ApiOptions {
   std::string results_dir;
   // nginx's internal location that serves files of results_dir.
   std::string internal_results_prefix = "/internal/results/";
+  // The workers' measured throughput changes once per finished job; reading it
+  // once a second instead of once per submit keeps the submit path to one
+  // database round trip. 0: read it every time.
+  TimeMs units_per_second_cache_ms = 1000;
 };
 
 class Api {
@@ -56,6 +62,7 @@ class Api {
   HttpResponse JobRoute(const HttpRequest& request, Endpoint endpoint, const Owner& owner,
                         std::string_view raw_id) const;
   HttpResponse StoreProblem(const Status& status) const;
+  Result<double> UnitsPerSecond() const;
 
   HttpResponse Submit(const HttpRequest& request, const Owner& owner) const;
   HttpResponse SubmitScene(const HttpRequest& request, const Owner& owner,
@@ -73,6 +80,8 @@ class Api {
   Metrics* metrics_;
   const Clock* clock_;
   ApiOptions options_;
+  mutable std::atomic<double> ups_cached_{0.0};
+  mutable std::atomic<TimeMs> ups_cached_at_{std::numeric_limits<TimeMs>::min() / 2};
 };
 
 }  // namespace renderq
