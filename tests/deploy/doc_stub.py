@@ -35,7 +35,13 @@ def exec_real(name, args):
     os.execv(real(name), [name] + args)
 
 
+def use_real_tools():
+    """The helpers below run cmake and nginx themselves: not these stand-ins."""
+    os.environ["PATH"] = os.environ["DOC_REAL_PATH"]
+
+
 def cmake(args):
+    use_real_tools()
     if args[:1] == ["--install"]:
         lib.install(os.environ["RENDERQ_BINARY_DIR"], ROOT)
     elif args[:1] != ["--build"]:
@@ -49,6 +55,7 @@ def cmake(args):
 def nginx(args):
     if args != ["-t"]:
         return
+    use_real_tools()
     sites = sorted((ROOT / "etc/nginx/sites-enabled").iterdir())
     lib.nginx_test([s.resolve() for s in sites], ROOT, ROOT.parent / "doc-nginx")
     print("nginx: configuration test of %d site(s) is successful" % len(sites))
