@@ -57,7 +57,8 @@ std::string ProblemTypeUri(ProblemType type) {
 HttpResponse MakeProblem(ProblemType type, std::string_view detail,
                          const std::vector<ProblemError>& errors) {
   const ProblemInfo info = Info(type);
-  nlohmann::json body = {
+  // Ordered: `type` first, as RFC 9457's examples and a human reader expect.
+  nlohmann::ordered_json body = {
       {"type", ProblemTypeUri(type)},
       {"title", info.title},
       {"status", info.status},
@@ -66,7 +67,7 @@ HttpResponse MakeProblem(ProblemType type, std::string_view detail,
   if (errors.size() == 1) {
     body["pointer"] = errors.front().pointer;
   } else if (!errors.empty()) {
-    nlohmann::json list = nlohmann::json::array();
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
     for (const ProblemError& e : errors) list.push_back({{"pointer", e.pointer}, {"detail", e.detail}});
     body["errors"] = std::move(list);
   }
@@ -75,7 +76,7 @@ HttpResponse MakeProblem(ProblemType type, std::string_view detail,
   response.SetHeader("Content-Type", "application/problem+json");
   response.SetHeader("Cache-Control", "no-store");
   // Replace, not throw, should a caller ever pass bytes that are not UTF-8.
-  response.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  response.body = body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   return response;
 }
 
