@@ -153,7 +153,8 @@ void FcgiServer::Serve() {
   while (!stopping_.load()) {
     if (FCGX_Accept_r(&fcgi) < 0) {
       if (stopping_.load()) break;
-      if (errno != EINTR && !accept_error_logged) {
+      if (errno == EINTR) continue;  // a stray SIGUSR1
+      if (!accept_error_logged) {
         LogLine(std::string("accept failed: ") + std::strerror(errno));
         accept_error_logged = true;
       }

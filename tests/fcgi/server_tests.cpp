@@ -2,6 +2,7 @@
 // reading, headers, HEAD), socket activation on fd 0, and a prompt clean exit
 // on SIGTERM.
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -122,13 +123,18 @@ BOOST_AUTO_TEST_CASE(serves_on_a_0660_socket_and_stops_within_a_second) {
   const std::string db = dir.path() + "/queue.db";
   const std::string socket_path = dir.path() + "/fcgi.sock";
   const std::string token = PrepareDatabase(db);
-  Child server({"--db", db, "--socket", socket_path, "--threads", "4", "--results", dir.path()});
+  // Our own primary group stands in for nginx's: chgrp to it needs no privilege.
+  const struct group* group = ::getgrgid(::getgid());
+  BOOST_TEST_REQUIRE(group != nullptr);
+  Child server({"--db", db, "--socket", socket_path, "--socket-group", group->gr_name,
+                "--threads", "4", "--results", dir.path()});
   BOOST_TEST_REQUIRE(WaitUntilConnectable(socket_path));
 
   struct stat st {};
   BOOST_TEST_REQUIRE(::stat(socket_path.c_str(), &st) == 0);
   BOOST_TEST(S_ISSOCK(st.st_mode));
   BOOST_TEST((st.st_mode & 07777) == 0660u, "mode " << std::oct << (st.st_mode & 07777));
+  BOOST_TEST(st.st_gid == ::getgid());
 
   const auto health = FcgiCall(socket_path, Params("GET", "/healthz", ""), "");
   BOOST_TEST_REQUIRE(health.has_value());
@@ -240,6 +246,9 @@ BOOST_AUTO_TEST_CASE(refuses_to_start_without_a_socket_or_a_database) {
   BOOST_TEST(no_db.WaitExit(std::chrono::seconds(5)) == 2);
   Child bad_flag({"--threads", "0", "--db", "x"});
   BOOST_TEST(bad_flag.WaitExit(std::chrono::seconds(5)) == 2);
+  Child unknown_group({"--db", dir.path() + "/queue.db", "--socket", dir.path() + "/s.sock",
+                       "--socket-group", "no-such-group-renderq"});
+  BOOST_TEST(unknown_group.WaitExit(std::chrono::seconds(5)) == 1);
   Child help({"--help"});
   BOOST_TEST(help.WaitExit(std::chrono::seconds(5)) == 0);
 }
