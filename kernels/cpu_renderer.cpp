@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -52,7 +53,11 @@ class CpuRenderer final : public Renderer {
     const int n = std::max(1, std::min(threads_, tile_count));
     std::vector<std::thread> pool;
     pool.reserve(static_cast<size_t>(n - 1));
-    for (int i = 1; i < n; ++i) pool.emplace_back(work);
+    try {
+      for (int i = 1; i < n; ++i) pool.emplace_back(work);
+    } catch (const std::system_error&) {
+      // Out of threads: the ones started and this one share the tiles.
+    }
     work();
     for (auto& t : pool) t.join();
     if (stopped.load() || (cancel != nullptr && cancel->load())) {
