@@ -174,12 +174,14 @@ class Stack:
         fiu-ctrl FIFO prefix."""
         require_binaries("fiu-run", "fiu-ctrl")
         self.fiu_prefix = str(self.dir / "fiu")
-        env = {}
-        # An ASan build must not insist on being first in the preload order.
+        # libfiu's POSIX preload and ASan's interceptors wrap the same functions;
+        # together the responder crashes at its first write. The optimised build
+        # runs this test; the sanitizer build reports it skipped.
         ldd = subprocess.run(["ldd", str(BIN_DIR / "renderq-fcgi")], capture_output=True, text=True)
         if "libasan" in ldd.stdout:
-            env["ASAN_OPTIONS"] = "verify_asan_link_order=0:" + os.environ.get("ASAN_OPTIONS", "")
-        self.start_responder(wrapper=["fiu-run", "-x", "-f", self.fiu_prefix], env=env)
+            print("skipped: fiu-run's preload does not work with an ASan build")
+            sys.exit(SKIP)  # SystemExit: the `with Stack()` block still cleans up
+        self.start_responder(wrapper=["fiu-run", "-x", "-f", self.fiu_prefix])
 
     def fiu_ctrl(self, *commands):
         argv = ["fiu-ctrl", "-f", self.fiu_prefix]
