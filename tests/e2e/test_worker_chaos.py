@@ -53,7 +53,7 @@ class Submitter(threading.Thread):
             self.statuses[status] = self.statuses.get(status, 0) + 1
             if status == 201:
                 self.created[job["id"]] = seed
-            time.sleep(0.1)  # load, not a flood: the workers must keep up
+            time.sleep(0.25)  # load, not a flood: the workers must keep up
 
 
 def restart_responder(s):
