@@ -132,46 +132,70 @@ inline RENDERQ_HOST_DEVICE SurfaceHit SurfaceAt(const SceneView& s, uint32_t ref
   return h;
 }
 
-// Closest hit through the flattened BVH: iterative, with a fixed stack, the
-// nearer child first. Returns false when nothing is hit in (t_min, t_max).
+// Entry distance of a ray into a node's box (slab test in the form
+// t = b * inv_dir - origin * inv_dir), or a negative value for a miss.
+inline RENDERQ_HOST_DEVICE float BoxEntry(const BvhNode& n, const Vec3& inv_dir,
+                                          const Vec3& org_inv, float t_min, float t_max) {
+  const float x0 = n.bmin[0] * inv_dir.x - org_inv.x, x1 = n.bmax[0] * inv_dir.x - org_inv.x;
+  const float y0 = n.bmin[1] * inv_dir.y - org_inv.y, y1 = n.bmax[1] * inv_dir.y - org_inv.y;
+  const float z0 = n.bmin[2] * inv_dir.z - org_inv.z, z1 = n.bmax[2] * inv_dir.z - org_inv.z;
+  const float enter = MaxF(MaxF(MinF(x0, x1), MinF(y0, y1)), MaxF(MinF(z0, z1), t_min));
+  const float leave = MinF(MinF(MaxF(x0, x1), MaxF(y0, y1)), MinF(MaxF(z0, z1), t_max));
+  return enter <= leave ? enter : kMiss;
+}
+
+// Closest hit through the flattened BVH: iterative with a fixed stack; both
+// children's boxes are tested, the nearer one is visited first and the other
+// is kept with its entry distance so it is skipped once a closer hit is known.
+// Returns false when nothing is hit in (t_min, t_max).
 inline constexpr int kBvhStackSize = 64;
 
 inline RENDERQ_HOST_DEVICE bool IntersectScene(const SceneView& s, const Ray& r, float t_min,
                                                float t_max, SurfaceHit* hit) {
   if (s.node_count == 0) return false;
   const Vec3 inv_dir = {1.0f / r.dir.x, 1.0f / r.dir.y, 1.0f / r.dir.z};
-  const bool dir_neg[3] = {inv_dir.x < 0.0f, inv_dir.y < 0.0f, inv_dir.z < 0.0f};
-  uint32_t stack[kBvhStackSize];
+  const Vec3 org_inv = r.origin * inv_dir;
+  if (BoxEntry(s.nodes[0], inv_dir, org_inv, t_min, t_max) < 0.0f) return false;
+  struct Pending {
+    uint32_t node;
+    float t_entry;
+  };
+  Pending stack[kBvhStackSize];
   int sp = 0;
   uint32_t node_index = 0;
   uint32_t best_ref = 0;
   bool found = false;
   for (;;) {
     const BvhNode& node = s.nodes[node_index];
-    if (IntersectBox(node.bmin, node.bmax, r, inv_dir, t_min, t_max)) {
-      if (node.count > 0) {
-        for (uint32_t k = 0; k < node.count; ++k) {
-          const uint32_t ref = s.prims[node.offset + k];
-          const float t = IntersectPrim(s, ref, r, t_min, t_max);
-          if (t >= 0.0f) {
-            t_max = t;
-            best_ref = ref;
-            found = true;
-          }
+    if (node.count > 0) {
+      for (uint32_t k = 0; k < node.count; ++k) {
+        const uint32_t ref = s.prims[node.offset + k];
+        const float t = IntersectPrim(s, ref, r, t_min, t_max);
+        if (t >= 0.0f) {
+          t_max = t;
+          best_ref = ref;
+          found = true;
         }
-        if (sp == 0) break;
-        node_index = stack[--sp];
-      } else if (dir_neg[node.axis]) {
-        stack[sp++] = node_index + 1;
-        node_index = node.offset;
-      } else {
-        stack[sp++] = node.offset;
-        node_index = node_index + 1;
       }
     } else {
-      if (sp == 0) break;
-      node_index = stack[--sp];
+      const uint32_t a = node_index + 1, b = node.offset;
+      const float ta = BoxEntry(s.nodes[a], inv_dir, org_inv, t_min, t_max);
+      const float tb = BoxEntry(s.nodes[b], inv_dir, org_inv, t_min, t_max);
+      if (ta >= 0.0f && tb >= 0.0f) {
+        const bool a_first = ta <= tb;
+        stack[sp++] = a_first ? Pending{b, tb} : Pending{a, ta};
+        node_index = a_first ? a : b;
+        continue;
+      }
+      if (ta >= 0.0f || tb >= 0.0f) {
+        node_index = ta >= 0.0f ? a : b;
+        continue;
+      }
     }
+    // Next pending subtree that may still hold a closer hit.
+    while (sp > 0 && stack[sp - 1].t_entry > t_max) --sp;
+    if (sp == 0) break;
+    node_index = stack[--sp].node;
   }
   if (found) *hit = SurfaceAt(s, best_ref, r, t_max);
   return found;
