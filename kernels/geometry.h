@@ -67,27 +67,6 @@ inline RENDERQ_HOST_DEVICE float IntersectTriangle(const Triangle& tri, const Ra
   return t;
 }
 
-// Slab test against a node's box; inv_dir = 1/dir per component (inf allowed).
-inline RENDERQ_HOST_DEVICE bool IntersectBox(const float* bmin, const float* bmax, const Ray& r,
-                                             const Vec3& inv_dir, float t_min, float t_max) {
-  const float o[3] = {r.origin.x, r.origin.y, r.origin.z};
-  const float id[3] = {inv_dir.x, inv_dir.y, inv_dir.z};
-  for (int a = 0; a < 3; ++a) {
-    float t0 = (bmin[a] - o[a]) * id[a];
-    float t1 = (bmax[a] - o[a]) * id[a];
-    if (id[a] < 0.0f) {
-      const float tmp = t0;
-      t0 = t1;
-      t1 = tmp;
-    }
-    // NaN (0 * inf for an origin on a slab plane) fails the comparisons and is skipped.
-    t_min = t0 > t_min ? t0 : t_min;
-    t_max = t1 < t_max ? t1 : t_max;
-    if (t_max < t_min) return false;
-  }
-  return true;
-}
-
 inline RENDERQ_HOST_DEVICE float IntersectPrim(const SceneView& s, uint32_t ref, const Ray& r,
                                                float t_min, float t_max) {
   const uint32_t i = PrimRefIndex(ref);
@@ -132,13 +111,14 @@ inline RENDERQ_HOST_DEVICE SurfaceHit SurfaceAt(const SceneView& s, uint32_t ref
   return h;
 }
 
-// Entry distance of a ray into a node's box (slab test in the form
-// t = b * inv_dir - origin * inv_dir), or a negative value for a miss.
-inline RENDERQ_HOST_DEVICE float BoxEntry(const BvhNode& n, const Vec3& inv_dir,
-                                          const Vec3& org_inv, float t_min, float t_max) {
-  const float x0 = n.bmin[0] * inv_dir.x - org_inv.x, x1 = n.bmax[0] * inv_dir.x - org_inv.x;
-  const float y0 = n.bmin[1] * inv_dir.y - org_inv.y, y1 = n.bmax[1] * inv_dir.y - org_inv.y;
-  const float z0 = n.bmin[2] * inv_dir.z - org_inv.z, z1 = n.bmax[2] * inv_dir.z - org_inv.z;
+// Entry distance of a ray into a node's box (slab test), or a negative value
+// for a miss. Written as (b - origin) * inv_dir so a ray parallel to a slab
+// gets +-inf there, never inf - inf.
+inline RENDERQ_HOST_DEVICE float BoxEntry(const BvhNode& n, const Vec3& origin,
+                                          const Vec3& inv_dir, float t_min, float t_max) {
+  const float x0 = (n.bmin[0] - origin.x) * inv_dir.x, x1 = (n.bmax[0] - origin.x) * inv_dir.x;
+  const float y0 = (n.bmin[1] - origin.y) * inv_dir.y, y1 = (n.bmax[1] - origin.y) * inv_dir.y;
+  const float z0 = (n.bmin[2] - origin.z) * inv_dir.z, z1 = (n.bmax[2] - origin.z) * inv_dir.z;
   const float enter = MaxF(MaxF(MinF(x0, x1), MinF(y0, y1)), MaxF(MinF(z0, z1), t_min));
   const float leave = MinF(MinF(MaxF(x0, x1), MaxF(y0, y1)), MinF(MaxF(z0, z1), t_max));
   return enter <= leave ? enter : kMiss;
@@ -154,8 +134,7 @@ inline RENDERQ_HOST_DEVICE bool IntersectScene(const SceneView& s, const Ray& r,
                                                float t_max, SurfaceHit* hit) {
   if (s.node_count == 0) return false;
   const Vec3 inv_dir = {1.0f / r.dir.x, 1.0f / r.dir.y, 1.0f / r.dir.z};
-  const Vec3 org_inv = r.origin * inv_dir;
-  if (BoxEntry(s.nodes[0], inv_dir, org_inv, t_min, t_max) < 0.0f) return false;
+  if (BoxEntry(s.nodes[0], r.origin, inv_dir, t_min, t_max) < 0.0f) return false;
   struct Pending {
     uint32_t node;
     float t_entry;
@@ -179,8 +158,8 @@ inline RENDERQ_HOST_DEVICE bool IntersectScene(const SceneView& s, const Ray& r,
       }
     } else {
       const uint32_t a = node_index + 1, b = node.offset;
-      const float ta = BoxEntry(s.nodes[a], inv_dir, org_inv, t_min, t_max);
-      const float tb = BoxEntry(s.nodes[b], inv_dir, org_inv, t_min, t_max);
+      const float ta = BoxEntry(s.nodes[a], r.origin, inv_dir, t_min, t_max);
+      const float tb = BoxEntry(s.nodes[b], r.origin, inv_dir, t_min, t_max);
       if (ta >= 0.0f && tb >= 0.0f) {
         const bool a_first = ta <= tb;
         stack[sp++] = a_first ? Pending{b, tb} : Pending{a, ta};

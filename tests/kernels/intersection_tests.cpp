@@ -114,18 +114,21 @@ BOOST_AUTO_TEST_CASE(shared_edge_is_watertight) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(box_slab_test) {
-  const float bmin[3] = {-1, -1, -1};
-  const float bmax[3] = {1, 1, 1};
-  auto hits = [&](Ray r) {
+BOOST_AUTO_TEST_CASE(box_entry_distance) {
+  BvhNode node{};
+  for (int a = 0; a < 3; ++a) {
+    node.bmin[a] = -1.0f;
+    node.bmax[a] = 1.0f;
+  }
+  auto entry = [&](Ray r) {
     const Vec3 inv = {1.0f / r.dir.x, 1.0f / r.dir.y, 1.0f / r.dir.z};
-    return IntersectBox(bmin, bmax, r, inv, 0.0f, kInfinity);
+    return BoxEntry(node, r.origin, inv, 0.0f, kInfinity);
   };
-  BOOST_TEST(hits(R({0, 0, 5}, {0, 0, -1})));
-  BOOST_TEST(hits(R({0, 0, 0}, {1, 0, 0})));      // from inside
-  BOOST_TEST(!hits(R({0, 2, 5}, {0, 0, -1})));    // parallel, outside the slab
-  BOOST_TEST(!hits(R({0, 0, 5}, {0, 0, 1})));     // behind
-  BOOST_TEST(hits(R({-5, -5, -5}, Normalize({1, 1, 1}))));
+  BOOST_TEST(entry(R({0, 0, 5}, {0, 0, -1})) == 4.0f);
+  BOOST_TEST(entry(R({0, 0, 0}, {1, 0, 0})) == 0.0f);   // from inside: enters at t_min
+  BOOST_TEST(entry(R({0, 2, 5}, {0, 0, -1})) < 0.0f);   // parallel, outside the slab
+  BOOST_TEST(entry(R({0, 0, 5}, {0, 0, 1})) < 0.0f);    // behind
+  BOOST_TEST(entry(R({-5, -5, -5}, Normalize({1, 1, 1}))) > 0.0f);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
