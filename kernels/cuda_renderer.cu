@@ -21,7 +21,7 @@ std::vector<CudaDeviceInfo> ProbeCudaDevices() {
   std::vector<CudaDeviceInfo> out;
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess) {
-    cudaGetLastError();  // clear the sticky-free error so later calls start clean
+    cudaGetLastError();  // clear the error so later runtime calls start clean
     return out;
   }
   for (int i = 0; i < count; ++i) {
