@@ -27,13 +27,16 @@ SqliteGroupCommit::~SqliteGroupCommit() {
 }
 
 Status SqliteGroupCommit::Run(const Work& work) {
-  Pending pending{&work, Status::Ok()};
-  std::unique_lock lock(mu_);
-  if (stopping_) return Status::Unavailable("the store is shutting down");
-  queue_.push_back(&pending);
+  std::future<Status> result;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return Status::Unavailable("the store is shutting down");
+    Pending pending{&work, {}};
+    result = pending.result.get_future();
+    queue_.push_back(std::move(pending));
+  }
   work_ready_.notify_one();
-  batch_done_.wait(lock, [&] { return pending.done; });
-  return std::move(pending.status);
+  return result.get();
 }
 
 SqliteGroupCommit::Stats SqliteGroupCommit::stats() const {
@@ -46,51 +49,45 @@ void SqliteGroupCommit::WriterLoop() {
   while (true) {
     work_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping, and nothing left to do
-    std::deque<Pending*> batch;
+    std::deque<Pending> batch;
     while (!queue_.empty() && batch.size() < options_.max_batch) {
-      batch.push_back(queue_.front());
+      batch.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
-    lock.unlock();
-    RunBatch(batch);
-    lock.lock();
-    for (Pending* pending : batch) pending->done = true;
+    ++stats_.batches;
     stats_.units += static_cast<std::int64_t>(batch.size());
-    batch_done_.notify_all();
+    lock.unlock();
+    std::vector<Status> results = RunBatch(batch);
+    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].result.set_value(std::move(results[i]));
+    lock.lock();
   }
 }
 
-void SqliteGroupCommit::RunBatch(const std::deque<Pending*>& batch) {
+std::vector<Status> SqliteGroupCommit::RunBatch(const std::deque<Pending>& batch) {
+  std::vector<Status> results(batch.size());
   auto fail_all = [&](const Status& why) {
-    for (Pending* pending : batch) {
-      if (pending->status.ok()) pending->status = why;
+    for (Status& result : results) {
+      if (result.ok()) result = why;
     }
+    return std::move(results);
   };
-  {
-    std::lock_guard lock(mu_);
-    ++stats_.batches;
-  }
   ++current_batch_;
   auto transaction = Transaction::Begin(*db_);
   if (!transaction.ok()) return fail_all(transaction.status());
-  for (Pending* pending : batch) {
-    pending->status = RunUnit(*db_, *pending->work);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    results[i] = RunUnit(*db_, *batch[i].work);
     // SQLite rolls the whole transaction back by itself after some errors
     // (I/O error, disk full): then nothing of this batch can commit.
     if (!db_->InTransaction()) {
-      return fail_all(Status::Unavailable("sqlite: transaction rolled back: " + pending->status.message()));
+      return fail_all(Status::Unavailable("sqlite: transaction rolled back: " + results[i].message()));
     }
   }
+  // Units that failed on their own keep their own error; the rest did not commit.
   Status committed = transaction->Commit();
-  if (!committed.ok()) {
-    // Units that failed on their own keep their own error; the rest did not commit.
-    for (Pending* pending : batch) {
-      if (pending->status.ok()) pending->status = Status::Unavailable(committed.message());
-    }
-    return;
-  }
+  if (!committed.ok()) return fail_all(Status::Unavailable(committed.message()));
   std::lock_guard lock(mu_);
   ++stats_.commits;
+  return results;
 }
 
 }  // namespace renderq

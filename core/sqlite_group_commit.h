@@ -19,9 +19,11 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "core/sqlite_db.h"
 #include "core/status.h"
@@ -58,21 +60,23 @@ class SqliteGroupCommit {
   std::int64_t current_batch() const { return current_batch_; }
 
  private:
+  // The writer owns the promise; the caller waits on its future. Each caller
+  // is woken on its own, so a batch of N callers does not wake N threads that
+  // then queue up on one mutex.
   struct Pending {
     const Work* work;
-    Status status;
-    bool done = false;
+    std::promise<Status> result;
   };
 
   void WriterLoop();
-  void RunBatch(const std::deque<Pending*>& batch);
+  // Runs the batch; returns each unit's Status, in batch order.
+  std::vector<Status> RunBatch(const std::deque<Pending>& batch);
 
   const std::unique_ptr<SqliteDb> db_;  // used by the writer thread only
   const Options options_;
   mutable std::mutex mu_;
   std::condition_variable work_ready_;   // writer waits for units
-  std::condition_variable batch_done_;   // callers wait for their unit
-  std::deque<Pending*> queue_;           // guarded by mu_
+  std::deque<Pending> queue_;            // guarded by mu_
   bool stopping_ = false;                // guarded by mu_
   Stats stats_;                          // guarded by mu_
   std::int64_t current_batch_ = 0;       // writer thread only

@@ -16,9 +16,17 @@ namespace {
 namespace po = boost::program_options;
 
 
+// A request thread waits while its submit's batch commits, so the thread count
+// bounds how many submits one fsync can carry: keep it well above the cores.
+// RENDERQ_FCGI_THREADS (the systemd unit's environment) overrides it.
 int DefaultThreads() {
-  const unsigned cores = std::thread::hardware_concurrency();
-  return static_cast<int>(2 * (cores == 0 ? 1 : cores));
+  const char* env = std::getenv("RENDERQ_FCGI_THREADS");
+  if (env != nullptr && *env != '\0') {
+    char* end = nullptr;
+    const long n = std::strtol(env, &end, 10);
+    if (*end == '\0' && n >= 1 && n <= 1024) return static_cast<int>(n);
+  }
+  return 64;
 }
 
 po::options_description Describe() {
@@ -40,11 +48,16 @@ po::options_description Describe() {
       ("socket-group", po::value<std::string>()->value_name("GROUP"),
        "group to give --socket (nginx's, e.g. www-data), so only nginx can connect")
       ("threads", po::value<int>()->default_value(DefaultThreads()),
-       "request threads (default: 2 x cores)")
+       "request threads; a submit holds its thread until its batch commits, so this\n"
+       "bounds the submits per fsync (default: $RENDERQ_FCGI_THREADS, else 64)")
       ("results", po::value<std::string>()->value_name("DIR"),
        "directory of result files (<id>.png, <id>.preview.png), to check previews exist")
       ("max-render-seconds", po::value<double>()->default_value(defaults.max_render_seconds),
        "refuse scenes predicted to render longer (422 too-expensive)")
+      ("max-queued", po::value<std::int64_t>()->default_value(defaults.max_queued),
+       "refuse submits (503 queue-full) while this many jobs are queued")
+      ("max-queued-per-owner", po::value<std::int64_t>()->default_value(defaults.max_queued_per_owner),
+       "refuse an owner's submits (429 owner-queue-full) while it has this many queued")
       ("max-drain-seconds", po::value<double>()->default_value(defaults.max_drain_seconds),
        "refuse submits (503 queue-full) while the queue's predicted drain time is over this");
   return d;
@@ -70,6 +83,8 @@ Flags ParseFlags(int argc, char** argv) {
     Read(vm, "threads", f.threads);
     Read(vm, "results", f.results);
     Read(vm, "max-render-seconds", f.max_render_seconds);
+    Read(vm, "max-queued", f.max_queued);
+    Read(vm, "max-queued-per-owner", f.max_queued_per_owner);
     Read(vm, "max-drain-seconds", f.max_drain_seconds);
   } catch (const std::exception& e) {
     std::cerr << "renderq-fcgi: " << e.what() << "\n(see renderq-fcgi --help)\n";
@@ -88,6 +103,8 @@ Flags ParseFlags(int argc, char** argv) {
   if (f.threads < 1 || f.threads > 1024) error = "--threads must be in [1, 1024]";
   if (!(f.max_render_seconds > 0)) error = "--max-render-seconds must be > 0";
   if (!(f.max_drain_seconds > 0)) error = "--max-drain-seconds must be > 0";
+  if (f.max_queued < 1) error = "--max-queued must be >= 1";
+  if (f.max_queued_per_owner < 1) error = "--max-queued-per-owner must be >= 1";
   if (!f.socket_group.empty() && f.socket.empty()) error = "--socket-group needs --socket";
   if (!error.empty()) {
     std::cerr << "renderq-fcgi: " << error << "\n(see renderq-fcgi --help)\n";

@@ -1,6 +1,7 @@
 // The command line of renderq-fcgi (--help prints it).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "core/cost_model.h"
@@ -12,9 +13,11 @@ struct Flags {  // defaults as --help shows them
   std::string db;
   std::string socket;
   std::string socket_group;
-  int threads = 0;  // ParseFlags: 2 x cores unless given
+  int threads = 0;  // ParseFlags: $RENDERQ_FCGI_THREADS, else 64, unless given
   std::string results;
   double max_render_seconds = kDefaultMaxRenderSeconds;
+  std::int64_t max_queued = QueueLimits{}.max_queued;
+  std::int64_t max_queued_per_owner = QueueLimits{}.max_queued_per_owner;
   double max_drain_seconds = QueueLimits{}.max_drain_seconds;
 };
 

@@ -100,6 +100,8 @@ int Run(const Flags& flags) {
   // The store is opened here, after any fork: SQLite handles must not cross one.
   SqliteJobStoreOptions store_options;
   store_options.path = flags.db;
+  store_options.limits.max_queued = flags.max_queued;
+  store_options.limits.max_queued_per_owner = flags.max_queued_per_owner;
   store_options.limits.max_drain_seconds = flags.max_drain_seconds;
   Result<std::unique_ptr<SqliteJobStore>> store = SqliteJobStore::Open(store_options);
   if (!store.ok()) {
