@@ -12,8 +12,19 @@ import time
 import stack
 import worker_stack as ws
 
-SCENE = ws.scene(96, 72, 2500, seed=7)  # several seconds on the CPU
 INTERRUPTIONS = [signal.SIGTERM, signal.SIGKILL, signal.SIGTERM, signal.SIGTERM]
+
+
+def calibrated_scene(directory, seconds=6.0):
+    """The test scene with as many samples as this build renders in about `seconds`:
+    an optimised build is many times faster than the sanitizer build, and the
+    interruptions need a render long enough to land in its middle every time."""
+    probe_samples = 100
+    started = time.monotonic()
+    ws.clean_render(ws.scene(96, 72, probe_samples, seed=7), directory, "probe")
+    per_sample = (time.monotonic() - started) / probe_samples
+    samples = int(min(20000, max(400, seconds / per_sample)))
+    return ws.scene(96, 72, samples, seed=7)
 
 
 def wait_progress(s, token, job_id, at_least, timeout=60):
@@ -35,12 +46,15 @@ def main():
     stack.time_limit(85)
     stack.require_binaries("renderq-worker", "renderq-render")
     with stack.Stack(threads=2) as s:
+        scratch = pathlib.Path(tempfile.mkdtemp(dir=s.dir))
+        job_scene = calibrated_scene(scratch)
+        print("scene: %d samples per pixel" % job_scene["samples"])
         token = s.create_token("resume")
         workers = ws.WorkerSet(s, ["--checkpoint-seconds", "0.3", "--stop-finish-seconds", "0",
                                    "--lease-seconds", "2"])
         workers.start("cpu")
         workers.wait_registered(["cpu"])
-        status, job, _ = ws.submit(s, token, SCENE)
+        status, job, _ = ws.submit(s, token, job_scene)
         assert status == 201, job
         job_id = job["id"]
 
@@ -79,16 +93,15 @@ def main():
         # job (an upper bound: its last samples died with it); the last attempt
         # rendered what was left.
         rendered = sum(int(r["samples_done"]) - int(r["resume_from"]) for r in releases)
-        rendered += SCENE["samples"] * kills
-        rendered += SCENE["samples"] - resumes[-1]
+        rendered += job_scene["samples"] * kills
+        rendered += job_scene["samples"] - resumes[-1]
         print("attempts %d, resumed from %s, samples rendered <= %d (attempts x samples = %d)" % (
-            attempts, resumes, rendered, attempts * SCENE["samples"]))
-        assert rendered < attempts * SCENE["samples"]
+            attempts, resumes, rendered, attempts * job_scene["samples"]))
+        assert rendered < attempts * job_scene["samples"]
 
         status, _, data = s.request("GET", "/api/v1/jobs/%s/result" % job_id, token=token)
         assert status == 200
-        scratch = pathlib.Path(tempfile.mkdtemp(dir=s.dir))
-        clean = ws.clean_render(SCENE, scratch, "clean")
+        clean = ws.clean_render(job_scene, scratch, "clean")
         assert data == clean, "resumed render differs from an uninterrupted one"
         workers.stop_all()
     print("ok: %d attempts, byte-identical to an uninterrupted render" % attempts)
