@@ -12,6 +12,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -127,6 +128,16 @@ struct TokenInfo {
   std::optional<TimeMs> revoked_at;
 };
 
+// What /metrics reports about the jobs table, read in one snapshot.
+struct JobStats {
+  std::array<std::int64_t, 5> by_state{};  // indexed by JobState, every state
+  // Render durations of the jobs that succeeded at or after the asked time:
+  // le[i] counts those with render_seconds <= the i-th bound (cumulative).
+  std::vector<std::int64_t> le;
+  std::int64_t count = 0;
+  double sum_seconds = 0;
+};
+
 class JobStore {
  public:
   virtual ~JobStore() = default;
@@ -138,6 +149,9 @@ class JobStore {
   virtual Result<std::string> CreateToken(const std::string& name) = 0;
   virtual Result<std::vector<TokenInfo>> ListTokens() = 0;
   virtual Status RevokeToken(const std::string& name) = 0;
+  // Revokes NAME's active token and creates a new one for the same owner in one
+  // transaction; returns the new token. NotFound when NAME has no active token.
+  virtual Result<std::string> RotateToken(const std::string& name) = 0;
 
   // -- responder
   // Commits a new job durably (group commit: returns once it is on disk).
@@ -191,6 +205,9 @@ class JobStore {
   virtual Result<std::vector<std::string>> IntegrityCheck() = 0;  // empty: ok
   // Ids of succeeded jobs (to compare with the files on disk).
   virtual Result<std::vector<std::string>> SucceededJobIds() = 0;
+  // Jobs by state, and the render durations of jobs that succeeded at or after
+  // `finished_since`, counted against `bounds` (ascending seconds).
+  virtual Result<JobStats> Stats(TimeMs finished_since, const std::vector<double>& bounds) = 0;
 };
 
 }  // namespace renderq

@@ -569,6 +569,29 @@ Status SqliteJobStore::RevokeToken(const std::string& name) {
   });
 }
 
+Result<std::string> SqliteJobStore::RotateToken(const std::string& name) {
+  ASSIGN_OR_RETURN(std::string token, NewToken());
+  const std::string hash = Sha256Hex(token);
+  const TimeMs now = options_.clock->NowMs();
+  auto work = [&](SqliteDb& db) -> Status {
+    {
+      ASSIGN_OR_RETURN(Statement revoke, db.Prepare(
+          "UPDATE tokens SET revoked_at = max(?, created_at)"
+          " WHERE revoked_at IS NULL AND owner_id = (SELECT id FROM owners WHERE name = ?)"));
+      revoke.Bind(now, name);
+      RETURN_IF_ERROR(revoke.Run());
+    }
+    if (db.Changes() == 0) return Status::NotFound("no active token named '" + name + "'");
+    ASSIGN_OR_RETURN(Statement insert, db.Prepare(
+        "INSERT INTO tokens (owner_id, token_hash, created_at)"
+        " SELECT id, ?, ? FROM owners WHERE name = ?"));
+    insert.Bind(hash, now, name);
+    return insert.Run();
+  };
+  RETURN_IF_ERROR(writer_->Run(work));
+  return token;
+}
+
 // ---- Responder ----------------------------------------------------------------
 
 Result<SubmitOutcome> SqliteJobStore::Submit(const SubmitRequest& request) {
@@ -703,9 +726,11 @@ Status SqliteJobStore::RegisterWorker(const WorkerInfo& worker) {
 Result<std::optional<ClaimedJob>> SqliteJobStore::ClaimNext(const std::string& worker_name) {
   // Armed before looking, so a commit after an empty look still wakes WaitForChange.
   (void)ArmChangeWatch();  // without it WaitForChange falls back to a short sleep
-  const TimeMs now = options_.clock->NowMs();
   std::optional<ClaimedJob> claimed;
   auto work = [&](SqliteDb& db) -> Status {
+    // Read under the write lock, so started_at follows the order of the claims
+    // even across worker processes.
+    const TimeMs now = options_.clock->NowMs();
     RETURN_IF_ERROR(RequeueIn(db, options_, now, /*spend=*/true, now - options_.lease_timeout_ms, nullptr).status());
     ASSIGN_OR_RETURN(claimed, ClaimIn(db, worker_name, now));
     return Status::Ok();
@@ -951,6 +976,39 @@ Result<std::vector<std::string>> SqliteJobStore::SucceededJobIds() {
     ids.push_back(q.Text(0));
   }
   return ids;
+}
+
+Result<JobStats> SqliteJobStore::Stats(TimeMs finished_since, const std::vector<double>& bounds) {
+  ASSIGN_OR_RETURN(PooledDb db, pool_->Acquire());
+  ASSIGN_OR_RETURN(Transaction snapshot, Transaction::Begin(*db, Transaction::Mode::kDeferred));
+  JobStats stats;
+  stats.le.assign(bounds.size(), 0);
+  {
+    // One pass over the table (the job_counts view joins once per state).
+    ASSIGN_OR_RETURN(Statement q, db->Prepare("SELECT state, count(*) FROM jobs GROUP BY state"));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      const std::optional<JobState> state = ParseJobState(q.Text(0));
+      if (state) stats.by_state[static_cast<std::size_t>(*state)] = q.Int(1);
+    }
+  }
+  // Through jobs_finished: only the window's rows are read.
+  ASSIGN_OR_RETURN(Statement q, db->Prepare(
+      "SELECT render_seconds FROM jobs INDEXED BY jobs_finished"
+      " WHERE finished_at >= ? AND state = 'succeeded'"));
+  q.Bind(finished_since);
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    const double seconds = q.Real(0);
+    ++stats.count;
+    stats.sum_seconds += seconds;
+    for (std::size_t i = 0; i < bounds.size(); ++i) {
+      if (seconds <= bounds[i]) ++stats.le[i];
+    }
+  }
+  return stats;
 }
 
 }  // namespace renderq

@@ -67,6 +67,7 @@ class SqliteJobStore final : public JobStore {
   Result<std::string> CreateToken(const std::string& name) override;
   Result<std::vector<TokenInfo>> ListTokens() override;
   Status RevokeToken(const std::string& name) override;
+  Result<std::string> RotateToken(const std::string& name) override;
 
   Result<SubmitOutcome> Submit(const SubmitRequest& request) override;
   Result<Job> Get(std::int64_t owner_id, const std::string& job_id) override;
@@ -94,6 +95,7 @@ class SqliteJobStore final : public JobStore {
   Status Backup(const std::string& destination_path) override;
   Result<std::vector<std::string>> IntegrityCheck() override;
   Result<std::vector<std::string>> SucceededJobIds() override;
+  Result<JobStats> Stats(TimeMs finished_since, const std::vector<double>& bounds) override;
 
   // Group commit counters (tests and metrics: batches < units under load).
   SqliteGroupCommit::Stats GroupCommitStats() const { return writer_->stats(); }

@@ -26,7 +26,7 @@ struct CommandSpec {
   std::string_view summary;
 };
 
-constexpr std::array<CommandSpec, 12> kCommands = {{
+constexpr std::array<CommandSpec, 13> kCommands = {{
     {"init", 0, "", "create the database or migrate it to the current schema"},
     {"status", 0, "", "queue depth, running jobs, workers, estimated wait"},
     {"jobs", 0, "[--state S] [--limit N]", "jobs of every owner, newest first (default 20)"},
@@ -39,6 +39,7 @@ constexpr std::array<CommandSpec, 12> kCommands = {{
     {"token create", 1, "NAME", "create an owner NAME and print its token (shown only once)"},
     {"token list", 0, "", "owners and their tokens' state (never the tokens)"},
     {"token revoke", 1, "NAME", "revoke NAME's token"},
+    {"token rotate", 1, "NAME", "revoke NAME's token and print a new one for the same owner"},
 }};
 
 po::options_description Options() {
@@ -169,7 +170,7 @@ std::string HelpText() {
          "  0  ok\n"
          "  1  error (database or file system)\n"
          "  2  usage (bad command line, no database given)\n"
-         "  3  not found (no such job or token)\n"
+         "  3  not found (no such job, or no active token of that name)\n"
          "  4  conflict (e.g. cancel a finished job, retry a queued one, token name taken)\n"
          "  5  check found problems\n";
   return out.str();

@@ -155,17 +155,29 @@ int Check(const CommandContext& ctx) {
   return clean ? kExitOk : kExitCheckFailed;
 }
 
+// Prints a token that was just made; it is shown this once and never again.
+void PrintNewToken(const CommandContext& ctx, const std::string& token, const char* what) {
+  if (ctx.invocation.json) {
+    ctx.out << json{{"name", Arg(ctx)}, {"token", token}}.dump() << "\n";
+  } else {
+    // The token alone on stdout, so TOKEN=$(renderqctl token create NAME) works.
+    ctx.out << token << "\n";
+    ctx.err << "token for '" << Arg(ctx) << "' " << what << "; it is not stored and cannot be "
+            << "shown again\n";
+  }
+}
+
 int TokenCreate(const CommandContext& ctx) {
   auto token = ctx.store.CreateToken(Arg(ctx));
   if (!token.ok()) return Fail(ctx.err, "token create " + Arg(ctx), token.status());
-  if (ctx.invocation.json) {
-    ctx.out << json{{"name", Arg(ctx)}, {"token", *token}}.dump() << "\n";
-  } else {
-    // The token alone on stdout, so TOKEN=$(renderqctl token create NAME) works.
-    ctx.out << *token << "\n";
-    ctx.err << "token for '" << Arg(ctx) << "' created; it is not stored and cannot be "
-            << "shown again\n";
-  }
+  PrintNewToken(ctx, *token, "created");
+  return kExitOk;
+}
+
+int TokenRotate(const CommandContext& ctx) {
+  auto token = ctx.store.RotateToken(Arg(ctx));
+  if (!token.ok()) return Fail(ctx.err, "token rotate " + Arg(ctx), token.status());
+  PrintNewToken(ctx, *token, "rotated (the old one no longer works)");
   return kExitOk;
 }
 
@@ -206,6 +218,7 @@ int RunCommand(const CommandContext& ctx) {
       {"show", Show},       {"cancel", Cancel},          {"retry", Retry},
       {"purge", Purge},     {"backup", Backup},          {"check", Check},
       {"token create", TokenCreate}, {"token list", TokenList}, {"token revoke", TokenRevoke},
+      {"token rotate", TokenRotate},
   };
   const auto it = kHandlers.find(ctx.invocation.command);
   if (it == kHandlers.end()) {

@@ -586,11 +586,10 @@ HttpResponse Api::Healthz() const {
 }
 
 HttpResponse Api::MetricsText() const {
-  Result<QueueSnapshot> queue = store_->Queue();
   HttpResponse response;
   response.SetHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
   response.SetHeader("Cache-Control", "no-store");
-  response.body = metrics_->Render(queue.ok() ? &*queue : nullptr, clock_->NowMs());
+  response.body = metrics_->Scrape(*store_, clock_->NowMs());
   return response;
 }
 

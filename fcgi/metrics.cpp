@@ -1,6 +1,7 @@
 #include "fcgi/metrics.h"
 
-#include <cstdio>
+#include <charconv>
+#include <cmath>
 #include <string_view>
 
 namespace renderq {
@@ -21,10 +22,18 @@ void AppendLabelValue(std::string& out, std::string_view value) {
   }
 }
 
+// Shortest text that reads back as the same double ("0.05", not
+// "0.050000000000000003"); infinities and NaN as the exposition format spells them.
 void AppendNumber(std::string& out, double v) {
-  char buffer[32];
-  const int n = std::snprintf(buffer, sizeof buffer, "%.17g", v);
-  out.append(buffer, static_cast<std::size_t>(n));
+  if (std::isnan(v)) {
+    out += "NaN";
+  } else if (std::isinf(v)) {
+    out += v > 0 ? "+Inf" : "-Inf";
+  } else {
+    char buffer[32];
+    const std::to_chars_result r = std::to_chars(buffer, buffer + sizeof buffer, v);
+    out.append(buffer, r.ptr);
+  }
 }
 
 void AppendHeader(std::string& out, std::string_view name, std::string_view type,
@@ -80,7 +89,35 @@ void AppendWorkerMetrics(std::string& out, const std::vector<WorkerInfo>& worker
   }
 }
 
+void AppendJobStats(std::string& out, const JobStats& stats,
+                    const std::vector<double>& bounds) {
+  AppendHeader(out, "renderq_jobs", "gauge", "Jobs in the database by state.");
+  for (std::size_t s = 0; s < stats.by_state.size(); ++s) {
+    out += "renderq_jobs{state=\"";
+    out += JobStateName(static_cast<JobState>(s));
+    out += "\"} " + std::to_string(stats.by_state[s]) + '\n';
+  }
+  AppendHeader(out, "renderq_render_duration_seconds", "histogram",
+               "Render time of the jobs that succeeded in the last hour.");
+  for (std::size_t i = 0; i < bounds.size() && i < stats.le.size(); ++i) {
+    out += "renderq_render_duration_seconds_bucket{le=\"";
+    AppendNumber(out, bounds[i]);
+    out += "\"} " + std::to_string(stats.le[i]) + '\n';
+  }
+  out += "renderq_render_duration_seconds_bucket{le=\"+Inf\"} " + std::to_string(stats.count) + '\n';
+  out += "renderq_render_duration_seconds_sum ";
+  AppendNumber(out, stats.sum_seconds);
+  out += "\nrenderq_render_duration_seconds_count " + std::to_string(stats.count) + '\n';
+}
+
 }  // namespace
+
+const std::vector<double>& Metrics::RenderBuckets() {
+  // From a tiny preview (50 ms) to an hour-long render.
+  static const std::vector<double> kBuckets = {0.05, 0.1, 0.25, 0.5, 1,   2.5,  5,   10,
+                                               30,   60,  120,  300, 600, 1800, 3600};
+  return kBuckets;
+}
 
 const char* SubmitResultName(SubmitResult result) {
   switch (result) {
@@ -114,7 +151,13 @@ std::uint64_t Metrics::Submits(SubmitResult result) const {
   return submits_[static_cast<std::size_t>(result)].load(std::memory_order_relaxed);
 }
 
-std::string Metrics::Render(const QueueSnapshot* queue, TimeMs now) const {
+std::string Metrics::Scrape(JobStore& store, TimeMs now) const {
+  Result<QueueSnapshot> queue = store.Queue();
+  Result<JobStats> stats = store.Stats(now - kRenderWindowMs, RenderBuckets());
+  return Render(queue.ok() ? &*queue : nullptr, stats.ok() ? &*stats : nullptr, now);
+}
+
+std::string Metrics::Render(const QueueSnapshot* queue, const JobStats* stats, TimeMs now) const {
   std::string out;
   out.reserve(4096);
   AppendHeader(out, "renderq_http_responses_total", "counter",
@@ -136,13 +179,12 @@ std::string Metrics::Render(const QueueSnapshot* queue, TimeMs now) const {
     out += std::to_string(Submits(result));
     out += '\n';
   }
+  const bool db_up = queue != nullptr && stats != nullptr;
   AppendHeader(out, "renderq_db_up", "gauge", "1 when the database could be read for this scrape.");
-  out += queue != nullptr ? "renderq_db_up 1\n" : "renderq_db_up 0\n";
-  if (queue == nullptr) return out;
+  out += db_up ? "renderq_db_up 1\n" : "renderq_db_up 0\n";
+  if (!db_up) return out;
 
-  AppendHeader(out, "renderq_jobs", "gauge", "Jobs in the queue by state.");
-  out += "renderq_jobs{state=\"queued\"} " + std::to_string(queue->queued) + '\n';
-  out += "renderq_jobs{state=\"running\"} " + std::to_string(queue->running.size()) + '\n';
+  AppendJobStats(out, *stats, RenderBuckets());
   AppendHeader(out, "renderq_queue_estimated_wait_seconds", "gauge",
                "Predicted seconds until every queued job is done.");
   out += "renderq_queue_estimated_wait_seconds ";

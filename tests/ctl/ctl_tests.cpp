@@ -92,6 +92,7 @@ BOOST_AUTO_TEST_CASE(bad_command_lines_exit_2_with_a_reason) {
       {{"--db", "x.db", "show", "a", "b"}, "usage: renderqctl show ID"},
       {{"--db", "x.db", "token"}, "unknown command 'token'"},
       {{"--db", "x.db", "token", "create"}, "usage: renderqctl token create NAME"},
+      {{"--db", "x.db", "token", "rotate"}, "usage: renderqctl token rotate NAME"},
       {{"--db", "x.db", "purge"}, "purge needs --older-than"},
       {{"--db", "x.db", "jobs", "--older-than", "7d"}, "--older-than belongs to 'purge'"},
       {{"--db", "x.db", "status", "--state", "queued"}, "--state belongs to 'jobs'"},
@@ -115,7 +116,8 @@ BOOST_AUTO_TEST_CASE(help_lists_every_command_and_the_exit_codes) {
   BOOST_TEST(run.exit_code == 0);
   for (const char* word : {"init", "status", "jobs", "show ID", "cancel ID", "retry ID",
                            "purge --older-than", "backup FILE", "check", "token create NAME",
-                           "token list", "token revoke NAME", "Exit codes", "3  not found",
+                           "token list", "token revoke NAME", "token rotate NAME", "Exit codes",
+                           "3  not found", "5  check found problems",
                            "RENDERQ_DB"}) {
     BOOST_TEST(run.out.find(word) != std::string::npos, word);
   }
@@ -195,6 +197,40 @@ BOOST_AUTO_TEST_CASE(a_taken_name_is_refused) {
   const CtlRun again = Ctl({"token", "create", "dave"});
   BOOST_TEST(again.exit_code != 0);
   BOOST_TEST(again.out.empty());
+}
+
+BOOST_AUTO_TEST_CASE(rotate_replaces_the_token_for_the_same_owner) {
+  const std::string old_token = CtlJson({"token", "create", "erin"})["token"];
+  auto owner = Store()->Authenticate(old_token);
+  BOOST_TEST_REQUIRE(owner.ok());
+  const CtlRun run = Ctl({"token", "rotate", "erin"});
+  BOOST_TEST_REQUIRE(run.exit_code == 0, run.err);
+  const std::string new_token = run.out.substr(0, run.out.find('\n'));
+  BOOST_TEST(run.out == new_token + "\n");  // the token alone on stdout
+  BOOST_TEST(new_token != old_token);
+  BOOST_TEST(!Store()->Authenticate(old_token).ok());
+  auto rotated = Store()->Authenticate(new_token);
+  BOOST_TEST_REQUIRE(rotated.ok());
+  BOOST_TEST(rotated->id == owner->id);  // same owner: the jobs stay theirs
+  const json again = CtlJson({"token", "rotate", "erin"});
+  BOOST_TEST(again["name"] == "erin");
+  BOOST_TEST(Store()->Authenticate(again["token"].get<std::string>()).ok());
+  BOOST_TEST(!Store()->Authenticate(new_token).ok());
+  const json list = CtlJson({"token", "list"});
+  BOOST_TEST_REQUIRE(list["tokens"].size() == 3u);
+  for (int i = 0; i < 3; ++i) BOOST_TEST(list["tokens"][i]["revoked_at"].is_null() == (i == 2));
+}
+
+BOOST_AUTO_TEST_CASE(rotate_needs_an_active_token) {
+  BOOST_TEST(Ctl({"token", "create", "frank"}).exit_code == 0);
+  BOOST_TEST(Ctl({"token", "revoke", "frank"}).exit_code == 0);
+  for (const char* name : {"frank", "nobody"}) {
+    const CtlRun run = Ctl({"token", "rotate", name});
+    BOOST_TEST(run.exit_code == kExitNotFound, name);
+    BOOST_TEST(run.out.empty());
+    BOOST_TEST(run.err.find(std::string("token rotate ") + name) != std::string::npos, run.err);
+  }
+  BOOST_TEST(CtlJson({"token", "list"})["tokens"].size() == 1u);  // nothing was created
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -346,6 +382,49 @@ BOOST_AUTO_TEST_CASE(check_finds_orphan_and_missing_result_files) {
   Touch(results + "/" + ids[0] + ".png");
   std::filesystem::remove(orphan);
   BOOST_TEST(Ctl({"check"}).exit_code == 0);
+}
+
+BOOST_AUTO_TEST_CASE(check_ignores_a_running_jobs_files_and_temporaries) {
+  const auto ids = Submit(1);
+  {
+    auto store = Store();
+    auto claimed = store->ClaimNext("test-worker");
+    BOOST_TEST_REQUIRE((claimed.ok() && claimed->has_value()));
+  }
+  std::filesystem::create_directories(results);
+  // What a worker leaves beside a running job (worker/job_files.h, worker/atomic_file.h).
+  const std::string& id = ids[0];
+  for (const std::string& name : {id + ".preview.png", id + ".ckpt", "." + id + ".png.tmp-123-0",
+                                  "." + id + ".preview.png.tmp-123-1", "." + id + ".ckpt.tmp-9-2"}) {
+    Touch(results + "/" + name);
+  }
+  const CtlRun run = Ctl({"--json", "check"});
+  BOOST_TEST(run.exit_code == 0, run.out);
+  const json report = json::parse(run.out);
+  BOOST_TEST(report["orphan_files"] == json::array());
+  BOOST_TEST(report["missing_results"] == json::array());
+}
+
+BOOST_AUTO_TEST_CASE(every_command_speaks_json) {
+  const auto ids = Submit(3);
+  BOOST_TEST(Ctl({"cancel", ids[2]}).exit_code == 0);
+  const std::string copy = (dir.path() / "copy.db").string();
+  const std::vector<std::vector<std::string>> commands = {
+      {"init"}, {"status"}, {"jobs"}, {"show", ids[0]}, {"cancel", ids[1]}, {"retry", ids[2]},
+      {"purge", "--older-than", "7d"}, {"backup", copy}, {"check"},
+      {"token", "create", "gina"}, {"token", "list"}, {"token", "rotate", "gina"},
+      {"token", "revoke", "gina"},
+  };
+  for (const auto& command : commands) {
+    BOOST_TEST_CONTEXT(json(command).dump()) {
+      std::vector<std::string> args = command;
+      args.insert(args.begin(), "--json");
+      const CtlRun run = Ctl(args);
+      BOOST_TEST(run.exit_code == 0, run.err);
+      BOOST_TEST(json::accept(run.out), run.out);
+      BOOST_TEST(run.out.find('\n') == run.out.size() - 1);  // one document, one line
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
