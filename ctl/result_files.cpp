@@ -11,19 +11,25 @@ namespace {
 namespace fs = std::filesystem;
 constexpr std::string_view kResultExtension = ".png";
 constexpr std::string_view kPreviewSuffix = ".preview.png";
+constexpr std::string_view kCheckpointSuffix = ".ckpt";
+
+std::string JobFile(const std::string& results_dir, const std::string& job_id,
+                    std::string_view suffix) {
+  return (fs::path(results_dir) / (job_id + std::string(suffix))).string();
+}
 
 }  // namespace
 
 std::string ResultFilePath(const std::string& results_dir, const std::string& job_id) {
-  return (fs::path(results_dir) / (job_id + std::string(kResultExtension))).string();
+  return JobFile(results_dir, job_id, kResultExtension);
 }
 
 Result<int> DeleteResultFiles(const std::string& results_dir,
                               const std::vector<std::string>& job_ids) {
   int deleted = 0;
   for (const std::string& id : job_ids) {
-    for (const std::string& path : {ResultFilePath(results_dir, id),
-                                   (fs::path(results_dir) / (id + std::string(kPreviewSuffix))).string()}) {
+    for (const std::string_view suffix : {kResultExtension, kPreviewSuffix, kCheckpointSuffix}) {
+      const std::string path = JobFile(results_dir, id, suffix);
       std::error_code ec;
       if (fs::remove(path, ec)) ++deleted;
       if (ec) return Status::Unavailable("cannot delete " + path + ": " + ec.message());

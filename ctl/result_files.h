@@ -12,8 +12,9 @@ namespace renderq {
 
 std::string ResultFilePath(const std::string& results_dir, const std::string& job_id);
 
-// Deletes the result files of `job_ids`, `<id>.png` and the worker's preview
-// `<id>.preview.png` (absent files are fine); returns how many were deleted. Unavailable on the first file that cannot be removed.
+// Deletes the files of `job_ids`: `<id>.png`, the worker's preview `<id>.preview.png`
+// and a checkpoint `<id>.ckpt` a lost job may have left (absent files are fine);
+// returns how many were deleted. Unavailable on the first file that cannot be removed.
 Result<int> DeleteResultFiles(const std::string& results_dir,
                               const std::vector<std::string>& job_ids);
 
@@ -23,7 +24,8 @@ struct ResultFileReport {
 };
 
 // Compares the `<id>.png` files in results_dir with the succeeded jobs. A missing
-// results_dir counts as empty. Other files (`<id>.preview.png`, temporaries) are ignored.
+// results_dir counts as empty. Other files (a running job's `<id>.preview.png` and
+// `<id>.ckpt`, the worker's `.<name>.tmp-<pid>-<n>` temporaries) are ignored.
 Result<ResultFileReport> CompareResultFiles(const std::string& results_dir,
                                             const std::vector<std::string>& succeeded_ids);
 

@@ -335,13 +335,15 @@ BOOST_AUTO_TEST_CASE(purge_deletes_old_finished_jobs_and_their_images) {
   std::filesystem::create_directories(results);
   Touch(results + "/" + ids[0] + ".png");
   Touch(results + "/" + ids[1] + ".preview.png");
+  Touch(results + "/" + ids[1] + ".ckpt");
   BOOST_TEST(CtlJson({"purge", "--older-than", "7d"})["jobs"] == 0);  // too recent
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   const json purged = CtlJson({"purge", "--older-than", "5ms"});
   BOOST_TEST(purged["jobs"] == 2);
-  BOOST_TEST(purged["files"] == 2);
+  BOOST_TEST(purged["files"] == 3);
   BOOST_TEST(!std::filesystem::exists(results + "/" + ids[0] + ".png"));
   BOOST_TEST(!std::filesystem::exists(results + "/" + ids[1] + ".preview.png"));
+  BOOST_TEST(!std::filesystem::exists(results + "/" + ids[1] + ".ckpt"));
   BOOST_TEST(Ctl({"show", ids[0]}).exit_code == kExitNotFound);
   BOOST_TEST(Ctl({"show", ids[2]}).exit_code == 0);  // queued jobs stay
   BOOST_TEST(Ctl({"purge", "--older-than", "seven days"}).exit_code == kExitUsage);
