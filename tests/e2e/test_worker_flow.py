@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Worker end to end through nginx over HTTPS: 30 jobs submitted at once while
-renders run. Every submit answers 201 in under 100 ms, jobs start in
+renders run. Every submit answers 201 in under 100 ms (SPEC; 400 ms in the
+sanitizer build, whose Debug + ASan code is several times slower), jobs start in
 submission order, states and positions move as SPEC says, and every result
 downloads as a PNG of the right size with an ETag."""
+import http.client
 import json
 import sqlite3
 import threading
@@ -50,8 +52,14 @@ class Watcher(threading.Thread):
     def run(self):
         conn = self.s.connection()
         while not self.stop.is_set():
-            status, _, data = self.s.request("GET", "/api/v1/jobs?limit=100", token=self.token,
-                                             conn=conn)
+            try:
+                status, _, data = self.s.request("GET", "/api/v1/jobs?limit=100",
+                                                 token=self.token, conn=conn)
+            except (http.client.HTTPException, ConnectionError):
+                # nginx may close a kept-alive connection between two polls.
+                conn.close()
+                conn = self.s.connection()
+                continue
             if status == 200:
                 self.polls += 1
                 for job in json.loads(data)["jobs"]:
@@ -113,8 +121,9 @@ def main():
         watcher = Watcher(s, token)
         watcher.start()
         results = submit_all_at_once(s, token)
-        slow = [(st, round(sec * 1000, 1)) for st, _, sec in results if st != 201 or sec >= 0.1]
-        assert not slow, "submits not 201 in < 100 ms: %s" % slow
+        bound = 0.4 if ws.sanitizer_build() else 0.1
+        slow = [(st, round(sec * 1000, 1)) for st, _, sec in results if st != 201 or sec >= bound]
+        assert not slow, "submits not 201 in < %d ms: %s" % (bound * 1000, slow)
         ids = [job["id"] for _, job, _ in results]
         print("submit latency max %.1f ms" % (max(sec for _, _, sec in results) * 1000))
 

@@ -18,6 +18,14 @@ import time
 import stack
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def sanitizer_build():
+    """True when the binaries under test carry AddressSanitizer (the Debug +
+    ASan pass of scripts/test): latency bounds there measure the sanitizer."""
+    ldd = subprocess.run(["ldd", str(stack.BIN_DIR / "renderq-fcgi")], capture_output=True,
+                         text=True)
+    return "libasan" in ldd.stdout
 TEMP_NAME = re.compile(r"^\..+\.tmp-\d+-\d+$")  # worker/atomic_file.h
 TERMINAL = ("succeeded", "failed", "canceled")
 
