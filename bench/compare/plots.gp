@@ -5,7 +5,7 @@
 
 set terminal pngcairo size 960,540 font "sans,11" noenhanced
 set grid
-set key top left box opaque
+set key outside right top box
 colors = "#1f77b4 #d62728 #ff7f0e"
 
 set output out . "/compare-throughput.png"
@@ -13,13 +13,15 @@ set title "Submits per second while renders run (2xx only; renderq: each one com
 set xlabel "concurrent connections"
 set ylabel "submits/s"
 set logscale x 2
-set xtics (1, 4, 16, 64)
+set xtics (1, 2, 4, 8, 16, 32, 64)
+set xrange [0.8:80]
 set yrange [0:*]
 plot for [i=1:words(names)] data . "/throughput.dat" using 1:(column(i + 1)) \
      with linespoints lw 2 pt 7 lc rgb word(colors, i) title word(names, i)
 
 unset logscale x
 set xtics autofreq
+set xrange [*:*]
 set output out . "/compare-latency.png"
 set title "Submit latency during a 64-connection burst (per 100 ms: p50 thin, p99 thick)"
 set xlabel "seconds since the burst began"
