@@ -96,6 +96,7 @@ class Stack:
         self.responder = None
         self.nginx = None
         self._logs = []
+        self._spawned = []
 
     # ---- lifecycle
 
@@ -134,9 +135,10 @@ class Stack:
 
     def stop(self):
         """Stops every process and removes the directory. Safe to call twice."""
-        for proc in (self.nginx, self.responder):
+        for proc in [self.nginx, self.responder] + self._spawned:
             _terminate(proc)
         self.nginx = self.responder = None
+        self._spawned = []
         for f in self._logs:
             f.close()
         self._logs = []
@@ -280,9 +282,13 @@ class Stack:
         self._logs.append(log)
         # Own session: a stray child never receives the test runner's signals,
         # and _terminate can stop the whole group (fiu-run, nginx workers).
-        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True,
                                 env=dict(os.environ, **(env or {})))
+        # stop() ends every process ever spawned here (workers included), so a
+        # failing test leaves nothing running.
+        self._spawned.append(proc)
+        return proc
 
 
 def _terminate(proc):
