@@ -18,14 +18,13 @@
 
 namespace renderq {
 
-// Throughput assumed until a worker has measured one: the CPU fallback on the
-// project's 2-core reference machine. Chosen low on purpose (a too-high guess
-// would admit scenes that then run for many minutes): the SPEC example scene
-// (640×360, 64 samples, depth 8 = 118 M units) is predicted at 59 s, just inside
-// the 60 s default limit. Real paths end well before max_depth (misses, absorbed
-// rays), so measured throughput in these units is higher than rays per second and
-// a GPU worker replaces this value with one 100-1000× larger after its first job.
-inline constexpr double kDefaultUnitsPerSecond = 2e6;
+// Throughput assumed until a worker has measured one: the low end of what the CPU
+// backend measures on the project's 2-core reference machine (2e7 to 5e7 units/s
+// across the example scenes; paths end well before max_depth, so these units
+// run faster than rays). At this rate the SPEC example scene (640×360, 64
+// samples, depth 8 = 118 M units) is predicted at 5.9 s. A GPU worker replaces
+// the value with one 100-1000× larger after its first job.
+inline constexpr double kDefaultUnitsPerSecond = 2e7;
 
 // SPEC: a scene predicted to render longer than this is refused (configurable).
 inline constexpr double kDefaultMaxRenderSeconds = 60.0;

@@ -36,6 +36,7 @@
 #include <string>
 
 #include "core/clock.h"
+#include "core/cost_model.h"
 #include "core/job_store.h"
 #include "core/sqlite_db.h"
 #include "core/sqlite_group_commit.h"
@@ -52,7 +53,7 @@ struct SqliteJobStoreOptions {
   int max_attempts = 3;                              // lost this often: failed with worker_lost
   TimeMs idempotency_window_ms = 24 * 3600 * 1000;   // a key replays within this window
   QueueLimits limits;                                // admission limits (job_store.h)
-  double default_units_per_second = 2.0e7;           // until a worker has measured
+  double default_units_per_second = kDefaultUnitsPerSecond;  // until a worker has measured
   Clock* clock = SystemClock::Instance();            // not owned; ManualClock in tests
   std::size_t max_batch = 512;                       // group commit: units per transaction
 };
