@@ -27,13 +27,13 @@ inline constexpr std::string_view kErrorRenderFailed = "render_failed";
 inline constexpr std::string_view kErrorInvalidScene = "invalid_scene";
 
 struct Job {
-  std::string id;          // UUID v4, lowercase, hyphenated
-  std::int64_t seq = 0;    // place in line: commit order of the submit
+  std::string id;        // UUID v4, lowercase, hyphenated
+  std::int64_t seq = 0;  // place in line: commit order of the submit
   std::int64_t owner_id = 0;
   JobState state = JobState::kQueued;
   int attempts = 0;
   bool cancel_requested = false;
-  double progress = 0.0;   // 0..1
+  double progress = 0.0;  // 0..1
   TimeMs created_at = 0;
   std::optional<TimeMs> started_at;
   std::optional<TimeMs> finished_at;
@@ -43,11 +43,11 @@ struct Job {
   int height = 0;
   int samples = 0;
   int max_depth = 0;
-  double cost_units = 0.0;  // pixels × samples × depth: see core/cost_model.h
-  std::optional<std::string> device;          // set when finished: "cpu", "cuda:0 NVIDIA H100"
-  std::optional<double> render_seconds;       // set when finished
-  std::optional<double> samples_per_second;   // set when finished
-  std::optional<std::string> result_etag;     // set when succeeded
+  double cost_units = 0.0;                   // pixels × samples × depth: see core/cost_model.h
+  std::optional<std::string> device;         // set when finished: "cpu", "cuda:0 NVIDIA H100"
+  std::optional<double> render_seconds;      // set when finished
+  std::optional<double> samples_per_second;  // set when finished
+  std::optional<std::string> result_etag;    // set when succeeded
 
   // Derived when read through the store, not columns.
   std::optional<std::int64_t> position;  // queued only: 1 = next to run

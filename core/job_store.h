@@ -35,35 +35,35 @@ struct Owner {
 
 struct SubmitRequest {
   std::int64_t owner_id = 0;
-  std::string scene_json;          // the validated body, stored as received
-  std::string idempotency_key;     // empty: none
-  std::string request_hash;        // SHA-256 hex of the body, for key reuse checks
+  std::string scene_json;       // the validated body, stored as received
+  std::string idempotency_key;  // empty: none
+  std::string request_hash;     // SHA-256 hex of the body, for key reuse checks
   int width = 0, height = 0, samples = 0, max_depth = 0;
   double cost_units = 0.0;
 };
 
 struct SubmitOutcome {
   enum class Kind {
-    kCreated,          // new job committed
-    kReplayed,         // same owner, key and body within 24 h: the original job
-    kKeyConflict,      // same key, different body
-    kOwnerQueueFull,   // the owner already has kMaxQueuedPerOwner queued jobs
-    kQueueFull,        // the queue holds kMaxQueued jobs, or drains too slowly
+    kCreated,         // new job committed
+    kReplayed,        // same owner, key and body within 24 h: the original job
+    kKeyConflict,     // same key, different body
+    kOwnerQueueFull,  // the owner already has kMaxQueuedPerOwner queued jobs
+    kQueueFull,       // the queue holds kMaxQueued jobs, or drains too slowly
   };
   Kind kind = Kind::kCreated;
-  Job job;                       // kCreated, kReplayed
+  Job job;                         // kCreated, kReplayed
   double retry_after_seconds = 0;  // kOwnerQueueFull, kQueueFull
 };
 
 struct ListRequest {
   std::int64_t owner_id = 0;  // 0: every owner's jobs (admin)
   std::optional<JobState> state;
-  int limit = 20;             // 1..100
+  int limit = 20;                          // 1..100
   std::optional<std::int64_t> before_seq;  // from the cursor: jobs older than this
 };
 
 struct JobPage {
-  std::vector<Job> jobs;               // newest first
+  std::vector<Job> jobs;                        // newest first
   std::optional<std::int64_t> next_before_seq;  // absent on the last page
 };
 
@@ -74,9 +74,9 @@ struct CancelOutcome {
 };
 
 struct WorkerInfo {
-  std::string name;        // "cpu", "0", ...: the systemd instance
-  std::string device;      // "cpu", "cuda:0 NVIDIA H100"
-  bool fallback = false;   // asked for a GPU, running on the CPU
+  std::string name;       // "cpu", "0", ...: the systemd instance
+  std::string device;     // "cpu", "cuda:0 NVIDIA H100"
+  bool fallback = false;  // asked for a GPU, running on the CPU
   std::int64_t pid = 0;
   TimeMs heartbeat_at = 0;
   std::optional<std::string> current_job;
@@ -91,9 +91,9 @@ struct QueueSnapshot {
 };
 
 struct QueueLimits {
-  std::int64_t max_queued = 1000;           // whole queue
+  std::int64_t max_queued = 1000;  // whole queue
   std::int64_t max_queued_per_owner = 100;
-  double max_drain_seconds = 3600;          // predicted drain time bound
+  double max_drain_seconds = 3600;  // predicted drain time bound
 };
 
 // ---- Worker side ---------------------------------------------------------
@@ -177,7 +177,8 @@ class JobStore {
   // Progress and heartbeat; reports whether a cancel was requested.
   // Conflict when the lease is no longer held (the job was requeued or canceled).
   virtual Result<bool> Heartbeat(const Lease& lease, double progress) = 0;
-  virtual Status SaveCheckpoint(const Lease& lease, const std::string& path, std::int64_t samples) = 0;
+  virtual Status SaveCheckpoint(const Lease& lease, const std::string& path,
+                                std::int64_t samples) = 0;
   virtual Status Finish(const Lease& lease, const FinishRequest& request) = 0;
   virtual Status Fail(const Lease& lease, const std::string& code, const std::string& message) = 0;
   virtual Status MarkCanceled(const Lease& lease) = 0;

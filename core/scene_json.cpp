@@ -104,9 +104,10 @@ class Findings {
     error.kind = SceneError::Kind::kInvalidScene;
     const SceneFinding& first = list_.front();
     const std::string where = first.pointer.empty() ? "scene" : first.pointer;
-    error.message = total_ == 1 ? where + ": " + first.detail
-                                : std::to_string(total_) + " problems in the scene; first: " +
-                                      where + ": " + first.detail;
+    error.message = total_ == 1
+                        ? where + ": " + first.detail
+                        : std::to_string(total_) + " problems in the scene; first: " + where +
+                              ": " + first.detail;
     if (total_ > list_.size()) {
       list_.push_back({"", "... and " + std::to_string(total_ - list_.size()) + " more findings"});
     }
@@ -182,7 +183,8 @@ class DomBuilder {
 
   std::string PointerTo(const std::string& token) const {
     std::string out;
-    for (std::size_t i = 1; i < stack_.size(); ++i) out += "/" + EscapeJsonPointerToken(stack_[i].token);
+    for (std::size_t i = 1; i < stack_.size(); ++i)
+      out += "/" + EscapeJsonPointerToken(stack_[i].token);
     if (!stack_.empty()) out += "/" + EscapeJsonPointerToken(token);
     return out;
   }
@@ -227,9 +229,8 @@ class DomBuilder {
     SceneError e;
     e.kind = SceneError::Kind::kMalformedJson;
     e.line = 1 + static_cast<int>(std::count(before.begin(), before.end(), '\n'));
-    e.column = 1 + static_cast<int>(last_newline == std::string_view::npos
-                                        ? offset
-                                        : offset - last_newline - 1);
+    e.column = 1 + static_cast<int>(
+                       last_newline == std::string_view::npos ? offset : offset - last_newline - 1);
     // nlohmann's text: "[json.exception.parse_error.101] parse error at line 1,
     // column 2: syntax error ..."; keep what follows the position.
     std::string_view reason = what;
@@ -286,9 +287,10 @@ constexpr double kParallelSine = 1e-6;
 
 using Keys = std::span<const std::string_view>;
 
-constexpr std::string_view kSceneKeys[] = {"width", "height", "samples", "max_depth", "seed",
-                             "camera", "sky",   "materials", "objects"};
-constexpr std::string_view kCameraKeys[] = {"position", "look_at", "up", "vfov", "aperture", "focus_distance"};
+constexpr std::string_view kSceneKeys[] = {"width",  "height", "samples",   "max_depth", "seed",
+                                           "camera", "sky",    "materials", "objects"};
+constexpr std::string_view kCameraKeys[] = {"position", "look_at",  "up",
+                                            "vfov",     "aperture", "focus_distance"};
 constexpr std::string_view kSkyKeys[] = {"horizon", "zenith"};
 constexpr std::string_view kLambertianKeys[] = {"name", "type", "albedo"};
 constexpr std::string_view kMetalKeys[] = {"name", "type", "albedo", "roughness"};
@@ -391,7 +393,8 @@ class Validator {
     bool in_range = false;
     if (v.is_number_integer() && v.is_number_unsigned()) {
       auto u = v.get<std::uint64_t>();
-      in_range = u <= static_cast<std::uint64_t>(hi) && (lo <= 0 || u >= static_cast<std::uint64_t>(lo));
+      in_range =
+          u <= static_cast<std::uint64_t>(hi) && (lo <= 0 || u >= static_cast<std::uint64_t>(lo));
       value = in_range ? std::optional<std::int64_t>(static_cast<std::int64_t>(u)) : std::nullopt;
     } else if (v.is_number_integer()) {
       auto i = v.get<std::int64_t>();
@@ -406,8 +409,9 @@ class Validator {
       return std::nullopt;
     }
     if (!in_range) {
-      Fail(range_detail.empty() ? "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]"
-                                : range_detail);
+      Fail(range_detail.empty()
+               ? "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]"
+               : range_detail);
       return std::nullopt;
     }
     return value;
@@ -473,7 +477,8 @@ class Validator {
     auto up = VectorField(v, "up", false, kCoordinate);
     auto focus = NumberField(v, "focus_distance", false, kLength);
     cam.vfov_degrees = static_cast<float>(NumberField(v, "vfov", false, kVfov).value_or(40.0));
-    cam.aperture = static_cast<float>(NumberField(v, "aperture", false, kNonNegative).value_or(0.0));
+    cam.aperture =
+        static_cast<float>(NumberField(v, "aperture", false, kNonNegative).value_or(0.0));
     if (position) cam.position = *position;
     if (look_at) cam.look_at = *look_at;
     if (up) cam.up = *up;
@@ -635,7 +640,8 @@ class Validator {
       }
     });
     Member(v, "triangles", true, [&](const Json& arr) {
-      if (!BoundedArray(arr, total_triangles_, kMaxTriangles, "triangles", /*non_empty=*/true)) return;
+      if (!BoundedArray(arr, total_triangles_, kMaxTriangles, "triangles", /*non_empty=*/true))
+        return;
       total_triangles_ += arr.size();
       mesh.triangles.resize(arr.size());
       for (std::size_t i = 0; i < arr.size(); ++i) {

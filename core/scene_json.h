@@ -93,8 +93,8 @@ struct SceneError {
   // One line for logs and for a problem's "detail": "line 3, column 7: syntax
   // error ..." or "3 problems in the scene" (or the single finding's text).
   std::string message;
-  int line = 0;    // kMalformedJson only: 1-based
-  int column = 0;  // kMalformedJson only: 1-based, in bytes
+  int line = 0;                        // kMalformedJson only: 1-based
+  int column = 0;                      // kMalformedJson only: 1-based, in bytes
   std::vector<SceneFinding> findings;  // kInvalidScene only: never empty
 
   // kInvalidArgument carrying `message`, for callers that only need a Status.

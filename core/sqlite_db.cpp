@@ -17,14 +17,11 @@ StatusCode CodeFor(int rc) {
     case SQLITE_PROTOCOL:
     case SQLITE_READONLY:
     case SQLITE_NOLFS:
-    case SQLITE_INTERRUPT:
-      return StatusCode::kUnavailable;
-    case SQLITE_CONSTRAINT:
-      return StatusCode::kConflict;
+    case SQLITE_INTERRUPT: return StatusCode::kUnavailable;
+    case SQLITE_CONSTRAINT: return StatusCode::kConflict;
     case SQLITE_RANGE:
     case SQLITE_MISMATCH:
-    case SQLITE_TOOBIG:
-      return StatusCode::kInvalidArgument;
+    case SQLITE_TOOBIG: return StatusCode::kInvalidArgument;
     default:  // SQLITE_ERROR (bad SQL), CORRUPT, NOTADB, SCHEMA, ...
       return StatusCode::kInternal;
   }
@@ -70,7 +67,8 @@ Statement& Statement::BindOne(int index, double value) {
 }
 
 Statement& Statement::BindOne(int index, std::string_view value) {
-  int rc = sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  int rc =
+      sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
   if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
   return *this;
 }
@@ -96,7 +94,9 @@ Status Statement::Run() {
   }
 }
 
-bool Statement::IsNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+bool Statement::IsNull(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
 std::int64_t Statement::Int(int column) const { return sqlite3_column_int64(stmt_, column); }
 double Statement::Real(int column) const { return sqlite3_column_double(stmt_, column); }
 
@@ -122,7 +122,8 @@ std::optional<std::string> Statement::OptText(int column) const {
 
 // ---- SqliteDb ---------------------------------------------------------------
 
-Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, const SqliteOptions& options) {
+Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path,
+                                                 const SqliteOptions& options) {
   int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
   if (options.read_only) {
     flags |= SQLITE_OPEN_READONLY;
@@ -163,8 +164,8 @@ Result<Statement> SqliteDb::Prepare(std::string_view sql) {
   auto it = cache_.find(std::string(sql));
   if (it == cache_.end()) {
     sqlite3_stmt* stmt = nullptr;
-    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
-                                &stmt, nullptr);
+    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
     if (rc != SQLITE_OK) return SqliteStatus(db_, rc, "prepare: " + std::string(sql));
     it = cache_.emplace(std::string(sql), std::unique_ptr<sqlite3_stmt, StmtDeleter>(stmt)).first;
   }
@@ -181,7 +182,8 @@ Status SqliteDb::Exec(const char* sql) {
 // ---- Transaction and Savepoint ---------------------------------------------
 
 Result<Transaction> Transaction::Begin(SqliteDb& db, Mode mode) {
-  ASSIGN_OR_RETURN(Statement begin, db.Prepare(mode == Mode::kImmediate ? "BEGIN IMMEDIATE" : "BEGIN"));
+  ASSIGN_OR_RETURN(Statement begin,
+                   db.Prepare(mode == Mode::kImmediate ? "BEGIN IMMEDIATE" : "BEGIN"));
   RETURN_IF_ERROR(begin.Run());
   return Transaction(&db);
 }

@@ -54,12 +54,20 @@ class Statement {
     return *this;
   }
   Statement& BindOne(int index, std::int64_t value);
-  Statement& BindOne(int index, int value) { return BindOne(index, static_cast<std::int64_t>(value)); }
-  Statement& BindOne(int index, bool value) { return BindOne(index, static_cast<std::int64_t>(value)); }
+  Statement& BindOne(int index, int value) {
+    return BindOne(index, static_cast<std::int64_t>(value));
+  }
+  Statement& BindOne(int index, bool value) {
+    return BindOne(index, static_cast<std::int64_t>(value));
+  }
   Statement& BindOne(int index, double value);
   Statement& BindOne(int index, std::string_view value);  // copied (SQLITE_TRANSIENT)
-  Statement& BindOne(int index, const std::string& value) { return BindOne(index, std::string_view(value)); }
-  Statement& BindOne(int index, const char* value) { return BindOne(index, std::string_view(value)); }
+  Statement& BindOne(int index, const std::string& value) {
+    return BindOne(index, std::string_view(value));
+  }
+  Statement& BindOne(int index, const char* value) {
+    return BindOne(index, std::string_view(value));
+  }
   Statement& BindOne(int index, std::nullopt_t);
   template <typename T>
   Statement& BindOne(int index, const std::optional<T>& value) {
@@ -94,7 +102,8 @@ class SqliteDb {
   // Opens (and with options.create, creates) the database at `path` and sets up
   // the connection: WAL, synchronous=FULL, busy_timeout, foreign_keys=ON,
   // journal_size_limit. Open only after any fork(), never before.
-  static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path, const SqliteOptions& options);
+  static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path,
+                                                const SqliteOptions& options);
 
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;

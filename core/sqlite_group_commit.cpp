@@ -79,7 +79,8 @@ std::vector<Status> SqliteGroupCommit::RunBatch(const std::deque<Pending>& batch
     // SQLite rolls the whole transaction back by itself after some errors
     // (I/O error, disk full): then nothing of this batch can commit.
     if (!db_->InTransaction()) {
-      return fail_all(Status::Unavailable("sqlite: transaction rolled back: " + results[i].message()));
+      return fail_all(
+          Status::Unavailable("sqlite: transaction rolled back: " + results[i].message()));
     }
   }
   // Units that failed on their own keep their own error; the rest did not commit.

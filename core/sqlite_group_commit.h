@@ -75,12 +75,12 @@ class SqliteGroupCommit {
   const std::unique_ptr<SqliteDb> db_;  // used by the writer thread only
   const Options options_;
   mutable std::mutex mu_;
-  std::condition_variable work_ready_;   // writer waits for units
-  std::deque<Pending> queue_;            // guarded by mu_
-  bool stopping_ = false;                // guarded by mu_
-  Stats stats_;                          // guarded by mu_
-  std::int64_t current_batch_ = 0;       // writer thread only
-  std::thread writer_;                   // last: starts after everything above
+  std::condition_variable work_ready_;  // writer waits for units
+  std::deque<Pending> queue_;           // guarded by mu_
+  bool stopping_ = false;               // guarded by mu_
+  Stats stats_;                         // guarded by mu_
+  std::int64_t current_batch_ = 0;      // writer thread only
+  std::thread writer_;                  // last: starts after everything above
 };
 
 }  // namespace renderq

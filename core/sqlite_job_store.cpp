@@ -20,9 +20,9 @@ namespace renderq {
 namespace {
 
 // The columns ReadJob() expects, in its order.
-#define RQ_JOB_COLUMNS                                                                          \
-  "seq, id, owner_id, state, attempts, cancel_requested, progress, created_at, started_at, "   \
-  "finished_at, error_code, error_message, width, height, samples, max_depth, cost_units, "    \
+#define RQ_JOB_COLUMNS                                                                       \
+  "seq, id, owner_id, state, attempts, cancel_requested, progress, created_at, started_at, " \
+  "finished_at, error_code, error_message, width, height, samples, max_depth, cost_units, "  \
   "device, render_seconds, samples_per_second, result_etag"
 constexpr int kJobColumnCount = 21;
 // The lease fence: the last two parameters of every worker write.
@@ -83,8 +83,10 @@ namespace {
 Result<QueueLoad> LoadQueue(SqliteDb& db, const SqliteJobStoreOptions& options, TimeMs now) {
   QueueLoad load;
   {
-    ASSIGN_OR_RETURN(Statement q, db.Prepare(
-        "SELECT count(*), total(cost_units), min(seq) FROM jobs WHERE state = 'queued'"));
+    ASSIGN_OR_RETURN(
+        Statement q,
+        db.Prepare(
+            "SELECT count(*), total(cost_units), min(seq) FROM jobs WHERE state = 'queued'"));
     ASSIGN_OR_RETURN(bool row, q.Step());
     if (row) {
       load.queued = q.Int(0);
@@ -93,14 +95,15 @@ Result<QueueLoad> LoadQueue(SqliteDb& db, const SqliteJobStoreOptions& options, 
     }
   }
   {
-    ASSIGN_OR_RETURN(Statement q, db.Prepare(
-        "SELECT total(cost_units * (1 - progress)) FROM jobs WHERE state = 'running'"));
+    ASSIGN_OR_RETURN(
+        Statement q,
+        db.Prepare("SELECT total(cost_units * (1 - progress)) FROM jobs WHERE state = 'running'"));
     ASSIGN_OR_RETURN(bool row, q.Step());
     if (row) load.running_remaining = q.Real(0);
   }
   {
-    ASSIGN_OR_RETURN(Statement q, db.Prepare(
-        "SELECT max(units_per_second), total(iif(heartbeat_at >= ?, units_per_second, 0)) FROM workers"));
+    ASSIGN_OR_RETURN(Statement q, db.Prepare("SELECT max(units_per_second), total(iif(heartbeat_at "
+                                             ">= ?, units_per_second, 0)) FROM workers"));
     q.Bind(now - options.lease_timeout_ms);
     ASSIGN_OR_RETURN(bool row, q.Step());
     std::optional<double> best = row ? q.OptReal(0) : std::nullopt;
@@ -113,8 +116,10 @@ Result<QueueLoad> LoadQueue(SqliteDb& db, const SqliteJobStoreOptions& options, 
 
 // Cost of the queued jobs with seq < `before`.
 Result<double> QueuedCostBefore(SqliteDb& db, std::int64_t before, std::int64_t* count) {
-  ASSIGN_OR_RETURN(Statement q, db.Prepare(
-      "SELECT count(*), total(cost_units) FROM jobs WHERE state = 'queued' AND seq < ?"));
+  ASSIGN_OR_RETURN(
+      Statement q,
+      db.Prepare(
+          "SELECT count(*), total(cost_units) FROM jobs WHERE state = 'queued' AND seq < ?"));
   q.Bind(before);
   ASSIGN_OR_RETURN(bool row, q.Step());
   if (!row) return Status::Internal("aggregate returned no row");
@@ -170,8 +175,9 @@ class Deriver {
 
 // The job `id` as a caller may see it (owner_id 0: any owner), derived fields filled.
 Result<Job> LoadJob(SqliteDb& db, Deriver& deriver, std::int64_t owner_id, const std::string& id) {
-  ASSIGN_OR_RETURN(Statement q, db.Prepare(
-      "SELECT " RQ_JOB_COLUMNS " FROM jobs WHERE id = ?1 AND (?2 = 0 OR owner_id = ?2)"));
+  ASSIGN_OR_RETURN(Statement q,
+                   db.Prepare("SELECT " RQ_JOB_COLUMNS
+                              " FROM jobs WHERE id = ?1 AND (?2 = 0 OR owner_id = ?2)"));
   q.Bind(id, owner_id);
   ASSIGN_OR_RETURN(bool row, q.Step());
   if (!row) return Status::NotFound("no job " + id);
@@ -186,16 +192,19 @@ double RetryAfter(double seconds) { return std::max(1.0, std::ceil(seconds)); }
 Status ExpectLeaseHeld(SqliteDb& db, Statement& statement, const Lease& lease) {
   RETURN_IF_ERROR(statement.Run());
   if (db.Changes() == 0) {
-    return Status::Conflict("job " + lease.job_id + " is not held by lease " + std::to_string(lease.lease_id));
+    return Status::Conflict("job " + lease.job_id + " is not held by lease " +
+                            std::to_string(lease.lease_id));
   }
   return Status::Ok();
 }
 
 // Workers whose job is no longer running have none.
 Status ClearFinishedWorkerJobs(SqliteDb& db) {
-  ASSIGN_OR_RETURN(Statement q, db.Prepare(
-      "UPDATE workers SET current_job = NULL WHERE current_job IS NOT NULL AND NOT EXISTS "
-      "(SELECT 1 FROM jobs WHERE jobs.id = workers.current_job AND jobs.state = 'running')"));
+  ASSIGN_OR_RETURN(
+      Statement q,
+      db.Prepare(
+          "UPDATE workers SET current_job = NULL WHERE current_job IS NOT NULL AND NOT EXISTS "
+          "(SELECT 1 FROM jobs WHERE jobs.id = workers.current_job AND jobs.state = 'running')"));
   return q.Run();
 }
 
@@ -206,27 +215,30 @@ Status ClearFinishedWorkerJobs(SqliteDb& db) {
 // held by `lease`. Returns how many jobs it touched.
 Result<int> RequeueIn(SqliteDb& db, const SqliteJobStoreOptions& options, TimeMs now, bool spend,
                       std::optional<TimeMs> cutoff, const Lease* lease) {
-  ASSIGN_OR_RETURN(Statement q, db.Prepare(
-      "UPDATE jobs SET"
-      "  state = n.next,"
-      "  attempts = jobs.attempts + n.spent,"
-      "  lease_id = NULL, heartbeat_at = NULL,"
-      "  started_at = iif(n.next = 'queued', NULL, jobs.started_at),"
-      "  finished_at = iif(n.next = 'queued', NULL, max(?1, jobs.started_at)),"
-      "  progress = iif(n.next = 'queued', CAST(jobs.checkpoint_samples AS REAL) / jobs.samples, jobs.progress),"
-      "  cancel_requested = iif(n.next = 'queued', 0, jobs.cancel_requested),"
-      "  checkpoint_path = iif(n.next = 'queued', jobs.checkpoint_path, NULL),"
-      "  checkpoint_samples = iif(n.next = 'queued', jobs.checkpoint_samples, 0),"
-      "  error_code = iif(n.next = 'failed', 'worker_lost', NULL),"
-      "  error_message = iif(n.next = 'failed', 'the job lost its worker ' || (jobs.attempts + n.spent) ||"
-      "                      ' times (worker ' || jobs.worker || ' last)', NULL) "
-      "FROM (SELECT seq, ?2 AS spent,"
-      "        CASE WHEN cancel_requested THEN 'canceled'"
-      "             WHEN attempts + ?2 >= ?3 THEN 'failed' ELSE 'queued' END AS next"
-      "      FROM jobs WHERE state = 'running'"
-      "        AND (?4 IS NULL OR heartbeat_at < ?4)"
-      "        AND (?5 IS NULL OR (id = ?5 AND lease_id = ?6))) AS n "
-      "WHERE jobs.seq = n.seq"));
+  ASSIGN_OR_RETURN(
+      Statement q,
+      db.Prepare("UPDATE jobs SET"
+                 "  state = n.next,"
+                 "  attempts = jobs.attempts + n.spent,"
+                 "  lease_id = NULL, heartbeat_at = NULL,"
+                 "  started_at = iif(n.next = 'queued', NULL, jobs.started_at),"
+                 "  finished_at = iif(n.next = 'queued', NULL, max(?1, jobs.started_at)),"
+                 "  progress = iif(n.next = 'queued', CAST(jobs.checkpoint_samples AS REAL) / "
+                 "jobs.samples, jobs.progress),"
+                 "  cancel_requested = iif(n.next = 'queued', 0, jobs.cancel_requested),"
+                 "  checkpoint_path = iif(n.next = 'queued', jobs.checkpoint_path, NULL),"
+                 "  checkpoint_samples = iif(n.next = 'queued', jobs.checkpoint_samples, 0),"
+                 "  error_code = iif(n.next = 'failed', 'worker_lost', NULL),"
+                 "  error_message = iif(n.next = 'failed', 'the job lost its worker ' || "
+                 "(jobs.attempts + n.spent) ||"
+                 "                      ' times (worker ' || jobs.worker || ' last)', NULL) "
+                 "FROM (SELECT seq, ?2 AS spent,"
+                 "        CASE WHEN cancel_requested THEN 'canceled'"
+                 "             WHEN attempts + ?2 >= ?3 THEN 'failed' ELSE 'queued' END AS next"
+                 "      FROM jobs WHERE state = 'running'"
+                 "        AND (?4 IS NULL OR heartbeat_at < ?4)"
+                 "        AND (?5 IS NULL OR (id = ?5 AND lease_id = ?6))) AS n "
+                 "WHERE jobs.seq = n.seq"));
   q.Bind(now, spend ? 1 : 0, options.max_attempts, cutoff,
          lease ? std::optional<std::string>(lease->job_id) : std::nullopt,
          lease ? std::optional<std::int64_t>(lease->lease_id) : std::nullopt);
@@ -236,17 +248,21 @@ Result<int> RequeueIn(SqliteDb& db, const SqliteJobStoreOptions& options, TimeMs
   return touched;
 }
 
-Result<std::optional<ClaimedJob>> ClaimIn(SqliteDb& db, const std::string& worker_name, TimeMs now) {
+Result<std::optional<ClaimedJob>> ClaimIn(SqliteDb& db, const std::string& worker_name,
+                                          TimeMs now) {
   std::int64_t lease_id = 0;
   {
     // Nothing queued: no lease number is spent.
-    ASSIGN_OR_RETURN(Statement any, db.Prepare("SELECT 1 FROM jobs INDEXED BY jobs_queued WHERE state = 'queued' LIMIT 1"));
+    ASSIGN_OR_RETURN(
+        Statement any,
+        db.Prepare("SELECT 1 FROM jobs INDEXED BY jobs_queued WHERE state = 'queued' LIMIT 1"));
     ASSIGN_OR_RETURN(bool row, any.Step());
     if (!row) return std::optional<ClaimedJob>();
   }
   {
-    ASSIGN_OR_RETURN(Statement counter, db.Prepare(
-        "UPDATE lease_counter SET last_lease_id = last_lease_id + 1 WHERE id = 1 RETURNING last_lease_id"));
+    ASSIGN_OR_RETURN(Statement counter,
+                     db.Prepare("UPDATE lease_counter SET last_lease_id = last_lease_id + 1 WHERE "
+                                "id = 1 RETURNING last_lease_id"));
     ASSIGN_OR_RETURN(bool row, counter.Step());
     if (!row) return Status::Internal("lease_counter has no row");
     lease_id = counter.Int(0);
@@ -254,11 +270,14 @@ Result<std::optional<ClaimedJob>> ClaimIn(SqliteDb& db, const std::string& worke
   }
   ClaimedJob claimed;
   {
-    ASSIGN_OR_RETURN(Statement claim, db.Prepare(
-        "UPDATE jobs SET state = 'running', lease_id = ?1, worker = ?2, heartbeat_at = ?3,"
-        "  started_at = max(?3, created_at), progress = CAST(checkpoint_samples AS REAL) / samples "
-        "WHERE seq = (SELECT min(seq) FROM jobs WHERE state = 'queued') "
-        "RETURNING " RQ_JOB_COLUMNS ", scene, checkpoint_path, checkpoint_samples"));
+    ASSIGN_OR_RETURN(
+        Statement claim,
+        db.Prepare(
+            "UPDATE jobs SET state = 'running', lease_id = ?1, worker = ?2, heartbeat_at = ?3,"
+            "  started_at = max(?3, created_at), progress = CAST(checkpoint_samples AS REAL) / "
+            "samples "
+            "WHERE seq = (SELECT min(seq) FROM jobs WHERE state = 'queued') "
+            "RETURNING " RQ_JOB_COLUMNS ", scene, checkpoint_path, checkpoint_samples"));
     claim.Bind(lease_id, worker_name, now);
     ASSIGN_OR_RETURN(bool row, claim.Step());
     if (!row) return Status::Internal("queued job vanished inside the transaction");
@@ -269,8 +288,8 @@ Result<std::optional<ClaimedJob>> ClaimIn(SqliteDb& db, const std::string& worke
     RETURN_IF_ERROR(claim.Run());
   }
   claimed.lease = Lease{claimed.job.id, lease_id};
-  ASSIGN_OR_RETURN(Statement worker, db.Prepare(
-      "UPDATE workers SET current_job = ?1, heartbeat_at = max(?2, started_at) WHERE name = ?3"));
+  ASSIGN_OR_RETURN(Statement worker, db.Prepare("UPDATE workers SET current_job = ?1, heartbeat_at "
+                                                "= max(?2, started_at) WHERE name = ?3"));
   worker.Bind(claimed.job.id, now, worker_name);
   RETURN_IF_ERROR(worker.Run());
   return std::optional<ClaimedJob>(std::move(claimed));
@@ -280,12 +299,13 @@ Result<std::optional<ClaimedJob>> ClaimIn(SqliteDb& db, const std::string& worke
 
 // Looks up an idempotency key; fills `outcome` and returns true when the
 // submit is answered by an earlier one (replay or conflict).
-Result<bool> CheckIdempotencyKey(SqliteDb& db, Deriver& deriver, const SqliteJobStoreOptions& options,
-                                 const SubmitRequest& request, TimeMs now, SubmitOutcome* outcome) {
+Result<bool> CheckIdempotencyKey(SqliteDb& db, Deriver& deriver,
+                                 const SqliteJobStoreOptions& options, const SubmitRequest& request,
+                                 TimeMs now, SubmitOutcome* outcome) {
   std::string job_id;
   {
-    ASSIGN_OR_RETURN(Statement q, db.Prepare(
-        "SELECT request_hash, job_id, created_at FROM idempotency_keys WHERE owner_id = ? AND key = ?"));
+    ASSIGN_OR_RETURN(Statement q, db.Prepare("SELECT request_hash, job_id, created_at FROM "
+                                             "idempotency_keys WHERE owner_id = ? AND key = ?"));
     q.Bind(request.owner_id, request.idempotency_key);
     ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) return false;
@@ -298,7 +318,8 @@ Result<bool> CheckIdempotencyKey(SqliteDb& db, Deriver& deriver, const SqliteJob
     }
   }
   if (job_id.empty()) {  // expired: the key starts over
-    ASSIGN_OR_RETURN(Statement del, db.Prepare("DELETE FROM idempotency_keys WHERE owner_id = ? AND key = ?"));
+    ASSIGN_OR_RETURN(Statement del,
+                     db.Prepare("DELETE FROM idempotency_keys WHERE owner_id = ? AND key = ?"));
     del.Bind(request.owner_id, request.idempotency_key);
     RETURN_IF_ERROR(del.Run());
     return false;
@@ -308,11 +329,13 @@ Result<bool> CheckIdempotencyKey(SqliteDb& db, Deriver& deriver, const SqliteJob
   return true;
 }
 
-Result<AdmissionCache::OwnerQueue*> OwnerQueueOf(SqliteDb& db, AdmissionCache& cache, std::int64_t owner_id) {
+Result<AdmissionCache::OwnerQueue*> OwnerQueueOf(SqliteDb& db, AdmissionCache& cache,
+                                                 std::int64_t owner_id) {
   auto found = cache.owners.find(owner_id);
   if (found != cache.owners.end()) return &found->second;
-  ASSIGN_OR_RETURN(Statement q, db.Prepare(
-      "SELECT count(*), min(seq) FROM jobs WHERE owner_id = ? AND state = 'queued'"));
+  ASSIGN_OR_RETURN(
+      Statement q,
+      db.Prepare("SELECT count(*), min(seq) FROM jobs WHERE owner_id = ? AND state = 'queued'"));
   q.Bind(owner_id);
   ASSIGN_OR_RETURN(bool row, q.Step());
   AdmissionCache::OwnerQueue owner;
@@ -321,8 +344,9 @@ Result<AdmissionCache::OwnerQueue*> OwnerQueueOf(SqliteDb& db, AdmissionCache& c
 }
 
 // Fills `outcome` and returns true when a limit turns the submit away.
-Result<bool> CheckLimits(SqliteDb& db, const QueueLoad& load, const AdmissionCache::OwnerQueue& owner,
-                         const QueueLimits& limits, const SubmitRequest& request, SubmitOutcome* outcome) {
+Result<bool> CheckLimits(SqliteDb& db, const QueueLoad& load,
+                         const AdmissionCache::OwnerQueue& owner, const QueueLimits& limits,
+                         const SubmitRequest& request, SubmitOutcome* outcome) {
   if (owner.queued >= limits.max_queued_per_owner && owner.first_seq) {
     // Until the owner's oldest queued job is done and frees a slot.
     ASSIGN_OR_RETURN(double cost, QueuedCostBefore(db, *owner.first_seq + 1, nullptr));
@@ -346,12 +370,14 @@ Result<bool> CheckLimits(SqliteDb& db, const QueueLoad& load, const AdmissionCac
   return false;
 }
 
-Status SubmitIn(SqliteDb& db, const SqliteJobStoreOptions& options, AdmissionCache& cache, std::int64_t batch,
-                const SubmitRequest& request, const std::string& job_id, SubmitOutcome* outcome) {
+Status SubmitIn(SqliteDb& db, const SqliteJobStoreOptions& options, AdmissionCache& cache,
+                std::int64_t batch, const SubmitRequest& request, const std::string& job_id,
+                SubmitOutcome* outcome) {
   const TimeMs now = options.clock->NowMs();
   Deriver deriver(db, options, now);
   if (!request.idempotency_key.empty()) {
-    ASSIGN_OR_RETURN(bool answered, CheckIdempotencyKey(db, deriver, options, request, now, outcome));
+    ASSIGN_OR_RETURN(bool answered,
+                     CheckIdempotencyKey(db, deriver, options, request, now, outcome));
     if (answered) return Status::Ok();
   }
   if (cache.batch != batch) {
@@ -366,9 +392,10 @@ Status SubmitIn(SqliteDb& db, const SqliteJobStoreOptions& options, AdmissionCac
   if (refused) return Status::Ok();
 
   {
-    ASSIGN_OR_RETURN(Statement insert, db.Prepare(
-        "INSERT INTO jobs (id, owner_id, created_at, scene, width, height, samples, max_depth, cost_units)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    ASSIGN_OR_RETURN(Statement insert,
+                     db.Prepare("INSERT INTO jobs (id, owner_id, created_at, scene, width, height, "
+                                "samples, max_depth, cost_units)"
+                                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     insert.Bind(job_id, request.owner_id, now, request.scene_json, request.width, request.height,
                 request.samples, request.max_depth, request.cost_units);
     RETURN_IF_ERROR(insert.Run());
@@ -376,8 +403,9 @@ Status SubmitIn(SqliteDb& db, const SqliteJobStoreOptions& options, AdmissionCac
   Job& job = outcome->job;
   job.seq = db.LastInsertRowId();
   if (!request.idempotency_key.empty()) {
-    ASSIGN_OR_RETURN(Statement key, db.Prepare(
-        "INSERT INTO idempotency_keys (owner_id, key, request_hash, job_id, created_at) VALUES (?, ?, ?, ?, ?)"));
+    ASSIGN_OR_RETURN(Statement key,
+                     db.Prepare("INSERT INTO idempotency_keys (owner_id, key, request_hash, "
+                                "job_id, created_at) VALUES (?, ?, ?, ?, ?)"));
     key.Bind(request.owner_id, request.idempotency_key, request.request_hash, job_id, now);
     RETURN_IF_ERROR(key.Run());
   }
@@ -414,12 +442,15 @@ Status CancelIn(SqliteDb& db, const SqliteJobStoreOptions& options, std::int64_t
   }
   const bool queued = job.state == JobState::kQueued;
   if (queued) {
-    ASSIGN_OR_RETURN(Statement update, db.Prepare(
-        "UPDATE jobs SET state = 'canceled', finished_at = max(?, created_at) WHERE seq = ?"));
+    ASSIGN_OR_RETURN(
+        Statement update,
+        db.Prepare(
+            "UPDATE jobs SET state = 'canceled', finished_at = max(?, created_at) WHERE seq = ?"));
     update.Bind(now, job.seq);
     RETURN_IF_ERROR(update.Run());
   } else {
-    ASSIGN_OR_RETURN(Statement update, db.Prepare("UPDATE jobs SET cancel_requested = 1 WHERE seq = ?"));
+    ASSIGN_OR_RETURN(Statement update,
+                     db.Prepare("UPDATE jobs SET cancel_requested = 1 WHERE seq = ?"));
     update.Bind(job.seq);
     RETURN_IF_ERROR(update.Run());
   }
@@ -429,7 +460,8 @@ Status CancelIn(SqliteDb& db, const SqliteJobStoreOptions& options, std::int64_t
   return Status::Ok();
 }
 
-Status RetryIn(SqliteDb& db, const SqliteJobStoreOptions& options, const std::string& job_id, Job* out) {
+Status RetryIn(SqliteDb& db, const SqliteJobStoreOptions& options, const std::string& job_id,
+               Job* out) {
   const TimeMs now = options.clock->NowMs();
   Deriver deriver(db, options, now);
   ASSIGN_OR_RETURN(Job job, LoadJob(db, deriver, /*owner_id=*/0, job_id));
@@ -439,20 +471,24 @@ Status RetryIn(SqliteDb& db, const SqliteJobStoreOptions& options, const std::st
   }
   // A new seq puts it at the end of the line; sqlite_sequence follows, so no
   // later submit can take the same number.
-  ASSIGN_OR_RETURN(Statement move, db.Prepare(
-      "UPDATE jobs SET seq = (SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), 0),"
-      "                                  (SELECT max(seq) FROM jobs)) + 1),"
-      "  state = 'queued', attempts = 0, cancel_requested = 0, progress = 0, started_at = NULL,"
-      "  finished_at = NULL, error_code = NULL, error_message = NULL, device = NULL,"
-      "  render_seconds = NULL, samples_per_second = NULL, result_etag = NULL,"
-      "  checkpoint_path = NULL, checkpoint_samples = 0, worker = NULL "
-      "WHERE id = ? RETURNING seq"));
+  ASSIGN_OR_RETURN(
+      Statement move,
+      db.Prepare(
+          "UPDATE jobs SET seq = (SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name "
+          "= 'jobs'), 0),"
+          "                                  (SELECT max(seq) FROM jobs)) + 1),"
+          "  state = 'queued', attempts = 0, cancel_requested = 0, progress = 0, started_at = NULL,"
+          "  finished_at = NULL, error_code = NULL, error_message = NULL, device = NULL,"
+          "  render_seconds = NULL, samples_per_second = NULL, result_etag = NULL,"
+          "  checkpoint_path = NULL, checkpoint_samples = 0, worker = NULL "
+          "WHERE id = ? RETURNING seq"));
   move.Bind(job_id);
   ASSIGN_OR_RETURN(bool row, move.Step());
   if (!row) return Status::Internal("retried job vanished");
   const std::int64_t seq = move.Int(0);
   RETURN_IF_ERROR(move.Run());
-  ASSIGN_OR_RETURN(Statement sequence, db.Prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'jobs'"));
+  ASSIGN_OR_RETURN(Statement sequence,
+                   db.Prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'jobs'"));
   sequence.Bind(seq);
   RETURN_IF_ERROR(sequence.Run());
   Deriver after(db, options, now);
@@ -483,7 +519,8 @@ SqliteJobStore::~SqliteJobStore() {
 }
 
 Result<std::unique_ptr<SqliteJobStore>> SqliteJobStore::Open(const SqliteJobStoreOptions& options) {
-  if (options.clock == nullptr) return Status::InvalidArgument("SqliteJobStoreOptions.clock is null");
+  if (options.clock == nullptr)
+    return Status::InvalidArgument("SqliteJobStoreOptions.clock is null");
   SqliteOptions db_options;
   db_options.busy_timeout_ms = options.busy_timeout_ms;
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> writer_db, SqliteDb::Open(options.path, db_options));
@@ -491,7 +528,8 @@ Result<std::unique_ptr<SqliteJobStore>> SqliteJobStore::Open(const SqliteJobStor
   auto pool = std::make_unique<SqlitePool>(options.path, db_options);
   auto writer = std::make_unique<SqliteGroupCommit>(std::move(writer_db),
                                                     SqliteGroupCommit::Options{options.max_batch});
-  return std::unique_ptr<SqliteJobStore>(new SqliteJobStore(options, std::move(pool), std::move(writer)));
+  return std::unique_ptr<SqliteJobStore>(
+      new SqliteJobStore(options, std::move(pool), std::move(writer)));
 }
 
 Status SqliteJobStore::WorkerWrite(const std::function<Status(SqliteDb&)>& work) {
@@ -505,9 +543,10 @@ Status SqliteJobStore::WorkerWrite(const std::function<Status(SqliteDb&)>& work)
 
 Result<Owner> SqliteJobStore::Authenticate(const std::string& token) {
   ASSIGN_OR_RETURN(PooledDb db, pool_->Acquire());
-  ASSIGN_OR_RETURN(Statement q, db->Prepare(
-      "SELECT o.id, o.name FROM tokens AS t JOIN owners AS o ON o.id = t.owner_id"
-      " WHERE t.token_hash = ? AND t.revoked_at IS NULL"));
+  ASSIGN_OR_RETURN(
+      Statement q,
+      db->Prepare("SELECT o.id, o.name FROM tokens AS t JOIN owners AS o ON o.id = t.owner_id"
+                  " WHERE t.token_hash = ? AND t.revoked_at IS NULL"));
   q.Bind(Sha256Hex(token));
   ASSIGN_OR_RETURN(bool row, q.Step());
   if (!row) return Status::NotFound("unknown or revoked token");
@@ -521,20 +560,24 @@ Result<std::string> SqliteJobStore::CreateToken(const std::string& name) {
   const TimeMs now = options_.clock->NowMs();
   auto work = [&](SqliteDb& db) -> Status {
     {
-      ASSIGN_OR_RETURN(Statement owner, db.Prepare(
-          "INSERT INTO owners (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"));
+      ASSIGN_OR_RETURN(
+          Statement owner,
+          db.Prepare(
+              "INSERT INTO owners (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"));
       owner.Bind(name, now);
       RETURN_IF_ERROR(owner.Run());
     }
-    ASSIGN_OR_RETURN(Statement active, db.Prepare(
-        "SELECT o.id, t.id FROM owners AS o LEFT JOIN tokens AS t ON t.owner_id = o.id AND t.revoked_at IS NULL"
-        " WHERE o.name = ?"));
+    ASSIGN_OR_RETURN(Statement active,
+                     db.Prepare("SELECT o.id, t.id FROM owners AS o LEFT JOIN tokens AS t ON "
+                                "t.owner_id = o.id AND t.revoked_at IS NULL"
+                                " WHERE o.name = ?"));
     active.Bind(name);
     ASSIGN_OR_RETURN(bool row, active.Step());
     if (!row) return Status::Internal("owner vanished");
     if (!active.IsNull(1)) return Status::Conflict("a token named '" + name + "' already exists");
-    ASSIGN_OR_RETURN(Statement insert, db.Prepare(
-        "INSERT INTO tokens (owner_id, token_hash, created_at) VALUES (?, ?, ?)"));
+    ASSIGN_OR_RETURN(
+        Statement insert,
+        db.Prepare("INSERT INTO tokens (owner_id, token_hash, created_at) VALUES (?, ?, ?)"));
     insert.Bind(active.Int(0), hash, now);
     return insert.Run();
   };
@@ -544,9 +587,9 @@ Result<std::string> SqliteJobStore::CreateToken(const std::string& name) {
 
 Result<std::vector<TokenInfo>> SqliteJobStore::ListTokens() {
   ASSIGN_OR_RETURN(PooledDb db, pool_->Acquire());
-  ASSIGN_OR_RETURN(Statement q, db->Prepare(
-      "SELECT o.name, t.created_at, t.revoked_at FROM tokens AS t JOIN owners AS o ON o.id = t.owner_id"
-      " ORDER BY t.created_at, t.id"));
+  ASSIGN_OR_RETURN(Statement q, db->Prepare("SELECT o.name, t.created_at, t.revoked_at FROM tokens "
+                                            "AS t JOIN owners AS o ON o.id = t.owner_id"
+                                            " ORDER BY t.created_at, t.id"));
   std::vector<TokenInfo> tokens;
   while (true) {
     ASSIGN_OR_RETURN(bool row, q.Step());
@@ -559,9 +602,11 @@ Result<std::vector<TokenInfo>> SqliteJobStore::ListTokens() {
 Status SqliteJobStore::RevokeToken(const std::string& name) {
   const TimeMs now = options_.clock->NowMs();
   return writer_->Run([&](SqliteDb& db) -> Status {
-    ASSIGN_OR_RETURN(Statement q, db.Prepare(
-        "UPDATE tokens SET revoked_at = max(?, created_at)"
-        " WHERE revoked_at IS NULL AND owner_id = (SELECT id FROM owners WHERE name = ?)"));
+    ASSIGN_OR_RETURN(
+        Statement q,
+        db.Prepare(
+            "UPDATE tokens SET revoked_at = max(?, created_at)"
+            " WHERE revoked_at IS NULL AND owner_id = (SELECT id FROM owners WHERE name = ?)"));
     q.Bind(now, name);
     RETURN_IF_ERROR(q.Run());
     if (db.Changes() == 0) return Status::NotFound("no active token named '" + name + "'");
@@ -575,16 +620,18 @@ Result<std::string> SqliteJobStore::RotateToken(const std::string& name) {
   const TimeMs now = options_.clock->NowMs();
   auto work = [&](SqliteDb& db) -> Status {
     {
-      ASSIGN_OR_RETURN(Statement revoke, db.Prepare(
-          "UPDATE tokens SET revoked_at = max(?, created_at)"
-          " WHERE revoked_at IS NULL AND owner_id = (SELECT id FROM owners WHERE name = ?)"));
+      ASSIGN_OR_RETURN(
+          Statement revoke,
+          db.Prepare(
+              "UPDATE tokens SET revoked_at = max(?, created_at)"
+              " WHERE revoked_at IS NULL AND owner_id = (SELECT id FROM owners WHERE name = ?)"));
       revoke.Bind(now, name);
       RETURN_IF_ERROR(revoke.Run());
     }
     if (db.Changes() == 0) return Status::NotFound("no active token named '" + name + "'");
-    ASSIGN_OR_RETURN(Statement insert, db.Prepare(
-        "INSERT INTO tokens (owner_id, token_hash, created_at)"
-        " SELECT id, ?, ? FROM owners WHERE name = ?"));
+    ASSIGN_OR_RETURN(Statement insert,
+                     db.Prepare("INSERT INTO tokens (owner_id, token_hash, created_at)"
+                                " SELECT id, ?, ? FROM owners WHERE name = ?"));
     insert.Bind(hash, now, name);
     return insert.Run();
   };
@@ -620,11 +667,15 @@ Result<JobPage> SqliteJobStore::List(const ListRequest& request) {
   {
     // owner_id 0 lists every owner's jobs (renderqctl); a separate statement so
     // an owner's listing keeps using the owner index.
-    ASSIGN_OR_RETURN(Statement q, db->Prepare(request.owner_id == 0
-        ? "SELECT " RQ_JOB_COLUMNS " FROM jobs WHERE ?1 = 0 AND (?2 IS NULL OR state = ?2)"
-          " AND (?3 IS NULL OR seq < ?3) ORDER BY seq DESC LIMIT ?4"
-        : "SELECT " RQ_JOB_COLUMNS " FROM jobs WHERE owner_id = ?1 AND (?2 IS NULL OR state = ?2)"
-          " AND (?3 IS NULL OR seq < ?3) ORDER BY seq DESC LIMIT ?4"));
+    ASSIGN_OR_RETURN(
+        Statement q,
+        db->Prepare(request.owner_id == 0
+                        ? "SELECT " RQ_JOB_COLUMNS
+                          " FROM jobs WHERE ?1 = 0 AND (?2 IS NULL OR state = ?2)"
+                          " AND (?3 IS NULL OR seq < ?3) ORDER BY seq DESC LIMIT ?4"
+                        : "SELECT " RQ_JOB_COLUMNS
+                          " FROM jobs WHERE owner_id = ?1 AND (?2 IS NULL OR state = ?2)"
+                          " AND (?3 IS NULL OR seq < ?3) ORDER BY seq DESC LIMIT ?4"));
     q.Bind(request.owner_id,
            request.state ? std::optional<std::string>(JobStateName(*request.state)) : std::nullopt,
            request.before_seq, limit + 1);
@@ -671,10 +722,13 @@ Result<QueueSnapshot> SqliteJobStore::Queue() {
   queue.queued = load.queued;
   queue.estimated_wait_seconds = load.Seconds(load.queued_cost + load.running_remaining);
   {
-    ASSIGN_OR_RETURN(Statement q, db->Prepare(
-        // Without the hint the planner walks the whole table in seq order to
-        // skip a sort of the few running rows.
-        "SELECT " RQ_JOB_COLUMNS " FROM jobs INDEXED BY jobs_running WHERE state = 'running' ORDER BY seq"));
+    ASSIGN_OR_RETURN(
+        Statement q,
+        db->Prepare(
+            // Without the hint the planner walks the whole table in seq order to
+            // skip a sort of the few running rows.
+            "SELECT " RQ_JOB_COLUMNS
+            " FROM jobs INDEXED BY jobs_running WHERE state = 'running' ORDER BY seq"));
     while (true) {
       ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) break;
@@ -682,8 +736,9 @@ Result<QueueSnapshot> SqliteJobStore::Queue() {
     }
   }
   for (Job& job : queue.running) RETURN_IF_ERROR(deriver.Fill(job));
-  ASSIGN_OR_RETURN(Statement w, db->Prepare(
-      "SELECT name, device, fallback, pid, heartbeat_at, current_job, units_per_second FROM workers ORDER BY name"));
+  ASSIGN_OR_RETURN(Statement w,
+                   db->Prepare("SELECT name, device, fallback, pid, heartbeat_at, current_job, "
+                               "units_per_second FROM workers ORDER BY name"));
   while (true) {
     ASSIGN_OR_RETURN(bool row, w.Step());
     if (!row) break;
@@ -711,14 +766,19 @@ Status SqliteJobStore::RegisterWorker(const WorkerInfo& worker) {
   RETURN_IF_ERROR(ValidateName(worker.name, "worker name"));
   const TimeMs now = options_.clock->NowMs();
   return WorkerWrite([&](SqliteDb& db) -> Status {
-    ASSIGN_OR_RETURN(Statement q, db.Prepare(
-        "INSERT INTO workers (name, device, fallback, pid, started_at, heartbeat_at, units_per_second)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6) ON CONFLICT (name) DO UPDATE SET"
-        "  device = excluded.device, fallback = excluded.fallback, pid = excluded.pid,"
-        "  started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, current_job = NULL,"
-        "  units_per_second = coalesce(excluded.units_per_second, workers.units_per_second)"));
+    ASSIGN_OR_RETURN(
+        Statement q,
+        db.Prepare(
+            "INSERT INTO workers (name, device, fallback, pid, started_at, heartbeat_at, "
+            "units_per_second)"
+            " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6) ON CONFLICT (name) DO UPDATE SET"
+            "  device = excluded.device, fallback = excluded.fallback, pid = excluded.pid,"
+            "  started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, current_job "
+            "= NULL,"
+            "  units_per_second = coalesce(excluded.units_per_second, workers.units_per_second)"));
     q.Bind(worker.name, worker.device, worker.fallback, worker.pid, now,
-           worker.units_per_second > 0 ? std::optional<double>(worker.units_per_second) : std::nullopt);
+           worker.units_per_second > 0 ? std::optional<double>(worker.units_per_second)
+                                       : std::nullopt);
     return q.Run();
   });
 }
@@ -731,7 +791,9 @@ Result<std::optional<ClaimedJob>> SqliteJobStore::ClaimNext(const std::string& w
     // Read under the write lock, so started_at follows the order of the claims
     // even across worker processes.
     const TimeMs now = options_.clock->NowMs();
-    RETURN_IF_ERROR(RequeueIn(db, options_, now, /*spend=*/true, now - options_.lease_timeout_ms, nullptr).status());
+    RETURN_IF_ERROR(
+        RequeueIn(db, options_, now, /*spend=*/true, now - options_.lease_timeout_ms, nullptr)
+            .status());
     ASSIGN_OR_RETURN(claimed, ClaimIn(db, worker_name, now));
     return Status::Ok();
   };
@@ -740,15 +802,19 @@ Result<std::optional<ClaimedJob>> SqliteJobStore::ClaimNext(const std::string& w
 }
 
 Result<bool> SqliteJobStore::Heartbeat(const Lease& lease, double progress) {
-  if (!(progress >= 0 && progress <= 1)) return Status::InvalidArgument("progress must lie in 0..1");
+  if (!(progress >= 0 && progress <= 1))
+    return Status::InvalidArgument("progress must lie in 0..1");
   const TimeMs now = options_.clock->NowMs();
   bool cancel = false;
   auto work = [&](SqliteDb& db) -> Status {
-    ASSIGN_OR_RETURN(Statement q, db.Prepare(
-        "UPDATE jobs SET progress = ?, heartbeat_at = ?" RQ_FENCE " RETURNING cancel_requested"));
+    ASSIGN_OR_RETURN(Statement q,
+                     db.Prepare("UPDATE jobs SET progress = ?, heartbeat_at = ?" RQ_FENCE
+                                " RETURNING cancel_requested"));
     q.Bind(progress, now, lease.job_id, lease.lease_id);
     ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) return Status::Conflict("job " + lease.job_id + " is not held by lease " + std::to_string(lease.lease_id));
+    if (!row)
+      return Status::Conflict("job " + lease.job_id + " is not held by lease " +
+                              std::to_string(lease.lease_id));
     cancel = q.Int(0) != 0;
     return q.Run();
   };
@@ -756,13 +822,15 @@ Result<bool> SqliteJobStore::Heartbeat(const Lease& lease, double progress) {
   return cancel;
 }
 
-Status SqliteJobStore::SaveCheckpoint(const Lease& lease, const std::string& path, std::int64_t samples) {
+Status SqliteJobStore::SaveCheckpoint(const Lease& lease, const std::string& path,
+                                      std::int64_t samples) {
   if (path.empty()) return Status::InvalidArgument("checkpoint path is empty");
   if (samples < 0) return Status::InvalidArgument("checkpoint samples must be >= 0");
   const TimeMs now = options_.clock->NowMs();
   return WorkerWrite([&](SqliteDb& db) -> Status {
-    ASSIGN_OR_RETURN(Statement q, db.Prepare(
-        "UPDATE jobs SET checkpoint_path = ?, checkpoint_samples = min(?, samples), heartbeat_at = ?" RQ_FENCE));
+    ASSIGN_OR_RETURN(Statement q,
+                     db.Prepare("UPDATE jobs SET checkpoint_path = ?, checkpoint_samples = min(?, "
+                                "samples), heartbeat_at = ?" RQ_FENCE));
     q.Bind(path, samples, now, lease.job_id, lease.lease_id);
     return ExpectLeaseHeld(db, q, lease);
   });
@@ -774,24 +842,31 @@ Status SqliteJobStore::Finish(const Lease& lease, const FinishRequest& request) 
   }
   const TimeMs now = options_.clock->NowMs();
   return WorkerWrite([&](SqliteDb& db) -> Status {
-    ASSIGN_OR_RETURN(Statement q, db.Prepare(
-        "UPDATE jobs SET state = 'succeeded', progress = 1, finished_at = max(?, started_at),"
-        "  lease_id = NULL, heartbeat_at = NULL, checkpoint_path = NULL, checkpoint_samples = 0,"
-        "  device = ?, render_seconds = max(?, 0), samples_per_second = max(?, 0), result_etag = ?" RQ_FENCE));
-    q.Bind(now, request.device, request.render_seconds, request.samples_per_second, request.result_etag,
-           lease.job_id, lease.lease_id);
+    ASSIGN_OR_RETURN(
+        Statement q,
+        db.Prepare(
+            "UPDATE jobs SET state = 'succeeded', progress = 1, finished_at = max(?, started_at),"
+            "  lease_id = NULL, heartbeat_at = NULL, checkpoint_path = NULL, checkpoint_samples = "
+            "0,"
+            "  device = ?, render_seconds = max(?, 0), samples_per_second = max(?, 0), result_etag "
+            "= ?" RQ_FENCE));
+    q.Bind(now, request.device, request.render_seconds, request.samples_per_second,
+           request.result_etag, lease.job_id, lease.lease_id);
     RETURN_IF_ERROR(ExpectLeaseHeld(db, q, lease));
     return ClearFinishedWorkerJobs(db);
   });
 }
 
-Status SqliteJobStore::Fail(const Lease& lease, const std::string& code, const std::string& message) {
+Status SqliteJobStore::Fail(const Lease& lease, const std::string& code,
+                            const std::string& message) {
   if (code.empty()) return Status::InvalidArgument("a failure needs an error code");
   const TimeMs now = options_.clock->NowMs();
   return WorkerWrite([&](SqliteDb& db) -> Status {
-    ASSIGN_OR_RETURN(Statement q, db.Prepare(
-        "UPDATE jobs SET state = 'failed', finished_at = max(?, started_at), error_code = ?, error_message = ?,"
-        "  lease_id = NULL, heartbeat_at = NULL, checkpoint_path = NULL, checkpoint_samples = 0" RQ_FENCE));
+    ASSIGN_OR_RETURN(Statement q,
+                     db.Prepare("UPDATE jobs SET state = 'failed', finished_at = max(?, "
+                                "started_at), error_code = ?, error_message = ?,"
+                                "  lease_id = NULL, heartbeat_at = NULL, checkpoint_path = NULL, "
+                                "checkpoint_samples = 0" RQ_FENCE));
     q.Bind(now, code, message, lease.job_id, lease.lease_id);
     RETURN_IF_ERROR(ExpectLeaseHeld(db, q, lease));
     return ClearFinishedWorkerJobs(db);
@@ -801,9 +876,11 @@ Status SqliteJobStore::Fail(const Lease& lease, const std::string& code, const s
 Status SqliteJobStore::MarkCanceled(const Lease& lease) {
   const TimeMs now = options_.clock->NowMs();
   return WorkerWrite([&](SqliteDb& db) -> Status {
-    ASSIGN_OR_RETURN(Statement q, db.Prepare(
-        "UPDATE jobs SET state = 'canceled', finished_at = max(?, started_at),"
-        "  lease_id = NULL, heartbeat_at = NULL, checkpoint_path = NULL, checkpoint_samples = 0" RQ_FENCE));
+    ASSIGN_OR_RETURN(
+        Statement q,
+        db.Prepare("UPDATE jobs SET state = 'canceled', finished_at = max(?, started_at),"
+                   "  lease_id = NULL, heartbeat_at = NULL, checkpoint_path = NULL, "
+                   "checkpoint_samples = 0" RQ_FENCE));
     q.Bind(now, lease.job_id, lease.lease_id);
     RETURN_IF_ERROR(ExpectLeaseHeld(db, q, lease));
     return ClearFinishedWorkerJobs(db);
@@ -813,9 +890,11 @@ Status SqliteJobStore::MarkCanceled(const Lease& lease) {
 Status SqliteJobStore::Release(const Lease& lease, bool spend_attempt) {
   const TimeMs now = options_.clock->NowMs();
   return WorkerWrite([&](SqliteDb& db) -> Status {
-    ASSIGN_OR_RETURN(int touched, RequeueIn(db, options_, now, spend_attempt, std::nullopt, &lease));
+    ASSIGN_OR_RETURN(int touched,
+                     RequeueIn(db, options_, now, spend_attempt, std::nullopt, &lease));
     if (touched == 0) {
-      return Status::Conflict("job " + lease.job_id + " is not held by lease " + std::to_string(lease.lease_id));
+      return Status::Conflict("job " + lease.job_id + " is not held by lease " +
+                              std::to_string(lease.lease_id));
     }
     return Status::Ok();
   });
@@ -826,21 +905,25 @@ Status SqliteJobStore::RecordThroughput(const std::string& worker_name, double u
     return Status::InvalidArgument("units per second must be a positive number");
   }
   return WorkerWrite([&](SqliteDb& db) -> Status {
-    ASSIGN_OR_RETURN(Statement q, db.Prepare("UPDATE workers SET units_per_second = ? WHERE name = ?"));
+    ASSIGN_OR_RETURN(Statement q,
+                     db.Prepare("UPDATE workers SET units_per_second = ? WHERE name = ?"));
     q.Bind(units_per_second, worker_name);
     RETURN_IF_ERROR(q.Run());
-    return db.Changes() == 0 ? Status::NotFound("no worker named '" + worker_name + "'") : Status::Ok();
+    return db.Changes() == 0 ? Status::NotFound("no worker named '" + worker_name + "'")
+                             : Status::Ok();
   });
 }
 
 Status SqliteJobStore::WorkerHeartbeat(const std::string& worker_name) {
   const TimeMs now = options_.clock->NowMs();
   return WorkerWrite([&](SqliteDb& db) -> Status {
-    ASSIGN_OR_RETURN(Statement q, db.Prepare(
-        "UPDATE workers SET heartbeat_at = max(?, started_at) WHERE name = ?"));
+    ASSIGN_OR_RETURN(
+        Statement q,
+        db.Prepare("UPDATE workers SET heartbeat_at = max(?, started_at) WHERE name = ?"));
     q.Bind(now, worker_name);
     RETURN_IF_ERROR(q.Run());
-    return db.Changes() == 0 ? Status::NotFound("no worker named '" + worker_name + "'") : Status::Ok();
+    return db.Changes() == 0 ? Status::NotFound("no worker named '" + worker_name + "'")
+                             : Status::Ok();
   });
 }
 
@@ -848,7 +931,8 @@ Result<int> SqliteJobStore::RequeueLapsed() {
   const TimeMs now = options_.clock->NowMs();
   int touched = 0;
   auto work = [&](SqliteDb& db) -> Status {
-    ASSIGN_OR_RETURN(touched, RequeueIn(db, options_, now, /*spend=*/true, now - options_.lease_timeout_ms, nullptr));
+    ASSIGN_OR_RETURN(touched, RequeueIn(db, options_, now, /*spend=*/true,
+                                        now - options_.lease_timeout_ms, nullptr));
     return Status::Ok();
   };
   RETURN_IF_ERROR(WorkerWrite(work));
@@ -864,7 +948,8 @@ Status SqliteJobStore::ArmChangeWatch() {
   int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd < 0) return Status::Unavailable(std::string("inotify_init1: ") + std::strerror(errno));
   if (wal == nullptr || inotify_add_watch(fd, wal, IN_MODIFY) < 0) {
-    Status error = Status::Unavailable(std::string("inotify_add_watch on the WAL: ") + std::strerror(errno));
+    Status error =
+        Status::Unavailable(std::string("inotify_add_watch on the WAL: ") + std::strerror(errno));
     close(fd);
     return error;
   }
@@ -881,7 +966,8 @@ Status SqliteJobStore::WaitForChange(std::chrono::milliseconds timeout) {
   if (fd < 0) return JobStore::WaitForChange(timeout);  // no inotify: a short sleep instead
   pollfd p{fd, POLLIN, 0};
   int ready = poll(&p, 1, static_cast<int>(std::min<std::int64_t>(timeout.count(), 1 << 30)));
-  if (ready < 0 && errno != EINTR) return Status::Unavailable(std::string("poll: ") + std::strerror(errno));
+  if (ready < 0 && errno != EINTR)
+    return Status::Unavailable(std::string("poll: ") + std::strerror(errno));
   char buffer[4096];
   while (read(fd, buffer, sizeof buffer) > 0) {
   }  // drain: one wake-up per wait, however many commits
@@ -896,7 +982,8 @@ Result<std::vector<std::string>> SqliteJobStore::Purge(TimeMs cutoff) {
   auto work = [&](SqliteDb& db) -> Status {
     ids.clear();
     {
-      ASSIGN_OR_RETURN(Statement q, db.Prepare("DELETE FROM jobs WHERE finished_at < ? RETURNING id"));
+      ASSIGN_OR_RETURN(Statement q,
+                       db.Prepare("DELETE FROM jobs WHERE finished_at < ? RETURNING id"));
       q.Bind(cutoff);
       while (true) {
         ASSIGN_OR_RETURN(bool row, q.Step());
@@ -904,7 +991,8 @@ Result<std::vector<std::string>> SqliteJobStore::Purge(TimeMs cutoff) {
         ids.push_back(q.Text(0));
       }
     }
-    ASSIGN_OR_RETURN(Statement keys, db.Prepare("DELETE FROM idempotency_keys WHERE created_at <= ?"));
+    ASSIGN_OR_RETURN(Statement keys,
+                     db.Prepare("DELETE FROM idempotency_keys WHERE created_at <= ?"));
     keys.Bind(now - options_.idempotency_window_ms);
     return keys.Run();
   };
@@ -920,7 +1008,8 @@ Status SqliteJobStore::Backup(const std::string& destination_path) {
   std::remove(partial.c_str());
   {
     sqlite3* raw = nullptr;
-    int rc = sqlite3_open_v2(partial.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+    int rc =
+        sqlite3_open_v2(partial.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
     std::unique_ptr<sqlite3, int (*)(sqlite3*)> destination(raw, sqlite3_close_v2);
     if (rc != SQLITE_OK) return SqliteStatus(raw, rc, "open " + partial);
     sqlite3_backup* backup = sqlite3_backup_init(raw, "main", source->handle(), "main");
@@ -961,14 +1050,16 @@ Result<std::vector<std::string>> SqliteJobStore::IntegrityCheck() {
   while (true) {
     ASSIGN_OR_RETURN(bool row, fk.Step());
     if (!row) break;
-    problems.push_back("foreign key: " + fk.Text(0) + " row " + fk.Text(1) + " refers to a missing " + fk.Text(2));
+    problems.push_back("foreign key: " + fk.Text(0) + " row " + fk.Text(1) +
+                       " refers to a missing " + fk.Text(2));
   }
   return problems;
 }
 
 Result<std::vector<std::string>> SqliteJobStore::SucceededJobIds() {
   ASSIGN_OR_RETURN(PooledDb db, pool_->Acquire());
-  ASSIGN_OR_RETURN(Statement q, db->Prepare("SELECT id FROM jobs WHERE state = 'succeeded' ORDER BY seq"));
+  ASSIGN_OR_RETURN(Statement q,
+                   db->Prepare("SELECT id FROM jobs WHERE state = 'succeeded' ORDER BY seq"));
   std::vector<std::string> ids;
   while (true) {
     ASSIGN_OR_RETURN(bool row, q.Step());
@@ -994,9 +1085,9 @@ Result<JobStats> SqliteJobStore::Stats(TimeMs finished_since, const std::vector<
     }
   }
   // Through jobs_finished: only the window's rows are read.
-  ASSIGN_OR_RETURN(Statement q, db->Prepare(
-      "SELECT render_seconds FROM jobs INDEXED BY jobs_finished"
-      " WHERE finished_at >= ? AND state = 'succeeded'"));
+  ASSIGN_OR_RETURN(Statement q,
+                   db->Prepare("SELECT render_seconds FROM jobs INDEXED BY jobs_finished"
+                               " WHERE finished_at >= ? AND state = 'succeeded'"));
   q.Bind(finished_since);
   while (true) {
     ASSIGN_OR_RETURN(bool row, q.Step());

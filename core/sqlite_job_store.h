@@ -47,15 +47,15 @@ namespace renderq {
 struct AdmissionCache;  // sqlite_job_store.cpp
 
 struct SqliteJobStoreOptions {
-  std::string path;                                  // the database file (e.g. var/queue.db)
-  int busy_timeout_ms = 5000;                        // wait for another process's write lock
-  TimeMs lease_timeout_ms = 15000;                   // heartbeat older than this: the worker is lost
-  int max_attempts = 3;                              // lost this often: failed with worker_lost
-  TimeMs idempotency_window_ms = 24 * 3600 * 1000;   // a key replays within this window
-  QueueLimits limits;                                // admission limits (job_store.h)
+  std::string path;                                 // the database file (e.g. var/queue.db)
+  int busy_timeout_ms = 5000;                       // wait for another process's write lock
+  TimeMs lease_timeout_ms = 15000;                  // heartbeat older than this: the worker is lost
+  int max_attempts = 3;                             // lost this often: failed with worker_lost
+  TimeMs idempotency_window_ms = 24 * 3600 * 1000;  // a key replays within this window
+  QueueLimits limits;                               // admission limits (job_store.h)
   double default_units_per_second = kDefaultUnitsPerSecond;  // until a worker has measured
-  Clock* clock = SystemClock::Instance();            // not owned; ManualClock in tests
-  std::size_t max_batch = 512;                       // group commit: units per transaction
+  Clock* clock = SystemClock::Instance();                    // not owned; ManualClock in tests
+  std::size_t max_batch = 512;                               // group commit: units per transaction
 };
 
 class SqliteJobStore final : public JobStore {

@@ -35,7 +35,8 @@ Result<int> ApplyMigrations(SqliteDb& db) {
     if (migration.version <= found) continue;
     Status applied = db.Exec(migration.sql);
     if (!applied.ok()) {
-      return Status(applied.code(), std::string("migration ") + migration.name + ": " + applied.message());
+      return Status(applied.code(),
+                    std::string("migration ") + migration.name + ": " + applied.message());
     }
     // The version is a number from our own table, not outside input.
     std::string set_version = "PRAGMA user_version = " + std::to_string(migration.version);

@@ -14,14 +14,14 @@ namespace renderq {
 // Broad classes of failure; callers branch on the code, humans read the message.
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,   // the caller's input is wrong; retrying will not help
-  kNotFound,          // no such object (or not visible to this caller)
-  kConflict,          // the object's state forbids the operation
-  kResourceExhausted, // a limit (queue depth, quota) was reached
-  kUnavailable,       // storage busy, I/O error, disk full: may succeed later
-  kDeviceFault,       // the GPU failed (lost, out of memory, driver error)
-  kCancelled,         // stopped on request
-  kInternal,          // a bug: an invariant did not hold
+  kInvalidArgument,    // the caller's input is wrong; retrying will not help
+  kNotFound,           // no such object (or not visible to this caller)
+  kConflict,           // the object's state forbids the operation
+  kResourceExhausted,  // a limit (queue depth, quota) was reached
+  kUnavailable,        // storage busy, I/O error, disk full: may succeed later
+  kDeviceFault,        // the GPU failed (lost, out of memory, driver error)
+  kCancelled,          // stopped on request
+  kInternal,           // a bug: an invariant did not hold
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -32,10 +32,14 @@ class [[nodiscard]] Status {
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status Ok() { return Status(); }
-  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status InvalidArgument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status Conflict(std::string m) { return {StatusCode::kConflict, std::move(m)}; }
-  static Status ResourceExhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
+  static Status ResourceExhausted(std::string m) {
+    return {StatusCode::kResourceExhausted, std::move(m)};
+  }
   static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
   static Status DeviceFault(std::string m) { return {StatusCode::kDeviceFault, std::move(m)}; }
   static Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
@@ -56,8 +60,8 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}          // NOLINT: implicit by design
-  Result(Status status) : v_(std::move(status)) {}   // NOLINT: must not be OK
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
+  Result(Status status) : v_(std::move(status)) {}  // NOLINT: must not be OK
 
   bool ok() const { return std::holds_alternative<T>(v_); }
   const Status& status() const {

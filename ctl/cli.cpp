@@ -21,8 +21,8 @@ namespace po = boost::program_options;
 
 struct CommandSpec {
   std::string_view name;
-  int positional;           // exact number of arguments
-  std::string_view usage;   // after the name
+  int positional;          // exact number of arguments
+  std::string_view usage;  // after the name
   std::string_view summary;
 };
 
@@ -33,7 +33,8 @@ constexpr std::array<CommandSpec, 13> kCommands = {{
     {"show", 1, "ID", "one job"},
     {"cancel", 1, "ID", "cancel a queued job, or ask the worker to stop a running one"},
     {"retry", 1, "ID", "put a failed or canceled job back in the queue"},
-    {"purge", 0, "--older-than AGE", "delete finished jobs (and their images) older than AGE, e.g. 7d"},
+    {"purge", 0, "--older-than AGE",
+     "delete finished jobs (and their images) older than AGE, e.g. 7d"},
     {"backup", 1, "FILE", "online, consistent copy of the database to FILE (must not exist)"},
     {"check", 0, "", "integrity check, orphan and missing result files"},
     {"token create", 1, "NAME", "create an owner NAME and print its token (shown only once)"},
@@ -44,15 +45,14 @@ constexpr std::array<CommandSpec, 13> kCommands = {{
 
 po::options_description Options() {
   po::options_description options("Options");
-  options.add_options()
-      ("help,h", "show this help")
-      ("db", po::value<std::string>(), "database file (default: $RENDERQ_DB)")
-      ("results", po::value<std::string>(),
-       "result image directory (default: $RENDERQ_RESULTS, else results/ beside the database)")
-      ("json", "machine-readable output on stdout")
-      ("state", po::value<std::string>(), "jobs: queued|running|succeeded|failed|canceled")
-      ("limit", po::value<int>(), "jobs: how many (1..10000, default 20)")
-      ("older-than", po::value<std::string>(), "purge: age such as 7d, 12h, 30m");
+  options.add_options()("help,h", "show this help")("db", po::value<std::string>(),
+                                                    "database file (default: $RENDERQ_DB)")(
+      "results", po::value<std::string>(),
+      "result image directory (default: $RENDERQ_RESULTS, else results/ beside the database)")(
+      "json", "machine-readable output on stdout")(
+      "state", po::value<std::string>(), "jobs: queued|running|succeeded|failed|canceled")(
+      "limit", po::value<int>(), "jobs: how many (1..10000, default 20)")(
+      "older-than", po::value<std::string>(), "purge: age such as 7d, 12h, 30m");
   return options;
 }
 
@@ -72,8 +72,8 @@ const CommandSpec* FindCommand(const std::vector<std::string>& words, std::size_
 }
 
 Status CheckOptionsBelong(const po::variables_map& vm, const std::string& command) {
-  const std::array<std::pair<std::string_view, std::string_view>, 3> owners = {{
-      {"state", "jobs"}, {"limit", "jobs"}, {"older-than", "purge"}}};
+  const std::array<std::pair<std::string_view, std::string_view>, 3> owners = {
+      {{"state", "jobs"}, {"limit", "jobs"}, {"older-than", "purge"}}};
   for (const auto& [option, owner] : owners) {
     if (vm.count(std::string(option)) && command != owner) {
       return Status::InvalidArgument("--" + std::string(option) + " belongs to '" +
@@ -165,7 +165,8 @@ std::string HelpText() {
     head.resize(std::max<std::size_t>(head.size() + 1, 38), ' ');
     out << "  " << head << spec.summary << "\n";
   }
-  out << "\n" << Options() << "\n"
+  out << "\n"
+      << Options() << "\n"
       << "Exit codes:\n"
          "  0  ok\n"
          "  1  error (database or file system)\n"

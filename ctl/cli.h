@@ -24,10 +24,10 @@ enum ExitCode : int {
 struct Invocation {
   bool help = false;
   bool json = false;
-  std::string db;           // --db, else $RENDERQ_DB
-  std::string results_dir;  // --results, else $RENDERQ_RESULTS, else <db dir>/results
-  std::string command;      // "jobs", "token create", ...
-  std::vector<std::string> args;  // the command's positional arguments
+  std::string db;                         // --db, else $RENDERQ_DB
+  std::string results_dir;                // --results, else $RENDERQ_RESULTS, else <db dir>/results
+  std::string command;                    // "jobs", "token create", ...
+  std::vector<std::string> args;          // the command's positional arguments
   std::optional<std::string> state;       // jobs --state
   int limit = 20;                         // jobs --limit
   std::optional<std::string> older_than;  // purge --older-than

@@ -50,8 +50,8 @@ int Jobs(const CommandContext& ctx) {
   if (ctx.invocation.state) {
     request.state = ParseJobState(*ctx.invocation.state);
     if (!request.state) {
-      return Fail(ctx.err, "jobs", Status::InvalidArgument("unknown state '" +
-                                                           *ctx.invocation.state + "'"));
+      return Fail(ctx.err, "jobs",
+                  Status::InvalidArgument("unknown state '" + *ctx.invocation.state + "'"));
     }
   }
   std::vector<Job> jobs;
@@ -79,9 +79,9 @@ int Cancel(const CommandContext& ctx) {
   auto outcome = ctx.store.Cancel(/*owner_id=*/0, Arg(ctx));
   if (!outcome.ok()) return Fail(ctx.err, "cancel " + Arg(ctx), outcome.status());
   if (outcome->kind == CancelOutcome::Kind::kAlreadyTerminal) {
-    return Fail(ctx.err, "cancel " + Arg(ctx),
-                Status::Conflict(std::string("job is already ") +
-                                 JobStateName(outcome->job.state)));
+    return Fail(
+        ctx.err, "cancel " + Arg(ctx),
+        Status::Conflict(std::string("job is already ") + JobStateName(outcome->job.state)));
   }
   if (ctx.invocation.json) {
     PrintJob(outcome->job, OutputFormat::kJson, ctx.out);
@@ -214,10 +214,18 @@ int Fail(std::ostream& err, const std::string& context, const Status& status) {
 
 int RunCommand(const CommandContext& ctx) {
   static const std::map<std::string, std::function<int(const CommandContext&)>> kHandlers = {
-      {"init", Init},       {"status", Status_},         {"jobs", Jobs},
-      {"show", Show},       {"cancel", Cancel},          {"retry", Retry},
-      {"purge", Purge},     {"backup", Backup},          {"check", Check},
-      {"token create", TokenCreate}, {"token list", TokenList}, {"token revoke", TokenRevoke},
+      {"init", Init},
+      {"status", Status_},
+      {"jobs", Jobs},
+      {"show", Show},
+      {"cancel", Cancel},
+      {"retry", Retry},
+      {"purge", Purge},
+      {"backup", Backup},
+      {"check", Check},
+      {"token create", TokenCreate},
+      {"token list", TokenList},
+      {"token revoke", TokenRevoke},
       {"token rotate", TokenRotate},
   };
   const auto it = kHandlers.find(ctx.invocation.command);

@@ -15,8 +15,8 @@ int main(int argc, char** argv) {
   using namespace renderq;
   try {
     const std::vector<std::string> args(argv + 1, argv + argc);
-    auto invocation = ParseCommandLine(args, std::getenv("RENDERQ_DB"),
-                                       std::getenv("RENDERQ_RESULTS"));
+    auto invocation =
+        ParseCommandLine(args, std::getenv("RENDERQ_DB"), std::getenv("RENDERQ_RESULTS"));
     if (!invocation.ok()) {
       std::cerr << "renderqctl: " << invocation.status().message()
                 << "\n(renderqctl --help lists commands and options)\n";
@@ -32,8 +32,7 @@ int main(int argc, char** argv) {
     options.path = invocation->db;
     auto store = SqliteJobStore::Open(options);
     if (!store.ok()) return Fail(std::cerr, invocation->db, store.status());
-    const CommandContext ctx{**store, *invocation, *SystemClock::Instance(), std::cout,
-                             std::cerr};
+    const CommandContext ctx{**store, *invocation, *SystemClock::Instance(), std::cout, std::cerr};
     return RunCommand(ctx);
   } catch (const std::exception& e) {  // a bug, or out of memory: still a clean exit
     std::cerr << "renderqctl: " << e.what() << "\n";

@@ -25,9 +25,9 @@ json WorkerToJson(const WorkerInfo& w) {
 void PrintJobRow(const Job& job, std::ostream& out) {
   out << std::left << std::setw(38) << job.id << std::setw(11) << JobStateName(job.state)
       << std::setw(6) << (job.position ? std::to_string(*job.position) : "-") << std::setw(5)
-      << job.attempts << std::setw(6) << static_cast<int>(job.progress * 100 + 0.5)
-      << std::setw(26) << FormatTimestamp(job.created_at) << job.width << "x" << job.height
-      << "x" << job.samples << "\n";
+      << job.attempts << std::setw(6) << static_cast<int>(job.progress * 100 + 0.5) << std::setw(26)
+      << FormatTimestamp(job.created_at) << job.width << "x" << job.height << "x" << job.samples
+      << "\n";
 }
 
 void PrintJobHeader(std::ostream& out) {
@@ -66,15 +66,16 @@ void PrintTokens(const std::vector<TokenInfo>& tokens, OutputFormat format, std:
   if (format == OutputFormat::kJson) {
     json list = json::array();
     for (const TokenInfo& t : tokens) {
-      list.push_back({{"name", t.name},
-                      {"created_at", FormatTimestamp(t.created_at)},
-                      {"revoked_at", t.revoked_at ? json(FormatTimestamp(*t.revoked_at))
-                                                  : json(nullptr)}});
+      list.push_back(
+          {{"name", t.name},
+           {"created_at", FormatTimestamp(t.created_at)},
+           {"revoked_at", t.revoked_at ? json(FormatTimestamp(*t.revoked_at)) : json(nullptr)}});
     }
     out << json{{"tokens", list}}.dump() << "\n";
     return;
   }
-  out << std::left << std::setw(24) << "NAME" << std::setw(26) << "CREATED" << "REVOKED\n";
+  out << std::left << std::setw(24) << "NAME" << std::setw(26) << "CREATED"
+      << "REVOKED\n";
   for (const TokenInfo& t : tokens) {
     out << std::left << std::setw(24) << t.name << std::setw(26) << FormatTimestamp(t.created_at)
         << OrDash(t.revoked_at) << "\n";
@@ -97,12 +98,12 @@ void PrintQueue(const QueueSnapshot& queue, OutputFormat format, std::ostream& o
   }
   out << "queued:          " << queue.queued << "\n"
       << "running:         " << queue.running.size() << "\n"
-      << "estimated wait:  " << std::fixed << std::setprecision(1)
-      << queue.estimated_wait_seconds << " s\n"
+      << "estimated wait:  " << std::fixed << std::setprecision(1) << queue.estimated_wait_seconds
+      << " s\n"
       << "workers:         " << queue.workers.size() << "\n";
   for (const WorkerInfo& w : queue.workers) {
-    out << "  " << w.name << "  " << w.device << (w.fallback ? " (CPU fallback)" : "")
-        << "  pid " << w.pid << "  heartbeat " << FormatTimestamp(w.heartbeat_at) << "  job "
+    out << "  " << w.name << "  " << w.device << (w.fallback ? " (CPU fallback)" : "") << "  pid "
+        << w.pid << "  heartbeat " << FormatTimestamp(w.heartbeat_at) << "  job "
         << w.current_job.value_or("-") << "\n";
   }
   if (!queue.running.empty()) {

@@ -47,8 +47,8 @@ Result<ResultFileReport> CompareResultFiles(const std::string& results_dir,
     for (fs::directory_iterator it(results_dir, ec), end; !ec && it != end; it.increment(ec)) {
       const fs::path& p = it->path();
       // "<id>.png" only: an id has no dot, previews ("<id>.preview.png") do.
-      const bool result = p.extension() == kResultExtension &&
-                          p.stem().string().find('.') == std::string::npos;
+      const bool result =
+          p.extension() == kResultExtension && p.stem().string().find('.') == std::string::npos;
       if (result && it->is_regular_file(ec)) {
         on_disk.insert(p.stem().string());
       }

@@ -237,8 +237,8 @@ std::variant<ListQuery, std::string> ParseListQuery(std::string_view query) {
   ListQuery out;
   bool seen_state = false, seen_limit = false, seen_cursor = false;
   for (const auto& [name, value] : *params) {
-    bool* seen = name == "state" ? &seen_state
-                 : name == "limit" ? &seen_limit
+    bool* seen = name == "state"    ? &seen_state
+                 : name == "limit"  ? &seen_limit
                  : name == "cursor" ? &seen_cursor
                                     : nullptr;
     if (seen == nullptr) {
@@ -293,8 +293,8 @@ HttpResponse Api::Dispatch(const HttpRequest& request) const {
   if (!MethodAllowed(route->endpoint, request.method)) {
     HttpResponse response = MakeProblem(
         ProblemType::kMethodNotAllowed,
-        "method " + request.method + " is not allowed here; allowed: " +
-            std::string(AllowedMethods(route->endpoint)));
+        "method " + request.method +
+            " is not allowed here; allowed: " + std::string(AllowedMethods(route->endpoint)));
     response.SetHeader("Allow", std::string(AllowedMethods(route->endpoint)));
     return response;
   }
@@ -370,16 +370,16 @@ HttpResponse Api::Submit(const HttpRequest& request, const Owner& owner) const {
     refusal = MakeProblem(ProblemType::kLengthRequired,
                           "a Content-Length is required (chunked bodies are not accepted)");
   } else if (*request.content_length > kMaxBodyBytes) {
-    refusal = MakeProblem(ProblemType::kBodyTooLarge,
-                          "the body of " + std::to_string(*request.content_length) +
-                              " bytes is over the limit of " + std::to_string(kMaxBodyBytes) +
-                              " bytes");
+    refusal =
+        MakeProblem(ProblemType::kBodyTooLarge,
+                    "the body of " + std::to_string(*request.content_length) +
+                        " bytes is over the limit of " + std::to_string(kMaxBodyBytes) + " bytes");
   } else if (!IsJsonContentType(request.content_type)) {
-    refusal = MakeProblem(ProblemType::kUnsupportedMediaType,
-                          request.content_type.empty()
-                              ? std::string("Content-Type must be application/json")
-                              : "Content-Type must be application/json, not " +
-                                    request.content_type);
+    refusal =
+        MakeProblem(ProblemType::kUnsupportedMediaType,
+                    request.content_type.empty()
+                        ? std::string("Content-Type must be application/json")
+                        : "Content-Type must be application/json, not " + request.content_type);
   } else if (request.body.size() != *request.content_length) {
     refusal = MakeProblem(ProblemType::kMalformedBody,
                           "received " + std::to_string(request.body.size()) + " of the " +
@@ -582,7 +582,8 @@ HttpResponse Api::Healthz() const {
     LogLine("healthz: database cannot be read: " + queue.status().ToString());
     return MakeProblem(ProblemType::kStorageUnavailable, "the job database cannot be read");
   }
-  return JsonResponse(200, {{"db", "ok"}, {"workers", WorkersJson(queue->workers, clock_->NowMs())}});
+  return JsonResponse(200,
+                      {{"db", "ok"}, {"workers", WorkersJson(queue->workers, clock_->NowMs())}});
 }
 
 HttpResponse Api::MetricsText() const {

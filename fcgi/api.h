@@ -55,7 +55,6 @@ class Api {
   enum class Endpoint : int;  // the routes; defined in api.cpp
 
  private:
-
   HttpResponse Dispatch(const HttpRequest& request) const;
   HttpResponse Authenticated(const HttpRequest& request, Endpoint endpoint,
                              std::string_view raw_id) const;

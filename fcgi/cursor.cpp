@@ -69,7 +69,7 @@ std::optional<std::int64_t> DecodeCursor(std::string_view cursor) {
   std::int64_t seq = 0;
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seq);
   if (ec != std::errc() || end != digits.data() + digits.size() || seq <= 0) return std::nullopt;
-  if (digits.front() == '0' ) return std::nullopt;  // one spelling per value
+  if (digits.front() == '0') return std::nullopt;  // one spelling per value
   return seq;
 }
 

@@ -15,7 +15,6 @@ namespace {
 
 namespace po = boost::program_options;
 
-
 // A request thread waits while its submit's batch commits, so the thread count
 // bounds how many submits one fsync can carry: keep it well above the cores.
 // RENDERQ_FCGI_THREADS (the systemd unit's environment) overrides it.
@@ -38,28 +37,28 @@ po::options_description Describe() {
       "(StandardInput=socket). Stops on SIGTERM or SIGINT.\n\nOptions");
   // Values are read back with as<>() rather than stored through pointers: GCC's
   // -Wnull-dereference misfires inside Boost's storing notifier.
-  d.add_options()
-      ("help,h", "print this help and exit")
-      ("db", po::value<std::string>()->value_name("PATH"),
-       "SQLite job database (default: $RENDERQ_DB); created and migrated if needed")
-      ("socket", po::value<std::string>()->value_name("PATH"),
-       "unix socket to create and listen on (mode 0660); without it, fd 0 must be "
-       "the listening socket")
-      ("socket-group", po::value<std::string>()->value_name("GROUP"),
-       "group to give --socket (nginx's, e.g. www-data), so only nginx can connect")
-      ("threads", po::value<int>()->default_value(DefaultThreads()),
-       "request threads; a submit holds its thread until its batch commits, so this\n"
-       "bounds the submits per fsync (default: $RENDERQ_FCGI_THREADS, else 64)")
-      ("results", po::value<std::string>()->value_name("DIR"),
-       "directory of result files (<id>.png, <id>.preview.png), to check previews exist")
-      ("max-render-seconds", po::value<double>()->default_value(defaults.max_render_seconds),
-       "refuse scenes predicted to render longer (422 too-expensive)")
-      ("max-queued", po::value<std::int64_t>()->default_value(defaults.max_queued),
-       "refuse submits (503 queue-full) while this many jobs are queued")
-      ("max-queued-per-owner", po::value<std::int64_t>()->default_value(defaults.max_queued_per_owner),
-       "refuse an owner's submits (429 owner-queue-full) while it has this many queued")
-      ("max-drain-seconds", po::value<double>()->default_value(defaults.max_drain_seconds),
-       "refuse submits (503 queue-full) while the queue's predicted drain time is over this");
+  d.add_options()("help,h", "print this help and exit")(
+      "db", po::value<std::string>()->value_name("PATH"),
+      "SQLite job database (default: $RENDERQ_DB); created and migrated if needed")(
+      "socket", po::value<std::string>()->value_name("PATH"),
+      "unix socket to create and listen on (mode 0660); without it, fd 0 must be "
+      "the listening socket")(
+      "socket-group", po::value<std::string>()->value_name("GROUP"),
+      "group to give --socket (nginx's, e.g. www-data), so only nginx can connect")(
+      "threads", po::value<int>()->default_value(DefaultThreads()),
+      "request threads; a submit holds its thread until its batch commits, so this\n"
+      "bounds the submits per fsync (default: $RENDERQ_FCGI_THREADS, else 64)")(
+      "results", po::value<std::string>()->value_name("DIR"),
+      "directory of result files (<id>.png, <id>.preview.png), to check previews exist")(
+      "max-render-seconds", po::value<double>()->default_value(defaults.max_render_seconds),
+      "refuse scenes predicted to render longer (422 too-expensive)")(
+      "max-queued", po::value<std::int64_t>()->default_value(defaults.max_queued),
+      "refuse submits (503 queue-full) while this many jobs are queued")(
+      "max-queued-per-owner",
+      po::value<std::int64_t>()->default_value(defaults.max_queued_per_owner),
+      "refuse an owner's submits (429 owner-queue-full) while it has this many queued")(
+      "max-drain-seconds", po::value<double>()->default_value(defaults.max_drain_seconds),
+      "refuse submits (503 queue-full) while the queue's predicted drain time is over this");
   return d;
 }
 
@@ -112,6 +111,5 @@ Flags ParseFlags(int argc, char** argv) {
   }
   return f;
 }
-
 
 }  // namespace renderq

@@ -89,8 +89,7 @@ void AppendWorkerMetrics(std::string& out, const std::vector<WorkerInfo>& worker
   }
 }
 
-void AppendJobStats(std::string& out, const JobStats& stats,
-                    const std::vector<double>& bounds) {
+void AppendJobStats(std::string& out, const JobStats& stats, const std::vector<double>& bounds) {
   AppendHeader(out, "renderq_jobs", "gauge", "Jobs in the database by state.");
   for (std::size_t s = 0; s < stats.by_state.size(); ++s) {
     out += "renderq_jobs{state=\"";
@@ -104,7 +103,8 @@ void AppendJobStats(std::string& out, const JobStats& stats,
     AppendNumber(out, bounds[i]);
     out += "\"} " + std::to_string(stats.le[i]) + '\n';
   }
-  out += "renderq_render_duration_seconds_bucket{le=\"+Inf\"} " + std::to_string(stats.count) + '\n';
+  out +=
+      "renderq_render_duration_seconds_bucket{le=\"+Inf\"} " + std::to_string(stats.count) + '\n';
   out += "renderq_render_duration_seconds_sum ";
   AppendNumber(out, stats.sum_seconds);
   out += "\nrenderq_render_duration_seconds_count " + std::to_string(stats.count) + '\n';

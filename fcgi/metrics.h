@@ -30,12 +30,12 @@ namespace renderq {
 enum class SubmitResult {
   kCreated,
   kReplayed,
-  kRejected,       // 4xx before the store was asked (bad body, too expensive, ...)
+  kRejected,  // 4xx before the store was asked (bad body, too expensive, ...)
   kKeyConflict,
   kOwnerQueueFull,
   kQueueFull,
   kStorageError,
-  kCount,          // not a result: the number of results
+  kCount,  // not a result: the number of results
 };
 
 const char* SubmitResultName(SubmitResult result);  // "created", ...

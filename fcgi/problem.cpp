@@ -68,7 +68,8 @@ HttpResponse MakeProblem(ProblemType type, std::string_view detail,
     body["pointer"] = errors.front().pointer;
   } else if (!errors.empty()) {
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
-    for (const ProblemError& e : errors) list.push_back({{"pointer", e.pointer}, {"detail", e.detail}});
+    for (const ProblemError& e : errors)
+      list.push_back({{"pointer", e.pointer}, {"detail", e.detail}});
     body["errors"] = std::move(list);
   }
   HttpResponse response;

@@ -18,33 +18,33 @@
 namespace renderq {
 
 enum class ProblemType {
-  kMalformedJson,         // 400
-  kMalformedBody,         // 400: the body is shorter than CONTENT_LENGTH announced
-  kInvalidQuery,          // 400
-  kInvalidIdempotencyKey, // 400
-  kUnauthorized,          // 401
-  kNotFound,              // 404
-  kMethodNotAllowed,      // 405
-  kIdempotencyConflict,   // 409
-  kJobTerminal,           // 409
-  kResultNotReady,        // 409
-  kLengthRequired,        // 411
-  kBodyTooLarge,          // 413
-  kUnsupportedMediaType,  // 415
-  kInvalidScene,          // 422
-  kTooExpensive,          // 422
-  kOwnerQueueFull,        // 429
-  kInternal,              // 500: a bug in the responder
-  kQueueFull,             // 503
-  kStorageUnavailable,    // 503
+  kMalformedJson,          // 400
+  kMalformedBody,          // 400: the body is shorter than CONTENT_LENGTH announced
+  kInvalidQuery,           // 400
+  kInvalidIdempotencyKey,  // 400
+  kUnauthorized,           // 401
+  kNotFound,               // 404
+  kMethodNotAllowed,       // 405
+  kIdempotencyConflict,    // 409
+  kJobTerminal,            // 409
+  kResultNotReady,         // 409
+  kLengthRequired,         // 411
+  kBodyTooLarge,           // 413
+  kUnsupportedMediaType,   // 415
+  kInvalidScene,           // 422
+  kTooExpensive,           // 422
+  kOwnerQueueFull,         // 429
+  kInternal,               // 500: a bug in the responder
+  kQueueFull,              // 503
+  kStorageUnavailable,     // 503
 };
 
 inline constexpr std::string_view kProblemTypePrefix = "urn:renderq:problem:";
 
-std::string_view ProblemName(ProblemType type);  // "invalid-scene"
-int ProblemStatus(ProblemType type);             // 422
-std::string_view ProblemTitle(ProblemType type); // "Invalid scene"
-std::string ProblemTypeUri(ProblemType type);    // "urn:renderq:problem:invalid-scene"
+std::string_view ProblemName(ProblemType type);   // "invalid-scene"
+int ProblemStatus(ProblemType type);              // 422
+std::string_view ProblemTitle(ProblemType type);  // "Invalid scene"
+std::string ProblemTypeUri(ProblemType type);     // "urn:renderq:problem:invalid-scene"
 
 struct ProblemError {
   std::string pointer;  // RFC 6901 JSON pointer into the request body

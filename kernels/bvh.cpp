@@ -29,9 +29,9 @@ float Aabb::SurfaceArea() const {
 namespace {
 
 constexpr int kBins = 16;
-constexpr uint32_t kMaxLeafSize = 4;       // always a leaf at or below this
-constexpr uint32_t kMaxSahLeafSize = 16;   // SAH may choose a leaf up to this size
-constexpr float kTraversalCost = 1.0f;     // relative to one primitive test
+constexpr uint32_t kMaxLeafSize = 4;      // always a leaf at or below this
+constexpr uint32_t kMaxSahLeafSize = 16;  // SAH may choose a leaf up to this size
+constexpr float kTraversalCost = 1.0f;    // relative to one primitive test
 // Past this depth splits are by count (median), which bounds the total depth.
 constexpr int kSahDepthLimit = 32;
 
@@ -95,10 +95,9 @@ class Builder {
     if (mid == begin || mid == end) {
       // Median split by centroid along the longest axis: always makes progress.
       mid = begin + count / 2;
-      std::nth_element(bvh_.order.begin() + begin, bvh_.order.begin() + mid,
-                       bvh_.order.begin() + end, [&](uint32_t a, uint32_t b) {
-                         return centroids_[a][axis] < centroids_[b][axis];
-                       });
+      std::nth_element(
+          bvh_.order.begin() + begin, bvh_.order.begin() + mid, bvh_.order.begin() + end,
+          [&](uint32_t a, uint32_t b) { return centroids_[a][axis] < centroids_[b][axis]; });
     }
     bvh_.nodes[node_index].axis = static_cast<uint8_t>(axis);
     BuildNode(begin, mid, depth + 1);

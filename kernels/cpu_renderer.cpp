@@ -65,7 +65,8 @@ class CpuRenderer final : public Renderer {
       return Status::Cancelled("render pass cancelled");
     }
     set_samples_done(samples_done() + samples);
-    AddPassStats(samples, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    AddPassStats(samples,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     return Status::Ok();
   }
 

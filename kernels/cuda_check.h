@@ -20,18 +20,16 @@ inline Status CudaStatus(cudaError_t err, const char* expr, const char* file, in
   switch (err) {
     case cudaErrorNoDevice:
     case cudaErrorInvalidDevice:
-    case cudaErrorInsufficientDriver:
-      return Status::Unavailable(std::move(msg));
-    default:
-      return Status::DeviceFault(std::move(msg));
+    case cudaErrorInsufficientDriver: return Status::Unavailable(std::move(msg));
+    default: return Status::DeviceFault(std::move(msg));
   }
 }
 
 }  // namespace renderq::kernels
 
-#define RENDERQ_CUDA_RETURN_IF_ERROR(expr)                                              \
-  do {                                                                                  \
-    const cudaError_t renderq_cuda_err_ = (expr);                                       \
-    if (renderq_cuda_err_ != cudaSuccess)                                               \
+#define RENDERQ_CUDA_RETURN_IF_ERROR(expr)                                                 \
+  do {                                                                                     \
+    const cudaError_t renderq_cuda_err_ = (expr);                                          \
+    if (renderq_cuda_err_ != cudaSuccess)                                                  \
       return ::renderq::kernels::CudaStatus(renderq_cuda_err_, #expr, __FILE__, __LINE__); \
   } while (0)

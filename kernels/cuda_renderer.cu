@@ -105,7 +105,8 @@ class CudaRenderer final : public Renderer {
       set_samples_done(samples_done() + 1);
       ++done;
     }
-    AddPassStats(done, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    AddPassStats(done,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     return cancelled ? Status::Cancelled("render pass cancelled") : Status::Ok();
   }
 

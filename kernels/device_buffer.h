@@ -19,7 +19,8 @@ class DeviceBuffer {
  public:
   DeviceBuffer() = default;
   ~DeviceBuffer() { Reset(); }
-  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  DeviceBuffer(DeviceBuffer&& o) noexcept
+      : ptr_(std::exchange(o.ptr_, nullptr)), size_(std::exchange(o.size_, 0)) {}
   DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
     if (this != &o) {
       Reset();
@@ -47,7 +48,8 @@ class DeviceBuffer {
   Status Download(std::vector<T>* dst) const {
     dst->resize(size_);
     if (size_ == 0) return Status::Ok();
-    RENDERQ_CUDA_RETURN_IF_ERROR(cudaMemcpy(dst->data(), ptr_, size_ * sizeof(T), cudaMemcpyDeviceToHost));
+    RENDERQ_CUDA_RETURN_IF_ERROR(
+        cudaMemcpy(dst->data(), ptr_, size_ * sizeof(T), cudaMemcpyDeviceToHost));
     return Status::Ok();
   }
 

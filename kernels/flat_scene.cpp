@@ -120,7 +120,8 @@ Camera MakeCamera(const CameraDesc& desc, int width, int height) {
 FlatScene BuildFlatScene(const SceneDescription& scene) {
   FlatScene f;
   for (const auto& m : scene.materials) f.materials.push_back(ToMaterial(m));
-  for (const auto& s : scene.spheres) f.spheres.push_back(Sphere{ToVec3(s.center), s.radius, s.material});
+  for (const auto& s : scene.spheres)
+    f.spheres.push_back(Sphere{ToVec3(s.center), s.radius, s.material});
   for (const auto& q : scene.quads) f.quads.push_back(ToQuad(q));
   f.triangles.reserve(scene.TriangleCount());
   for (const auto& mesh : scene.meshes) AddMeshTriangles(mesh, &f.triangles);

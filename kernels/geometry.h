@@ -80,7 +80,7 @@ inline RENDERQ_HOST_DEVICE float IntersectPrim(const SceneView& s, uint32_t ref,
 struct SurfaceHit {
   float t;
   Vec3 point;
-  Vec3 normal;  // unit, facing against the ray
+  Vec3 normal;      // unit, facing against the ray
   bool front_face;  // the ray arrived from the side the geometric normal points to
   uint32_t material;
 };
@@ -114,8 +114,8 @@ inline RENDERQ_HOST_DEVICE SurfaceHit SurfaceAt(const SceneView& s, uint32_t ref
 // Entry distance of a ray into a node's box (slab test), or a negative value
 // for a miss. Written as (b - origin) * inv_dir so a ray parallel to a slab
 // gets +-inf there, never inf - inf.
-inline RENDERQ_HOST_DEVICE float BoxEntry(const BvhNode& n, const Vec3& origin,
-                                          const Vec3& inv_dir, float t_min, float t_max) {
+inline RENDERQ_HOST_DEVICE float BoxEntry(const BvhNode& n, const Vec3& origin, const Vec3& inv_dir,
+                                          float t_min, float t_max) {
   const float x0 = (n.bmin[0] - origin.x) * inv_dir.x, x1 = (n.bmax[0] - origin.x) * inv_dir.x;
   const float y0 = (n.bmin[1] - origin.y) * inv_dir.y, y1 = (n.bmax[1] - origin.y) * inv_dir.y;
   const float z0 = (n.bmin[2] - origin.z) * inv_dir.z, z1 = (n.bmax[2] - origin.z) * inv_dir.z;

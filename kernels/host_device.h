@@ -25,15 +25,27 @@ struct Vec3 {
 };
 
 inline RENDERQ_HOST_DEVICE Vec3 MakeVec3(float x, float y, float z) { return Vec3{x, y, z}; }
-inline RENDERQ_HOST_DEVICE Vec3 operator+(Vec3 a, Vec3 b) { return {a.x + b.x, a.y + b.y, a.z + b.z}; }
-inline RENDERQ_HOST_DEVICE Vec3 operator-(Vec3 a, Vec3 b) { return {a.x - b.x, a.y - b.y, a.z - b.z}; }
+inline RENDERQ_HOST_DEVICE Vec3 operator+(Vec3 a, Vec3 b) {
+  return {a.x + b.x, a.y + b.y, a.z + b.z};
+}
+inline RENDERQ_HOST_DEVICE Vec3 operator-(Vec3 a, Vec3 b) {
+  return {a.x - b.x, a.y - b.y, a.z - b.z};
+}
 inline RENDERQ_HOST_DEVICE Vec3 operator-(Vec3 a) { return {-a.x, -a.y, -a.z}; }
-inline RENDERQ_HOST_DEVICE Vec3 operator*(Vec3 a, Vec3 b) { return {a.x * b.x, a.y * b.y, a.z * b.z}; }
+inline RENDERQ_HOST_DEVICE Vec3 operator*(Vec3 a, Vec3 b) {
+  return {a.x * b.x, a.y * b.y, a.z * b.z};
+}
 inline RENDERQ_HOST_DEVICE Vec3 operator*(Vec3 a, float s) { return {a.x * s, a.y * s, a.z * s}; }
 inline RENDERQ_HOST_DEVICE Vec3 operator*(float s, Vec3 a) { return a * s; }
 inline RENDERQ_HOST_DEVICE Vec3 operator/(Vec3 a, float s) { return a * (1.0f / s); }
-inline RENDERQ_HOST_DEVICE Vec3& operator+=(Vec3& a, Vec3 b) { a = a + b; return a; }
-inline RENDERQ_HOST_DEVICE Vec3& operator*=(Vec3& a, Vec3 b) { a = a * b; return a; }
+inline RENDERQ_HOST_DEVICE Vec3& operator+=(Vec3& a, Vec3 b) {
+  a = a + b;
+  return a;
+}
+inline RENDERQ_HOST_DEVICE Vec3& operator*=(Vec3& a, Vec3 b) {
+  a = a * b;
+  return a;
+}
 inline RENDERQ_HOST_DEVICE float Dot(Vec3 a, Vec3 b) { return a.x * b.x + a.y * b.y + a.z * b.z; }
 inline RENDERQ_HOST_DEVICE Vec3 Cross(Vec3 a, Vec3 b) {
   return {a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x};

@@ -105,7 +105,8 @@ Result<std::vector<std::uint8_t>> EncodePngRgb8(int width, int height,
   RETURN_IF_ERROR(CheckSize(width, height, rgb));
   std::vector<std::uint8_t> out;
   std::string error = "libpng failed";
-  if (!Encode(width, height, rgb.data(), &out, &error)) return Status::Internal("PNG encoding: " + error);
+  if (!Encode(width, height, rgb.data(), &out, &error))
+    return Status::Internal("PNG encoding: " + error);
   return out;
 }
 

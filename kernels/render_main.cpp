@@ -52,7 +52,8 @@ bool ParseArgs(int argc, char** argv, Args* args) {
     } else if (a == "--samples" && has_value) {
       if (!ParseInt(argv[++i], &args->samples) || args->samples < 1) return false;
     } else if (a == "--threads" && has_value) {
-      if (!ParseInt(argv[++i], &args->options.cpu_threads) || args->options.cpu_threads < 0) return false;
+      if (!ParseInt(argv[++i], &args->options.cpu_threads) || args->options.cpu_threads < 0)
+        return false;
     } else if (!a.empty() && a[0] != '-' && positional < 2) {
       (positional++ == 0 ? args->scene_path : args->out_path) = a;
     } else {
@@ -73,7 +74,8 @@ int Run(const Args& args) {
   const renderq::SceneParseResult parsed = renderq::ParseScene(body.str());
   if (!parsed.ok()) {
     std::cerr << "renderq-render: " << args.scene_path << ": " << parsed.error().message << "\n";
-    for (const auto& f : parsed.error().findings) std::cerr << "  " << f.pointer << ": " << f.detail << "\n";
+    for (const auto& f : parsed.error().findings)
+      std::cerr << "  " << f.pointer << ": " << f.detail << "\n";
     return 2;
   }
   renderq::SceneDescription scene = parsed.scene();
@@ -94,7 +96,8 @@ int Run(const Args& args) {
     std::cerr << "renderq-render: " << image.status().ToString() << "\n";
     return 1;
   }
-  const renderq::Status written = renderq::WritePngRgb8(args.out_path, r.width(), r.height(), *image);
+  const renderq::Status written =
+      renderq::WritePngRgb8(args.out_path, r.width(), r.height(), *image);
   if (!written.ok()) {
     std::cerr << "renderq-render: " << written.ToString() << "\n";
     return 1;

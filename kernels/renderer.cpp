@@ -97,7 +97,9 @@ Result<std::unique_ptr<Renderer>> Renderer::Create(const SceneDescription& scene
 }
 
 Renderer::Renderer(const SceneDescription& scene, std::uint64_t fingerprint)
-    : width_(scene.width), height_(scene.height), max_depth_(scene.max_depth),
+    : width_(scene.width),
+      height_(scene.height),
+      max_depth_(scene.max_depth),
       fingerprint_(fingerprint) {}
 
 double Renderer::samples_per_second() const {

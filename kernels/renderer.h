@@ -47,8 +47,8 @@ struct RendererOptions {
 
 struct CudaDeviceInfo {
   int ordinal = 0;
-  std::string name;                 // "NVIDIA H100 80GB HBM3"
-  std::uint64_t total_memory = 0;   // bytes
+  std::string name;                // "NVIDIA H100 80GB HBM3"
+  std::uint64_t total_memory = 0;  // bytes
   int compute_major = 0;
   int compute_minor = 0;
 };

@@ -82,7 +82,7 @@ struct SceneView {
   const Triangle* triangles;
   const uint32_t* prims;  // primitive refs in BVH leaf order
   const BvhNode* nodes;
-  uint32_t node_count;    // 0: empty scene
+  uint32_t node_count;  // 0: empty scene
   Camera camera;
   Vec3 sky_horizon;
   Vec3 sky_zenith;

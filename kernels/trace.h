@@ -97,8 +97,7 @@ inline RENDERQ_HOST_DEVICE bool Scatter(const Material& m, const Ray& in, const 
       *attenuation = {1.0f, 1.0f, 1.0f};
       break;
     }
-    default:
-      return false;  // emissive surfaces do not scatter
+    default: return false;  // emissive surfaces do not scatter
   }
   out->origin = OffsetOrigin(h.point, h.normal, dir);
   out->dir = dir;
@@ -110,9 +109,10 @@ inline RENDERQ_HOST_DEVICE bool Scatter(const Material& m, const Ray& in, const 
 // deterministic. Non-finite results are returned as black.
 inline RENDERQ_HOST_DEVICE Vec3 TracePixelSample(const SceneView& s, int px, int py,
                                                  uint32_t sample) {
-  Rng rng = MakeRng(s.seed, static_cast<uint32_t>(py) * static_cast<uint32_t>(s.width) +
-                                static_cast<uint32_t>(px),
-                    sample);
+  Rng rng = MakeRng(
+      s.seed,
+      static_cast<uint32_t>(py) * static_cast<uint32_t>(s.width) + static_cast<uint32_t>(px),
+      sample);
   const float u = (static_cast<float>(px) + NextFloat(rng)) / static_cast<float>(s.width);
   const float v = (static_cast<float>(py) + NextFloat(rng)) / static_cast<float>(s.height);
   Ray ray = CameraRay(s.camera, u, v, rng);

@@ -15,12 +15,12 @@
 // with the path and errno text; the temp file is removed on every error path.
 #pragma once
 
+#include <sys/types.h>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 
 #include "core/status.h"
 

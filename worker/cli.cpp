@@ -32,27 +32,24 @@ po::options_description Describe(WorkerCommandLine* cl, RawArgs* raw) {
       "renders them on CUDA device N or on the CPU (falling back to the CPU when the\n"
       "GPU does not work). SIGTERM/SIGINT: hand the running job back and exit;\n"
       "SIGHUP: reopen the log file.\n\noptions");
-  d.add_options()
-      ("help,h", "print this help and exit")
-      ("device", po::value(&raw->device)->default_value("cpu"),
-       "CUDA device ordinal (0, 1, ...) or \"cpu\"")
-      ("db", po::value(&cl->db_path),
-       "the queue database (default: $RENDERQ_DB)")
-      ("results", po::value(&cl->worker.job.results_dir),
-       "directory for <id>.png results, previews and checkpoints (required)")
-      ("name", po::value(&raw->name),
-       "worker name in the workers table (default: the --device value)")
-      ("checkpoint-seconds", po::value(&raw->checkpoint_seconds)->default_value(5.0),
-       "seconds of rendering between checkpoints")
-      ("stop-finish-seconds", po::value(&raw->stop_finish_seconds)->default_value(3.0),
-       "on SIGTERM, finish a job with at most this many seconds left instead of "
-       "handing it back")
-      ("lease-seconds", po::value(&cl->lease_seconds)->default_value(15.0),
-       "a running job whose heartbeat is older than this is requeued")
-      ("cpu-threads", po::value(&raw->cpu_threads)->default_value(0),
-       "render threads for the CPU backend (0: all cores)")
-      ("log-file", po::value(&cl->log_file),
-       "append the log here instead of stderr (reopened on SIGHUP)");
+  d.add_options()("help,h", "print this help and exit")(
+      "device", po::value(&raw->device)->default_value("cpu"),
+      "CUDA device ordinal (0, 1, ...) or \"cpu\"")("db", po::value(&cl->db_path),
+                                                    "the queue database (default: $RENDERQ_DB)")(
+      "results", po::value(&cl->worker.job.results_dir),
+      "directory for <id>.png results, previews and checkpoints (required)")(
+      "name", po::value(&raw->name),
+      "worker name in the workers table (default: the --device value)")(
+      "checkpoint-seconds", po::value(&raw->checkpoint_seconds)->default_value(5.0),
+      "seconds of rendering between checkpoints")(
+      "stop-finish-seconds", po::value(&raw->stop_finish_seconds)->default_value(3.0),
+      "on SIGTERM, finish a job with at most this many seconds left instead of "
+      "handing it back")("lease-seconds", po::value(&cl->lease_seconds)->default_value(15.0),
+                         "a running job whose heartbeat is older than this is requeued")(
+      "cpu-threads", po::value(&raw->cpu_threads)->default_value(0),
+      "render threads for the CPU backend (0: all cores)")(
+      "log-file", po::value(&cl->log_file),
+      "append the log here instead of stderr (reopened on SIGHUP)");
   return d;
 }
 
@@ -78,7 +75,8 @@ Status Validate(const WorkerCommandLine& cl, const RawArgs& raw) {
   if (!std::isfinite(raw.stop_finish_seconds) || raw.stop_finish_seconds < 0) {
     return Status::InvalidArgument("--stop-finish-seconds must be >= 0");
   }
-  if (!PositiveFinite(cl.lease_seconds)) return Status::InvalidArgument("--lease-seconds must be > 0");
+  if (!PositiveFinite(cl.lease_seconds))
+    return Status::InvalidArgument("--lease-seconds must be > 0");
   if (raw.cpu_threads < 0) return Status::InvalidArgument("--cpu-threads must be >= 0");
   return Status::Ok();
 }

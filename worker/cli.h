@@ -18,7 +18,7 @@ namespace renderq {
 
 struct WorkerCommandLine {
   bool help = false;
-  std::string help_text;      // filled when help is true
+  std::string help_text;  // filled when help is true
   std::string db_path;
   std::string log_file;       // "" = stderr
   double lease_seconds = 15;  // heartbeat age after which a job's worker counts as lost

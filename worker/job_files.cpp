@@ -1,11 +1,11 @@
 #include "worker/job_files.h"
 
+#include <unistd.h>
 #include <cerrno>
 #include <csignal>
 #include <filesystem>
 #include <string_view>
 #include <system_error>
-#include <unistd.h>
 
 #include "worker/atomic_file.h"
 

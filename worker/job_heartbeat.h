@@ -70,7 +70,7 @@ class JobHeartbeat {
   const JobHeartbeatOptions options_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool done_ = false;  // guarded by mu_
+  bool done_ = false;                                       // guarded by mu_
   std::chrono::steady_clock::time_point last_worker_beat_;  // heartbeat thread only
   std::thread thread_;
 };

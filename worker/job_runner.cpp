@@ -51,8 +51,8 @@ Result<std::vector<std::uint8_t>> EncodeImage(Renderer& renderer) {
 class JobAttempt {
  public:
   JobAttempt(JobStore& store, Logger& log, const JobRunnerOptions& options,
-             const RendererFactory& factory, const std::atomic<bool>* stop,
-             const ClaimedJob& claim, const DeviceChoice& device)
+             const RendererFactory& factory, const std::atomic<bool>* stop, const ClaimedJob& claim,
+             const DeviceChoice& device)
       : store_(store),
         log_(log),
         options_(options),
@@ -113,8 +113,8 @@ JobReport JobAttempt::Execute() {
   Resume(scene);
   log_.Log("claimed", id_,
            "attempt=" + std::to_string(claim_.job.attempts + 1) +
-               " resume_from=" + std::to_string(resumed_from_) + " samples=" +
-               std::to_string(total_samples_) + " device=\"" + device_.label + "\"");
+               " resume_from=" + std::to_string(resumed_from_) +
+               " samples=" + std::to_string(total_samples_) + " device=\"" + device_.label + "\"");
   Status error;
   LoopEnd end;
   {
@@ -176,8 +176,7 @@ JobAttempt::LoopEnd JobAttempt::RenderLoop(Status* error) {
       return LoopEnd::kError;
     }
     control_.progress = Progress();
-    control_.remaining_seconds =
-        sizer.EstimateSeconds(total_samples_ - renderer_->samples_done());
+    control_.remaining_seconds = sizer.EstimateSeconds(total_samples_ - renderer_->samples_done());
     AfterPass();
   }
 }
@@ -254,16 +253,16 @@ JobReport JobAttempt::FinishJob() {
     }
   }
   log_.Log("succeeded", id_,
-           "render_seconds=" + std::to_string(request.render_seconds) +
-               " samples_per_second=" + std::to_string(request.samples_per_second) +
-               " etag=" + request.result_etag);
+           "render_seconds=" + std::to_string(request.render_seconds) + " samples_per_second=" +
+               std::to_string(request.samples_per_second) + " etag=" + request.result_etag);
   return Report(JobOutcome::kSucceeded);
 }
 
 JobReport JobAttempt::CancelJob() {
   const Status s = RetryUnavailable([&] { return store_.MarkCanceled(claim_.lease); });
   if (s.ok()) {
-    if (Status r = RemovePartialFiles(files_); !r.ok()) log_.Log("cleanup_failed", id_, r.ToString());
+    if (Status r = RemovePartialFiles(files_); !r.ok())
+      log_.Log("cleanup_failed", id_, r.ToString());
     log_.Log("canceled", id_, "samples_done=" + std::to_string(renderer_->samples_done()));
   }
   return Settle(s, JobOutcome::kCanceled, "mark canceled");
@@ -295,8 +294,8 @@ JobReport JobAttempt::HandleRenderError(const Status& error) {
 }
 
 JobReport JobAttempt::FailJob(std::string_view code, const std::string& message) {
-  const Status s = RetryUnavailable(
-      [&] { return store_.Fail(claim_.lease, std::string(code), message); });
+  const Status s =
+      RetryUnavailable([&] { return store_.Fail(claim_.lease, std::string(code), message); });
   if (s.ok()) {
     RemovePartialFiles(files_).ok();
     log_.Log("failed", id_, "code=" + std::string(code) + " message=\"" + message + "\"");
@@ -328,8 +327,8 @@ JobReport JobAttempt::Report(JobOutcome outcome, std::string detail) {
 
 void JobAttempt::WritePreview() {
   Result<std::vector<std::uint8_t>> png = EncodeImage(*renderer_);
-  const Status s = png.ok() ? WriteFileAtomically(files_.preview, *png, Durability::kVisibleOnly)
-                            : png.status();
+  const Status s =
+      png.ok() ? WriteFileAtomically(files_.preview, *png, Durability::kVisibleOnly) : png.status();
   if (!s.ok()) log_.Log("preview_failed", id_, s.ToString());
 }
 
@@ -372,7 +371,10 @@ const char* JobOutcomeName(JobOutcome outcome) {
 
 JobRunner::JobRunner(JobStore& store, Logger& log, JobRunnerOptions options,
                      RendererFactory factory, const std::atomic<bool>* stop)
-    : store_(store), log_(log), options_(std::move(options)), factory_(std::move(factory)),
+    : store_(store),
+      log_(log),
+      options_(std::move(options)),
+      factory_(std::move(factory)),
       stop_(stop) {}
 
 JobReport JobRunner::Run(const ClaimedJob& claim, const DeviceChoice& device) {

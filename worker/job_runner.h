@@ -42,7 +42,7 @@ enum class JobOutcome {
   kReleased,     // handed back (stop signal, or a result that could not be written)
   kDeviceFault,  // handed back without spending an attempt; re-check the device
   kLeaseLost,
-  kStoreError,   // the final write did not reach the store; the lease will lapse
+  kStoreError,  // the final write did not reach the store; the lease will lapse
 };
 const char* JobOutcomeName(JobOutcome outcome);
 

@@ -1,10 +1,10 @@
 #include "worker/log.h"
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include "core/clock.h"
 
@@ -47,8 +47,9 @@ void Logger::Log(std::string_view event, std::string_view job_id, std::string_vi
     line += ' ';
     const std::size_t at = line.size();
     line += detail;
-    std::replace_if(line.begin() + static_cast<std::ptrdiff_t>(at), line.end(),
-                    [](char c) { return c == '\n' || c == '\r'; }, ' ');
+    std::replace_if(
+        line.begin() + static_cast<std::ptrdiff_t>(at), line.end(),
+        [](char c) { return c == '\n' || c == '\r'; }, ' ');
   }
   line += '\n';
   std::lock_guard<std::mutex> lock(mu_);

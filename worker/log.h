@@ -26,7 +26,7 @@ class Logger {
   Logger& operator=(const Logger&) = delete;
 
   Status Open(const std::string& path);  // kUnavailable if it cannot be opened
-  Status Reopen();                        // no-op on stderr
+  Status Reopen();                       // no-op on stderr
 
   // `event` is one word ("claimed"); `job_id` may be empty; `detail` is
   // free text, usually key=value pairs. Newlines in it become spaces.

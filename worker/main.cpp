@@ -25,7 +25,8 @@ int Run(const renderq::WorkerCommandLine& cl) {
   renderq::SignalWatcher signals(
       &stop, [&](int signal) { log.Log("stop_requested", "", "signal=" + std::to_string(signal)); },
       [&] {
-        if (renderq::Status s = log.Reopen(); !s.ok()) log.Log("log_reopen_failed", "", s.ToString());
+        if (renderq::Status s = log.Reopen(); !s.ok())
+          log.Log("log_reopen_failed", "", s.ToString());
       });
   if (!cl.log_file.empty()) {
     if (renderq::Status s = log.Open(cl.log_file); !s.ok()) {

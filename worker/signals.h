@@ -12,9 +12,9 @@
 // stops and joins it.
 #pragma once
 
+#include <pthread.h>
 #include <atomic>
 #include <functional>
-#include <pthread.h>
 #include <thread>
 
 namespace renderq {

@@ -1,7 +1,7 @@
 #include "worker/worker.h"
 
-#include <thread>
 #include <unistd.h>
+#include <thread>
 
 #include "worker/job_files.h"
 
@@ -97,8 +97,7 @@ std::optional<JobReport> Worker::RefuseRepeatedFault(const ClaimedJob& claim) {
   if (claim.lease.job_id != last_fault_job_ || last_fault_count_ < options_.max_faults_per_job) {
     return std::nullopt;
   }
-  const std::string message = "the device failed on this job " +
-                              std::to_string(last_fault_count_) +
+  const std::string message = "the device failed on this job " + std::to_string(last_fault_count_) +
                               " times in a row: " + last_fault_message_;
   JobReport report;
   report.job_id = claim.lease.job_id;

@@ -30,10 +30,10 @@
 namespace renderq {
 
 struct WorkerOptions {
-  std::string name;                 // the workers table key, e.g. "cpu", "0"
-  std::optional<int> cuda_device;   // nullopt: render on the CPU
-  int cpu_threads = 0;              // 0: all cores
-  JobRunnerOptions job;             // worker_name is filled in from `name`
+  std::string name;                // the workers table key, e.g. "cpu", "0"
+  std::optional<int> cuda_device;  // nullopt: render on the CPU
+  int cpu_threads = 0;             // 0: all cores
+  JobRunnerOptions job;            // worker_name is filled in from `name`
   std::chrono::milliseconds idle_wait{1000};
   std::chrono::milliseconds worker_heartbeat_interval{5000};
   int max_faults_per_job = 2;

@@ -44,7 +44,8 @@ class Reference {
     }
     for (const auto& m : s.meshes) {
       for (const auto& t : m.triangles) {
-        tris_.push_back({FromF(m.vertices[t[0]]), FromF(m.vertices[t[1]]), FromF(m.vertices[t[2]]), m.material});
+        tris_.push_back({FromF(m.vertices[t[0]]), FromF(m.vertices[t[1]]), FromF(m.vertices[t[2]]),
+                         m.material});
       }
     }
     const V from = FromF(s.camera.position), at = FromF(s.camera.look_at);
@@ -67,7 +68,8 @@ class Reference {
       const double r = std::sqrt(u01(rng)) * s_.camera.aperture / 2, phi = 2 * M_PI * u01(rng);
       o = o + right_ * (r * std::cos(phi)) + up_ * (r * std::sin(phi));
     }
-    const V target = corner_ + across_ * ((x + u01(rng)) / s_.width) + down_ * ((y + u01(rng)) / s_.height);
+    const V target =
+        corner_ + across_ * ((x + u01(rng)) / s_.width) + down_ * ((y + u01(rng)) / s_.height);
     return Trace(o, Unit(target - o), 0, rng);
   }
 
@@ -112,7 +114,8 @@ class Reference {
 
   static V RandomUnit(std::mt19937& rng) {
     std::uniform_real_distribution<double> u01(0.0, 1.0);
-    const double z = 1 - 2 * u01(rng), r = std::sqrt(std::max(0.0, 1 - z * z)), phi = 2 * M_PI * u01(rng);
+    const double z = 1 - 2 * u01(rng), r = std::sqrt(std::max(0.0, 1 - z * z)),
+                 phi = 2 * M_PI * u01(rng);
     return {r * std::cos(phi), r * std::sin(phi), z};
   }
 
@@ -179,7 +182,8 @@ double RenderReference(const SceneDescription& scene, int samples, int threads, 
   for (int i = 1; i < threads; ++i) pool.emplace_back(work);
   work();
   for (auto& t : pool) t.join();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   *checksum = 0;
   for (double v : row_sums) *checksum += v;
   return seconds;

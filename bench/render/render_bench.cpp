@@ -67,14 +67,17 @@ void Compare(const std::string& name, const SceneDescription& scene, int threads
     small.samples = baseline_samples;
   }
   const Measured base = RenderBaseline(small, threads);
-  std::printf("%-12s %4dx%-4d %3d spp depth %2d | renderer %7.3f s %12.0f samples/s | "
-              "baseline%s %8.3f s %10.0f samples/s | ratio %7.1fx\n",
-              name.c_str(), scene.width, scene.height, scene.samples, scene.max_depth, ours.seconds,
-              ours.samples_per_second,
-              baseline_width > 0 ? (" (" + std::to_string(small.width) + "x" + std::to_string(small.height) + ", " +
-                                    std::to_string(small.samples) + " spp)").c_str()
-                                 : "",
-              base.seconds, base.samples_per_second, ours.samples_per_second / base.samples_per_second);
+  std::printf(
+      "%-12s %4dx%-4d %3d spp depth %2d | renderer %7.3f s %12.0f samples/s | "
+      "baseline%s %8.3f s %10.0f samples/s | ratio %7.1fx\n",
+      name.c_str(), scene.width, scene.height, scene.samples, scene.max_depth, ours.seconds,
+      ours.samples_per_second,
+      baseline_width > 0
+          ? (" (" + std::to_string(small.width) + "x" + std::to_string(small.height) + ", " +
+             std::to_string(small.samples) + " spp)")
+                .c_str()
+          : "",
+      base.seconds, base.samples_per_second, ours.samples_per_second / base.samples_per_second);
 }
 
 // A finely tessellated sphere of about `triangles` triangles.
@@ -91,17 +94,21 @@ SceneDescription MillionTriangles(int rings) {
   renderq::MeshDesc m;
   const int segments = 2 * rings;
   for (int i = 0; i <= rings; ++i) {
-    const float theta = static_cast<float>(M_PI) * static_cast<float>(i) / static_cast<float>(rings);
+    const float theta =
+        static_cast<float>(M_PI) * static_cast<float>(i) / static_cast<float>(rings);
     for (int j = 0; j < segments; ++j) {
-      const float phi = 2.0f * static_cast<float>(M_PI) * static_cast<float>(j) / static_cast<float>(segments);
-      m.vertices.push_back({std::sin(theta) * std::cos(phi), std::cos(theta), std::sin(theta) * std::sin(phi)});
+      const float phi =
+          2.0f * static_cast<float>(M_PI) * static_cast<float>(j) / static_cast<float>(segments);
+      m.vertices.push_back(
+          {std::sin(theta) * std::cos(phi), std::cos(theta), std::sin(theta) * std::sin(phi)});
     }
   }
   for (int i = 0; i < rings; ++i) {
     for (int j = 0; j < segments; ++j) {
       const auto a = static_cast<std::uint32_t>(i * segments + j);
       const auto b = static_cast<std::uint32_t>(i * segments + (j + 1) % segments);
-      const auto c = a + static_cast<std::uint32_t>(segments), d = b + static_cast<std::uint32_t>(segments);
+      const auto c = a + static_cast<std::uint32_t>(segments),
+                 d = b + static_cast<std::uint32_t>(segments);
       m.triangles.push_back({a, c, d});
       m.triangles.push_back({a, d, b});
     }
@@ -132,7 +139,8 @@ int main(int argc, char** argv) {
     int baseline_width;  // 0: the baseline renders the full image
     int baseline_samples;
   };
-  for (const Example& e : {Example{"cornell_box", 0, 0}, Example{"spheres", 0, 0}, Example{"mesh", 32, 1}}) {
+  for (const Example& e :
+       {Example{"cornell_box", 0, 0}, Example{"spheres", 0, 0}, Example{"mesh", 32, 1}}) {
     SceneDescription s;
     if (!Load(dir + "/" + e.name + ".json", &s)) return 1;
     Compare(e.name, s, threads, e.baseline_width, e.baseline_samples);
@@ -143,9 +151,10 @@ int main(int argc, char** argv) {
   const renderq::kernels::FlatScene flat = renderq::kernels::BuildFlatScene(big);
   const double build = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const Measured m = RenderOurs(big, threads);
-  std::printf("1M triangles: %zu triangles, BVH %zu nodes built in %.2f s; %dx%d %d spp rendered in "
-              "%.2f s (%.0f samples/s)\n",
-              flat.triangles.size(), flat.nodes.size(), build, big.width, big.height, big.samples,
-              m.seconds, m.samples_per_second);
+  std::printf(
+      "1M triangles: %zu triangles, BVH %zu nodes built in %.2f s; %dx%d %d spp rendered in "
+      "%.2f s (%.0f samples/s)\n",
+      flat.triangles.size(), flat.nodes.size(), build, big.width, big.height, big.samples,
+      m.seconds, m.samples_per_second);
   return 0;
 }

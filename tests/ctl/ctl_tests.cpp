@@ -117,8 +117,7 @@ BOOST_AUTO_TEST_CASE(help_lists_every_command_and_the_exit_codes) {
   for (const char* word : {"init", "status", "jobs", "show ID", "cancel ID", "retry ID",
                            "purge --older-than", "backup FILE", "check", "token create NAME",
                            "token list", "token revoke NAME", "token rotate NAME", "Exit codes",
-                           "3  not found", "5  check found problems",
-                           "RENDERQ_DB"}) {
+                           "3  not found", "5  check found problems", "RENDERQ_DB"}) {
     BOOST_TEST(run.out.find(word) != std::string::npos, word);
   }
 }
@@ -288,8 +287,7 @@ BOOST_AUTO_TEST_CASE(cancel_then_cancel_again_is_a_conflict) {
   const CtlRun second = Ctl({"cancel", ids[0]});
   BOOST_TEST(second.exit_code == kExitConflict);
   BOOST_TEST(second.err.find("already canceled") != std::string::npos, second.err);
-  BOOST_TEST(Ctl({"cancel", "00000000-0000-4000-8000-000000000000"}).exit_code ==
-             kExitNotFound);
+  BOOST_TEST(Ctl({"cancel", "00000000-0000-4000-8000-000000000000"}).exit_code == kExitNotFound);
 }
 
 BOOST_AUTO_TEST_CASE(cancel_of_a_running_job_asks_the_worker) {
@@ -308,8 +306,7 @@ BOOST_AUTO_TEST_CASE(retry_requeues_a_canceled_job_only) {
   BOOST_TEST(Ctl({"cancel", ids[0]}).exit_code == 0);
   const json job = CtlJson({"retry", ids[0]});
   BOOST_TEST(job["state"] == "queued");
-  BOOST_TEST(Ctl({"retry", "00000000-0000-4000-8000-000000000000"}).exit_code ==
-             kExitNotFound);
+  BOOST_TEST(Ctl({"retry", "00000000-0000-4000-8000-000000000000"}).exit_code == kExitNotFound);
 }
 
 BOOST_AUTO_TEST_CASE(status_counts_the_queue) {
@@ -396,8 +393,9 @@ BOOST_AUTO_TEST_CASE(check_ignores_a_running_jobs_files_and_temporaries) {
   std::filesystem::create_directories(results);
   // What a worker leaves beside a running job (worker/job_files.h, worker/atomic_file.h).
   const std::string& id = ids[0];
-  for (const std::string& name : {id + ".preview.png", id + ".ckpt", "." + id + ".png.tmp-123-0",
-                                  "." + id + ".preview.png.tmp-123-1", "." + id + ".ckpt.tmp-9-2"}) {
+  for (const std::string& name :
+       {id + ".preview.png", id + ".ckpt", "." + id + ".png.tmp-123-0",
+        "." + id + ".preview.png.tmp-123-1", "." + id + ".ckpt.tmp-9-2"}) {
     Touch(results + "/" + name);
   }
   const CtlRun run = Ctl({"--json", "check"});
@@ -412,9 +410,18 @@ BOOST_AUTO_TEST_CASE(every_command_speaks_json) {
   BOOST_TEST(Ctl({"cancel", ids[2]}).exit_code == 0);
   const std::string copy = (dir.path() / "copy.db").string();
   const std::vector<std::vector<std::string>> commands = {
-      {"init"}, {"status"}, {"jobs"}, {"show", ids[0]}, {"cancel", ids[1]}, {"retry", ids[2]},
-      {"purge", "--older-than", "7d"}, {"backup", copy}, {"check"},
-      {"token", "create", "gina"}, {"token", "list"}, {"token", "rotate", "gina"},
+      {"init"},
+      {"status"},
+      {"jobs"},
+      {"show", ids[0]},
+      {"cancel", ids[1]},
+      {"retry", ids[2]},
+      {"purge", "--older-than", "7d"},
+      {"backup", copy},
+      {"check"},
+      {"token", "create", "gina"},
+      {"token", "list"},
+      {"token", "rotate", "gina"},
       {"token", "revoke", "gina"},
   };
   for (const auto& command : commands) {

@@ -16,8 +16,8 @@ BOOST_AUTO_TEST_CASE(accepts_a_count_and_one_unit) {
     TimeMs ms;
   };
   const std::vector<Case> cases = {
-      {"500ms", 500},       {"45s", 45'000},         {"30m", 1'800'000},
-      {"12h", 43'200'000},  {"7d", 604'800'000},     {"2w", 1'209'600'000},
+      {"500ms", 500},      {"45s", 45'000},     {"30m", 1'800'000},
+      {"12h", 43'200'000}, {"7d", 604'800'000}, {"2w", 1'209'600'000},
   };
   for (const Case& c : cases) {
     auto got = ParseDuration(c.text);

@@ -136,8 +136,8 @@ HttpRequest ApiFixture::Request(std::string method, std::string path,
 
 std::string ApiFixture::SubmitOk(const std::string& token, std::string body) const {
   const HttpResponse response = Call(PostJob(std::move(body), Bearer(token)));
-  BOOST_TEST_REQUIRE(response.status == 201, "submit answered " << response.status << ": "
-                                                                 << response.body);
+  BOOST_TEST_REQUIRE(response.status == 201,
+                     "submit answered " << response.status << ": " << response.body);
   return BodyJson(response)["id"].get<std::string>();
 }
 

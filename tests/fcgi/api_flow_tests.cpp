@@ -219,7 +219,8 @@ BOOST_AUTO_TEST_CASE(too_expensive_limit_is_configurable) {
   const HttpResponse response = f.Call(f.PostJob(ValidScene(), Bearer(f.alice)));
   BOOST_TEST(response.status == 422);
   BOOST_TEST(ProblemName(response) == "too-expensive");
-  BOOST_TEST(BodyJson(response)["detail"].get<std::string>().find("estimated") != std::string::npos);
+  BOOST_TEST(BodyJson(response)["detail"].get<std::string>().find("estimated") !=
+             std::string::npos);
   BOOST_TEST(f.JobRows() == 0);
 }
 
@@ -233,9 +234,9 @@ BOOST_AUTO_TEST_CASE(result_is_409_until_succeeded_then_redirected_to_nginx) {
   BOOST_TEST(BodyJson(early)["detail"].get<std::string>().find("queued") != std::string::npos);
 
   const ClaimedJob claimed = ClaimOne(f.store());
-  BOOST_TEST(BodyJson(f.Call(f.Request("GET", path, Bearer(f.alice))))["detail"]
-                 .get<std::string>()
-                 .find("running") != std::string::npos);
+  BOOST_TEST(
+      BodyJson(f.Call(f.Request("GET", path, Bearer(f.alice))))["detail"].get<std::string>().find(
+          "running") != std::string::npos);
   FinishRequest finish;
   finish.device = "cpu";
   finish.render_seconds = 1.5;
@@ -304,16 +305,16 @@ BOOST_AUTO_TEST_CASE(metrics_count_responses_and_read_the_queue) {
   const HttpResponse response = f.Call(f.Request("GET", "/metrics", ""));
   BOOST_TEST(response.status == 200);
   BOOST_TEST(Header(response, "Content-Type").starts_with("text/plain; version=0.0.4"));
-  for (const char* line : {"renderq_http_responses_total{code=\"201\"} 2\n",
-                           "renderq_http_responses_total{code=\"401\"} 1\n",
-                           "renderq_http_responses_total{code=\"400\"} 1\n",
-                           "renderq_submits_total{outcome=\"created\"} 2\n",
-                           "renderq_submits_total{outcome=\"rejected\"} 2\n",
-                           "renderq_jobs{state=\"queued\"} 1\n",
-                           "renderq_jobs{state=\"running\"} 1\n",
-                           "renderq_worker_heartbeat_age_seconds{worker=\"w\"} ",
-                           "renderq_worker_info{worker=\"w\",backend=\"cpu\",device=\"cpu\",fallback=\"0\"} 1\n",
-                           "renderq_db_up 1\n"}) {
+  for (const char* line :
+       {"renderq_http_responses_total{code=\"201\"} 2\n",
+        "renderq_http_responses_total{code=\"401\"} 1\n",
+        "renderq_http_responses_total{code=\"400\"} 1\n",
+        "renderq_submits_total{outcome=\"created\"} 2\n",
+        "renderq_submits_total{outcome=\"rejected\"} 2\n", "renderq_jobs{state=\"queued\"} 1\n",
+        "renderq_jobs{state=\"running\"} 1\n",
+        "renderq_worker_heartbeat_age_seconds{worker=\"w\"} ",
+        "renderq_worker_info{worker=\"w\",backend=\"cpu\",device=\"cpu\",fallback=\"0\"} 1\n",
+        "renderq_db_up 1\n"}) {
     BOOST_TEST(response.body.find(line) != std::string::npos, "missing: " << line);
   }
 }
@@ -330,8 +331,8 @@ BOOST_AUTO_TEST_CASE(round_trips_and_refuses_anything_else) {
                    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
                std::string::npos);
   }
-  for (const char* bad : {"", "zzz", "MTIz", "czE6MA", "czE6LTE", "czE6MDE", "czE6eA", "czE6MT=",
-                          "czE6MTIz!"}) {
+  for (const char* bad :
+       {"", "zzz", "MTIz", "czE6MA", "czE6LTE", "czE6MDE", "czE6eA", "czE6MT=", "czE6MTIz!"}) {
     BOOST_TEST(!DecodeCursor(bad).has_value(), bad);
   }
 }

@@ -13,8 +13,8 @@ namespace renderq::test {
 using FcgiParams = std::vector<std::pair<std::string, std::string>>;
 
 struct FcgiReply {
-  int status = 0;            // from the "Status:" line (200 when absent)
-  std::string head;          // the CGI header block
+  int status = 0;    // from the "Status:" line (200 when absent)
+  std::string head;  // the CGI header block
   std::string body;
   // The value of a header in `head`, "" when absent.
   std::string Header(std::string_view name) const;

@@ -191,7 +191,7 @@ BOOST_AUTO_TEST_CASE(every_state_has_a_queue_depth) {
   const QueueSnapshot queue;
   const auto samples = Samples(Metrics().Render(&queue, &stats, kStart));
   const std::vector<std::pair<std::string, std::string>> expected = {
-      {"renderq_jobs{state=\"queued\"}", "3"},   {"renderq_jobs{state=\"running\"}", "1"},
+      {"renderq_jobs{state=\"queued\"}", "3"},    {"renderq_jobs{state=\"running\"}", "1"},
       {"renderq_jobs{state=\"succeeded\"}", "7"}, {"renderq_jobs{state=\"failed\"}", "2"},
       {"renderq_jobs{state=\"canceled\"}", "0"},  {"renderq_db_up", "1"},
   };
@@ -211,10 +211,9 @@ BOOST_AUTO_TEST_CASE(render_durations_are_a_cumulative_histogram) {
   const auto samples = Samples(text);
   // le label -> how many of {0.2, 3, 4000} s are at or under it.
   const std::vector<std::pair<std::string, std::string>> expected = {
-      {"0.05", "0"}, {"0.1", "0"},  {"0.25", "1"}, {"0.5", "1"},  {"1", "1"},
-      {"2.5", "1"},  {"5", "2"},    {"10", "2"},   {"30", "2"},   {"60", "2"},
-      {"120", "2"},  {"300", "2"},  {"600", "2"},  {"1800", "2"}, {"3600", "2"},
-      {"+Inf", "3"},
+      {"0.05", "0"}, {"0.1", "0"},  {"0.25", "1"}, {"0.5", "1"},  {"1", "1"},   {"2.5", "1"},
+      {"5", "2"},    {"10", "2"},   {"30", "2"},   {"60", "2"},   {"120", "2"}, {"300", "2"},
+      {"600", "2"},  {"1800", "2"}, {"3600", "2"}, {"+Inf", "3"},
   };
   BOOST_TEST(Metrics::RenderBuckets().size() + 1 == expected.size());
   for (const auto& [le, count] : expected) {
@@ -237,7 +236,9 @@ BOOST_AUTO_TEST_CASE(workers_report_heartbeat_age_and_backend_with_escaped_names
   const std::vector<std::pair<std::string, std::string>> expected = {
       {"renderq_worker_heartbeat_age_seconds{worker=\"0\"}", "1.5"},
       {R"(renderq_worker_heartbeat_age_seconds{worker="a\"b\\c\nd"})", "0"},
-      {"renderq_worker_info{worker=\"0\",backend=\"cuda\",device=\"cuda:0 NVIDIA H100\",fallback=\"0\"}", "1"},
+      {"renderq_worker_info{worker=\"0\",backend=\"cuda\",device=\"cuda:0 NVIDIA "
+       "H100\",fallback=\"0\"}",
+       "1"},
       {R"(renderq_worker_info{worker="a\"b\\c\nd",backend="cpu",device="cpu",fallback="1"})", "1"},
   };
   for (const auto& [series, value] : expected) {
@@ -275,7 +276,8 @@ BOOST_AUTO_TEST_SUITE(metrics_from_the_store)
 // Claims the next queued job and finishes it, rendered in `render_seconds`.
 void FinishNext(StoreFixture& f, double render_seconds) {
   const ClaimedJob claimed = f.Claim("w");
-  const Status s = f.store->Finish(claimed.lease, FinishRequest{"cpu", render_seconds, 1.0, "\"e\""});
+  const Status s =
+      f.store->Finish(claimed.lease, FinishRequest{"cpu", render_seconds, 1.0, "\"e\""});
   BOOST_TEST_REQUIRE(s.ok(), s.ToString());
 }
 

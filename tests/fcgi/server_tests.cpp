@@ -100,11 +100,12 @@ std::string PrepareDatabase(const std::string& db_path) {
 }
 
 FcgiParams Params(const std::string& method, const std::string& uri, const std::string& token) {
-  FcgiParams params = {{"REQUEST_METHOD", method},
-                       {"REQUEST_URI", uri},
-                       {"DOCUMENT_URI", uri.substr(0, uri.find('?'))},
-                       {"QUERY_STRING", uri.find('?') == std::string::npos ? "" : uri.substr(uri.find('?') + 1)},
-                       {"REMOTE_ADDR", "127.0.0.1"}};
+  FcgiParams params = {
+      {"REQUEST_METHOD", method},
+      {"REQUEST_URI", uri},
+      {"DOCUMENT_URI", uri.substr(0, uri.find('?'))},
+      {"QUERY_STRING", uri.find('?') == std::string::npos ? "" : uri.substr(uri.find('?') + 1)},
+      {"REMOTE_ADDR", "127.0.0.1"}};
   if (!token.empty()) params.emplace_back("HTTP_AUTHORIZATION", "Bearer " + token);
   return params;
 }
@@ -126,8 +127,8 @@ BOOST_AUTO_TEST_CASE(serves_on_a_0660_socket_and_stops_within_a_second) {
   // Our own primary group stands in for nginx's: chgrp to it needs no privilege.
   const struct group* group = ::getgrgid(::getgid());
   BOOST_TEST_REQUIRE(group != nullptr);
-  Child server({"--db", db, "--socket", socket_path, "--socket-group", group->gr_name,
-                "--threads", "4", "--results", dir.path()});
+  Child server({"--db", db, "--socket", socket_path, "--socket-group", group->gr_name, "--threads",
+                "4", "--results", dir.path()});
   BOOST_TEST_REQUIRE(WaitUntilConnectable(socket_path));
 
   struct stat st {};

@@ -18,7 +18,8 @@ SceneDescription RandomScene(std::mt19937* rng, int spheres, int quads, int tria
   SceneDescription s;
   s.width = s.height = 1;
   s.camera.look_at = {0.0f, 0.0f, -1.0f};
-  s.materials.push_back(MaterialDesc{"m", MaterialType::kLambertian, {0.5f, 0.5f, 0.5f}, 0, 1.5f, {}});
+  s.materials.push_back(
+      MaterialDesc{"m", MaterialType::kLambertian, {0.5f, 0.5f, 0.5f}, 0, 1.5f, {}});
   for (int i = 0; i < spheres; ++i) s.spheres.push_back(SphereDesc{p(), size(*rng), 0});
   for (int i = 0; i < quads; ++i) s.quads.push_back(QuadDesc{p(), small(), small(), 0});
   MeshDesc mesh;
@@ -57,11 +58,13 @@ BOOST_AUTO_TEST_CASE(matches_brute_force_on_random_scenes) {
   struct Case {
     int spheres, quads, triangles;
   };
-  const Case cases[] = {{1, 0, 0}, {0, 0, 1}, {5, 5, 5}, {50, 20, 300}, {0, 0, 3000}, {200, 200, 0}};
+  const Case cases[] = {{1, 0, 0},     {0, 0, 1},    {5, 5, 5},
+                        {50, 20, 300}, {0, 0, 3000}, {200, 200, 0}};
   std::mt19937 rng(1234);
   std::uniform_real_distribution<float> pos(-12.0f, 12.0f);
   for (const auto& c : cases) {
-    BOOST_TEST_CONTEXT(c.spheres << " spheres, " << c.quads << " quads, " << c.triangles << " triangles") {
+    BOOST_TEST_CONTEXT(c.spheres << " spheres, " << c.quads << " quads, " << c.triangles
+                                 << " triangles") {
       const FlatScene f = BuildFlatScene(RandomScene(&rng, c.spheres, c.quads, c.triangles));
       const SceneView v = f.View();
       int hits = 0, mismatches = 0;
@@ -79,7 +82,8 @@ BOOST_AUTO_TEST_CASE(matches_brute_force_on_random_scenes) {
         hits += found ? 1 : 0;
       }
       BOOST_TEST(mismatches == 0);
-      if (c.spheres + c.quads + c.triangles > 100) BOOST_TEST(hits > 100);  // the rays do hit things
+      if (c.spheres + c.quads + c.triangles > 100)
+        BOOST_TEST(hits > 100);  // the rays do hit things
     }
   }
 }
@@ -121,7 +125,8 @@ BOOST_AUTO_TEST_CASE(degenerate_input_all_primitives_at_one_point) {
   // with bounded depth and find the hits.
   SceneDescription s;
   s.width = s.height = 1;
-  s.materials.push_back(MaterialDesc{"m", MaterialType::kLambertian, {0.5f, 0.5f, 0.5f}, 0, 1.5f, {}});
+  s.materials.push_back(
+      MaterialDesc{"m", MaterialType::kLambertian, {0.5f, 0.5f, 0.5f}, 0, 1.5f, {}});
   for (int i = 0; i < 1000; ++i) s.spheres.push_back(SphereDesc{{0.0f, 0.0f, 0.0f}, 1.0f, 0});
   const FlatScene f = BuildFlatScene(s);
   SurfaceHit hit{};

@@ -52,7 +52,8 @@ BOOST_AUTO_TEST_CASE(white_furnace) {
   BOOST_REQUIRE(sums.ok());
   double total = 0.0;
   for (float v : *sums) total += v;
-  BOOST_TEST(total / (static_cast<double>(sums->size()) * 64) == 0.5, boost::test_tools::tolerance(0.01));
+  BOOST_TEST(total / (static_cast<double>(sums->size()) * 64) == 0.5,
+             boost::test_tools::tolerance(0.01));
 }
 
 BOOST_AUTO_TEST_CASE(resume_is_byte_identical_and_passes_do_not_matter) {

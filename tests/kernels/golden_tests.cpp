@@ -44,7 +44,8 @@ std::vector<std::uint8_t> RenderSmall(const SceneDescription& s, int samples) {
 
 void CheckGolden(const std::string& name, int samples) {
   const std::vector<std::uint8_t> image = RenderSmall(LoadExample(name), samples);
-  const std::string golden = std::string(RENDERQ_SOURCE_DIR) + "/tests/kernels/golden/" + name + ".png";
+  const std::string golden =
+      std::string(RENDERQ_SOURCE_DIR) + "/tests/kernels/golden/" + name + ".png";
   const char* update = std::getenv("RENDERQ_UPDATE_GOLDENS");
   if (update != nullptr && std::string(update) == "1") {
     BOOST_REQUIRE(WritePngRgb8(golden, kGoldenWidth, kGoldenHeight, image).ok());

@@ -125,9 +125,9 @@ BOOST_AUTO_TEST_CASE(box_entry_distance) {
     return BoxEntry(node, r.origin, inv, 0.0f, kInfinity);
   };
   BOOST_TEST(entry(R({0, 0, 5}, {0, 0, -1})) == 4.0f);
-  BOOST_TEST(entry(R({0, 0, 0}, {1, 0, 0})) == 0.0f);   // from inside: enters at t_min
-  BOOST_TEST(entry(R({0, 2, 5}, {0, 0, -1})) < 0.0f);   // parallel, outside the slab
-  BOOST_TEST(entry(R({0, 0, 5}, {0, 0, 1})) < 0.0f);    // behind
+  BOOST_TEST(entry(R({0, 0, 0}, {1, 0, 0})) == 0.0f);  // from inside: enters at t_min
+  BOOST_TEST(entry(R({0, 2, 5}, {0, 0, -1})) < 0.0f);  // parallel, outside the slab
+  BOOST_TEST(entry(R({0, 0, 5}, {0, 0, 1})) < 0.0f);   // behind
   BOOST_TEST(entry(R({-5, -5, -5}, Normalize({1, 1, 1}))) > 0.0f);
 }
 

@@ -128,7 +128,8 @@ BOOST_AUTO_TEST_CASE(cancel_stops_quickly_and_leaves_a_consistent_state) {
   });
   const auto start = std::chrono::steady_clock::now();
   const Status st = r->RenderPass(100000, &cancel);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   stopper.join();
   BOOST_TEST(st.code() == StatusCode::kCancelled);
   BOOST_TEST(seconds < 1.0);
@@ -166,7 +167,8 @@ BOOST_AUTO_TEST_CASE(png_round_trip) {
   BOOST_TEST(back->height == h);
   BOOST_TEST((back->rgb == rgb));
   BOOST_TEST(WritePngRgb8(dir.File("b.png"), w + 1, h, rgb).code() == StatusCode::kInvalidArgument);
-  BOOST_TEST(WritePngRgb8(dir.File("no/such/dir.png"), w, h, rgb).code() == StatusCode::kUnavailable);
+  BOOST_TEST(WritePngRgb8(dir.File("no/such/dir.png"), w, h, rgb).code() ==
+             StatusCode::kUnavailable);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -12,7 +12,9 @@
 namespace renderq {
 
 // Lets Boost.Test print StatusCodes in failed comparisons.
-inline std::ostream& operator<<(std::ostream& os, StatusCode code) { return os << StatusCodeName(code); }
+inline std::ostream& operator<<(std::ostream& os, StatusCode code) {
+  return os << StatusCodeName(code);
+}
 
 }  // namespace renderq
 
@@ -32,7 +34,8 @@ inline SceneDescription FurnaceScene(float sky) {
   s.camera.focus_distance = 3.0f;
   s.sky.horizon = {sky, sky, sky};
   s.sky.zenith = {sky, sky, sky};
-  s.materials.push_back(MaterialDesc{"white", MaterialType::kLambertian, {1.0f, 1.0f, 1.0f}, 0.0f, 1.5f, {}});
+  s.materials.push_back(
+      MaterialDesc{"white", MaterialType::kLambertian, {1.0f, 1.0f, 1.0f}, 0.0f, 1.5f, {}});
   s.spheres.push_back(SphereDesc{{0.0f, 0.0f, 0.0f}, 1.0f, 0});
   return s;
 }

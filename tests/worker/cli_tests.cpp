@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "worker/cli.h"
 #include "tests/worker/worker_fixture.h"
+#include "worker/cli.h"
 
 namespace renderq {
 
@@ -45,8 +45,8 @@ BOOST_AUTO_TEST_CASE(HelpNamesEveryOption) {
 
 BOOST_AUTO_TEST_CASE(BadUsageIsRefused) {
   const std::vector<std::vector<std::string>> cases = {
-      {"--results", "r"},                                         // no database
-      {"--db", "q.db"},                                           // no results dir
+      {"--results", "r"},  // no database
+      {"--db", "q.db"},    // no results dir
       {"--db", "q.db", "--results", "r", "--device", "gpu"},
       {"--db", "q.db", "--results", "r", "--device", "-1"},
       {"--db", "q.db", "--results", "r", "--checkpoint-seconds", "0"},

@@ -4,10 +4,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/worker/worker_fixture.h"
 #include "worker/atomic_file.h"
 #include "worker/etag.h"
 #include "worker/job_files.h"
-#include "tests/worker/worker_fixture.h"
 
 namespace renderq::testing {
 namespace {
@@ -40,8 +40,8 @@ BOOST_AUTO_TEST_CASE(WritesAndReplacesWithoutLeavingTemps) {
 }
 
 BOOST_AUTO_TEST_CASE(FailsCleanlyInAMissingDirectory) {
-  const Status s = WriteFileAtomically((results / "nope" / "a.png").string(), Bytes("x"),
-                                       Durability::kDurable);
+  const Status s =
+      WriteFileAtomically((results / "nope" / "a.png").string(), Bytes("x"), Durability::kDurable);
   BOOST_CHECK_EQUAL(s.code(), StatusCode::kUnavailable);
   BOOST_CHECK(ResultFiles().empty());
 }
@@ -56,7 +56,7 @@ BOOST_AUTO_TEST_CASE(TempNamesCarryTheirOwner) {
       {TempFileName("abc.preview.png", 99, 0), 99},
       {".abc.png.tmp-42-1", 42},
       {"abc.png", std::nullopt},
-      {"abc.png.tmp-42-1", std::nullopt},   // not hidden: not ours
+      {"abc.png.tmp-42-1", std::nullopt},  // not hidden: not ours
       {".abc.png.tmp-x-1", std::nullopt},
       {".abc.png.tmp-42-", std::nullopt},
       {".abc.png.tmp-42-1a", std::nullopt},
@@ -88,7 +88,7 @@ BOOST_AUTO_TEST_CASE(RemovesDeadTempsAndFilesOfFinishedJobsOnly) {
   const std::string unknown = "00000000-0000-4000-8000-000000000000";
 
   const std::string dead_temp = TempFileName("x.png", DeadPid(), 0);
-  const std::string live_temp = TempFileName("y.png", ::getppid(), 0);  // our parent is alive
+  const std::string live_temp = TempFileName("y.png", ::getppid(), 0);    // our parent is alive
   const std::string own_pid_temp = TempFileName("z.png", ::getpid(), 0);  // a predecessor's
   for (const std::string& name :
        {dead_temp, live_temp, own_pid_temp, queued.id + ".ckpt", queued.id + ".preview.png",

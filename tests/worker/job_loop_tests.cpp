@@ -3,8 +3,8 @@
 
 #include <thread>
 
-#include "worker/etag.h"
 #include "tests/worker/worker_fixture.h"
+#include "worker/etag.h"
 
 namespace renderq::testing {
 namespace {
@@ -219,7 +219,8 @@ BOOST_AUTO_TEST_CASE(ALostLeaseEndsTheAttemptQuietly) {
   Worker worker(*store, log, Options(), &stop);
   BOOST_REQUIRE(worker.Start().ok());
   RunOnceThread run(worker);
-  BOOST_REQUIRE(WaitUntil([&] { return Get(job.id).state == JobState::kRunning; }, milliseconds(5000)));
+  BOOST_REQUIRE(
+      WaitUntil([&] { return Get(job.id).state == JobState::kRunning; }, milliseconds(5000)));
   // Another process with a very short lease timeout sees the heartbeat as lapsed.
   SqliteJobStoreOptions impatient;
   impatient.path = (dir / "queue.db").string();
@@ -249,11 +250,13 @@ BOOST_AUTO_TEST_CASE(AnIdleWorkerWakesOnACommitAndStopsWhenTold) {
   std::this_thread::sleep_for(milliseconds(300));  // properly idle
   const auto submitted = SteadyClock::now();
   const Job job = Submit(SceneJson(1, 1, 1));
-  BOOST_REQUIRE(WaitUntil([&] { return Get(job.id).state != JobState::kQueued; }, milliseconds(5000)));
+  BOOST_REQUIRE(
+      WaitUntil([&] { return Get(job.id).state != JobState::kQueued; }, milliseconds(5000)));
   const double latency = std::chrono::duration<double>(SteadyClock::now() - submitted).count();
   BOOST_TEST_MESSAGE("picked up after " << latency * 1000 << " ms");
   BOOST_CHECK_LT(latency, 0.1);  // the benchmark measures the real figure (target 10 ms)
-  BOOST_REQUIRE(WaitUntil([&] { return Get(job.id).state == JobState::kSucceeded; }, milliseconds(5000)));
+  BOOST_REQUIRE(
+      WaitUntil([&] { return Get(job.id).state == JobState::kSucceeded; }, milliseconds(5000)));
   stop = true;
   const auto stopping = SteadyClock::now();
   loop.join();

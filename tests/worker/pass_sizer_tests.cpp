@@ -17,19 +17,19 @@ BOOST_AUTO_TEST_CASE(FirstPassIsOneSample) {
 
 BOOST_AUTO_TEST_CASE(FollowsTheMeasuredRate) {
   struct Step {
-    int samples;      // the pass just observed
-    double seconds;   // how long it took
+    int samples;     // the pass just observed
+    double seconds;  // how long it took
     int remaining;
     int expected_next;
   };
   const std::vector<Step> steps = {
-      {1, 0.01, 1000, 4},     // 100/s would give 25, but growth is capped at 4x
-      {4, 0.04, 1000, 16},    // still capped
-      {16, 0.16, 1000, 25},   // 100/s x 0.25 s
-      {25, 1.0, 1000, 6},     // slowed to 25/s: shrinks at once
-      {6, 0.06, 10, 10},      // never more than what remains
-      {10, 100.0, 500, 1},    // very slow: at least one sample
-      {1, 0.0, 3, 3},         // too fast to time: as fast as allowed
+      {1, 0.01, 1000, 4},    // 100/s would give 25, but growth is capped at 4x
+      {4, 0.04, 1000, 16},   // still capped
+      {16, 0.16, 1000, 25},  // 100/s x 0.25 s
+      {25, 1.0, 1000, 6},    // slowed to 25/s: shrinks at once
+      {6, 0.06, 10, 10},     // never more than what remains
+      {10, 100.0, 500, 1},   // very slow: at least one sample
+      {1, 0.0, 3, 3},        // too fast to time: as fast as allowed
   };
   PassSizer sizer(0.25);
   for (const Step& s : steps) {

@@ -24,9 +24,15 @@
 #include "worker/worker.h"
 
 namespace renderq {
-inline std::ostream& operator<<(std::ostream& out, StatusCode code) { return out << StatusCodeName(code); }
-inline std::ostream& operator<<(std::ostream& out, JobState state) { return out << JobStateName(state); }
-inline std::ostream& operator<<(std::ostream& out, JobOutcome o) { return out << JobOutcomeName(o); }
+inline std::ostream& operator<<(std::ostream& out, StatusCode code) {
+  return out << StatusCodeName(code);
+}
+inline std::ostream& operator<<(std::ostream& out, JobState state) {
+  return out << JobStateName(state);
+}
+inline std::ostream& operator<<(std::ostream& out, JobOutcome o) {
+  return out << JobOutcomeName(o);
+}
 }  // namespace renderq
 
 namespace renderq::testing {
@@ -34,13 +40,16 @@ namespace renderq::testing {
 // A SPEC scene: one red sphere on a grey floor under the default sky.
 inline std::string SceneJson(int width, int height, int samples, int seed = 0) {
   return "{\"width\": " + std::to_string(width) + ", \"height\": " + std::to_string(height) +
-         ", \"samples\": " + std::to_string(samples) + ", \"max_depth\": 4, \"seed\": " +
-         std::to_string(seed) +
+         ", \"samples\": " + std::to_string(samples) +
+         ", \"max_depth\": 4, \"seed\": " + std::to_string(seed) +
          ", \"camera\": {\"position\": [0, 1, 5], \"look_at\": [0, 0.5, 0]},"
-         " \"materials\": [{\"name\": \"red\", \"type\": \"lambertian\", \"albedo\": [0.8, 0.1, 0.1]},"
+         " \"materials\": [{\"name\": \"red\", \"type\": \"lambertian\", \"albedo\": [0.8, 0.1, "
+         "0.1]},"
          " {\"name\": \"grey\", \"type\": \"lambertian\", \"albedo\": [0.5, 0.5, 0.5]}],"
-         " \"objects\": [{\"type\": \"sphere\", \"center\": [0, 0.5, 0], \"radius\": 0.5, \"material\": \"red\"},"
-         " {\"type\": \"quad\", \"corner\": [-5, 0, -5], \"u\": [10, 0, 0], \"v\": [0, 0, 10], \"material\": \"grey\"}]}";
+         " \"objects\": [{\"type\": \"sphere\", \"center\": [0, 0.5, 0], \"radius\": 0.5, "
+         "\"material\": \"red\"},"
+         " {\"type\": \"quad\", \"corner\": [-5, 0, -5], \"u\": [10, 0, 0], \"v\": [0, 0, 10], "
+         "\"material\": \"grey\"}]}";
 }
 
 inline std::vector<std::uint8_t> ReadBytes(const std::filesystem::path& path) {
@@ -60,7 +69,8 @@ inline bool WaitUntil(const std::function<bool()>& done, std::chrono::millisecon
 
 struct WorkerFixture {
   WorkerFixture() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "renderq-worker-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "renderq-worker-XXXXXX").string();
     BOOST_REQUIRE(::mkdtemp(pattern.data()) != nullptr);
     dir = pattern;
     results = dir / "results";

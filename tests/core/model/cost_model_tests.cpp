@@ -49,7 +49,8 @@ BOOST_AUTO_TEST_CASE(over_the_limit_is_too_expensive_with_the_estimate_in_detail
   CostCheck c = CheckRenderCost(SceneOf(640, 360, 64, 8), /*units_per_second=*/1e6);
   BOOST_TEST(c.too_expensive);
   BOOST_TEST(std::abs(c.estimated_seconds - 117.9648) < 1e-9);
-  BOOST_TEST(c.detail.find("estimated render time 118.0 s exceeds the limit of 60 s") == 0u, c.detail);
+  BOOST_TEST(c.detail.find("estimated render time 118.0 s exceeds the limit of 60 s") == 0u,
+             c.detail);
 
   CostCheck configured = CheckRenderCost(SceneOf(640, 360, 64, 8), 1e6, /*limit_seconds=*/300);
   BOOST_TEST(!configured.too_expensive);

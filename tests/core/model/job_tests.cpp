@@ -38,9 +38,10 @@ BOOST_AUTO_TEST_CASE(timestamps_are_iso8601_utc_with_milliseconds) {
     TimeMs t;
     const char* text;
   };
-  for (const Row& row : {Row{0, "1970-01-01T00:00:00.000Z"}, Row{1795300200123, "2026-11-21T22:30:00.123Z"},
-                         Row{951782400007, "2000-02-29T00:00:00.007Z"}, Row{-1, "1969-12-31T23:59:59.999Z"},
-                         Row{253402300799999, "9999-12-31T23:59:59.999Z"}}) {
+  for (const Row& row :
+       {Row{0, "1970-01-01T00:00:00.000Z"}, Row{1795300200123, "2026-11-21T22:30:00.123Z"},
+        Row{951782400007, "2000-02-29T00:00:00.007Z"}, Row{-1, "1969-12-31T23:59:59.999Z"},
+        Row{253402300799999, "9999-12-31T23:59:59.999Z"}}) {
     BOOST_TEST(FormatTimestamp(row.t) == row.text);
   }
 }
@@ -101,7 +102,8 @@ BOOST_AUTO_TEST_CASE(failed_job_has_an_error_object) {
   job.error_code = std::string(kErrorWorkerLost);
   job.error_message = "worker stopped sending heartbeats 3 times";
   Json j = JobToJson(job);
-  BOOST_TEST(j["error"] == Json({{"code", "worker_lost"}, {"message", "worker stopped sending heartbeats 3 times"}}));
+  BOOST_TEST(j["error"] == Json({{"code", "worker_lost"},
+                                 {"message", "worker stopped sending heartbeats 3 times"}}));
   BOOST_TEST(j["attempts"] == 3);
   BOOST_TEST(!j.contains("position"));
 }

@@ -89,6 +89,7 @@ const Json kEmptyArray = Json::array();
 const Json kEmptyObject = Json::object();
 
 const std::vector<BadScene>& BadScenes() {
+  // clang-format off: one case per line reads as a table
   static const std::vector<BadScene> rows = {
       // top-level fields
       {"width is required", Example({Remove("/width")}), {"/width"}},
@@ -118,24 +119,34 @@ const std::vector<BadScene>& BadScenes() {
       {"camera is an object", Example({Set("/camera", kEmptyArray)}), {"/camera"}},
       {"camera.position is required", Example({Remove("/camera/position")}), {"/camera/position"}},
       {"camera.look_at is required", Example({Remove("/camera/look_at")}), {"/camera/look_at"}},
-      {"vector has 3 numbers, not 2", Example({Set("/camera/position", kVec2)}), {"/camera/position"}},
-      {"vector has 3 numbers, not 4", Example({Set("/camera/position", {0, 1, 2, 3})}),
+      {"vector has 3 numbers, not 2",
+       Example({Set("/camera/position", kVec2)}),
        {"/camera/position"}},
-      {"vector elements are numbers", Example({Set("/camera/position/1", "1")}),
+      {"vector has 3 numbers, not 4",
+       Example({Set("/camera/position", {0, 1, 2, 3})}),
+       {"/camera/position"}},
+      {"vector elements are numbers",
+       Example({Set("/camera/position/1", "1")}),
        {"/camera/position/1"}},
       {"vector is not an object", Example({Set("/camera/up", kEmptyObject)}), {"/camera/up"}},
       {"coordinates within 1e6", Example({Set("/camera/position/0", 1e7)}), {"/camera/position/0"}},
-      {"look_at differs from position", Example({Set("/camera/look_at", {0, 1, 5})}),
+      {"look_at differs from position",
+       Example({Set("/camera/look_at", {0, 1, 5})}),
        {"/camera/look_at"}},
       {"up is non-zero", Example({Set("/camera/up", {0, 0, 0})}), {"/camera/up"}},
-      {"up is not parallel to the view", Example({Set("/camera/up", {0, -1, -10})}), {"/camera/up"}},
+      {"up is not parallel to the view",
+       Example({Set("/camera/up", {0, -1, -10})}),
+       {"/camera/up"}},
       {"default up is not parallel to the view",
-       Example({Remove("/camera/up"), Set("/camera/position", {0, 5, 0}), Set("/camera/look_at", {0, 0, 0})}),
+       Example({Remove("/camera/up"), Set("/camera/position", {0, 5, 0}),
+                Set("/camera/look_at", {0, 0, 0})}),
        {"/camera/up"}},
       {"vfov >= 1", Example({Set("/camera/vfov", 0)}), {"/camera/vfov"}},
       {"vfov <= 179", Example({Set("/camera/vfov", 180)}), {"/camera/vfov"}},
       {"aperture >= 0", Example({Set("/camera/aperture", -0.1)}), {"/camera/aperture"}},
-      {"focus_distance > 0", Example({Set("/camera/focus_distance", 0)}), {"/camera/focus_distance"}},
+      {"focus_distance > 0",
+       Example({Set("/camera/focus_distance", 0)}),
+       {"/camera/focus_distance"}},
       {"unknown camera key", Example({Set("/camera/fov", 40)}), {"/camera/fov"}},
       // sky
       {"sky is an object", Example({Set("/sky", "blue")}), {"/sky"}},
@@ -143,27 +154,40 @@ const std::vector<BadScene>& BadScenes() {
       {"sky colours are >= 0", Example({Set("/sky/zenith/0", -1)}), {"/sky/zenith/0"}},
       {"unknown sky key", Example({Set("/sky/ground", {0, 0, 0})}), {"/sky/ground"}},
       // materials
-      {"materials is required (and every reference dangles)", Example({Remove("/materials")}),
+      {"materials is required (and every reference dangles)",
+       Example({Remove("/materials")}),
        {"/materials", "/objects/0/material", "/objects/1/material", "/objects/2/material"}},
-      {"materials is an array", Example({Set("/materials", kEmptyObject)}),
+      {"materials is an array",
+       Example({Set("/materials", kEmptyObject)}),
        {"/materials", "/objects/0/material", "/objects/1/material", "/objects/2/material"}},
-      {"a material is an object", Example({Set("/materials/0", "red")}),
+      {"a material is an object",
+       Example({Set("/materials/0", "red")}),
        {"/materials/0", "/objects/0/material"}},
-      {"material name is required", Example({Remove("/materials/0/name")}),
+      {"material name is required",
+       Example({Remove("/materials/0/name")}),
        {"/materials/0/name", "/objects/0/material"}},
-      {"material name is not empty", Example({Set("/materials/0/name", "")}),
+      {"material name is not empty",
+       Example({Set("/materials/0/name", "")}),
        {"/materials/0/name", "/objects/0/material"}},
-      {"material name is a string", Example({Set("/materials/0/name", 7)}),
+      {"material name is a string",
+       Example({Set("/materials/0/name", 7)}),
        {"/materials/0/name", "/objects/0/material"}},
-      {"material name is at most 128 bytes", Example({Set("/materials/0/name", std::string(129, 'r'))}),
+      {"material name is at most 128 bytes",
+       Example({Set("/materials/0/name", std::string(129, 'r'))}),
        {"/materials/0/name", "/objects/0/material"}},
-      {"material names are unique", Example({Set("/materials/1/name", "red")}),
+      {"material names are unique",
+       Example({Set("/materials/1/name", "red")}),
        {"/materials/1/name", "/objects/1/material"}},
       {"material type is required", Example({Remove("/materials/0/type")}), {"/materials/0/type"}},
-      {"material type is known", Example({Set("/materials/0/type", "plastic")}), {"/materials/0/type"}},
-      {"lambertian has no roughness", Example({Set("/materials/0/roughness", 0.5)}),
+      {"material type is known",
+       Example({Set("/materials/0/type", "plastic")}),
+       {"/materials/0/type"}},
+      {"lambertian has no roughness",
+       Example({Set("/materials/0/roughness", 0.5)}),
        {"/materials/0/roughness"}},
-      {"lambertian needs albedo", Example({Remove("/materials/0/albedo")}), {"/materials/0/albedo"}},
+      {"lambertian needs albedo",
+       Example({Remove("/materials/0/albedo")}),
+       {"/materials/0/albedo"}},
       {"albedo <= 1", Example({Set("/materials/0/albedo/0", 1.2)}), {"/materials/0/albedo/0"}},
       {"albedo >= 0", Example({Set("/materials/0/albedo/2", -0.1)}), {"/materials/0/albedo/2"}},
       {"metal needs albedo", Example({Remove("/materials/1/albedo")}), {"/materials/1/albedo"}},
@@ -172,10 +196,15 @@ const std::vector<BadScene>& BadScenes() {
       {"dielectric needs ior", Example({Remove("/materials/2/ior")}), {"/materials/2/ior"}},
       {"ior >= 1", Example({Set("/materials/2/ior", 0.5)}), {"/materials/2/ior"}},
       {"ior <= 3", Example({Set("/materials/2/ior", 3.5)}), {"/materials/2/ior"}},
-      {"dielectric has no albedo", Example({Set("/materials/2/albedo", {1, 1, 1})}),
+      {"dielectric has no albedo",
+       Example({Set("/materials/2/albedo", {1, 1, 1})}),
        {"/materials/2/albedo"}},
-      {"emissive needs emission", Example({Remove("/materials/3/emission")}), {"/materials/3/emission"}},
-      {"emission <= 1e4", Example({Set("/materials/3/emission/1", 2e4)}), {"/materials/3/emission/1"}},
+      {"emissive needs emission",
+       Example({Remove("/materials/3/emission")}),
+       {"/materials/3/emission"}},
+      {"emission <= 1e4",
+       Example({Set("/materials/3/emission/1", 2e4)}),
+       {"/materials/3/emission/1"}},
       {"emission >= 0", Example({Set("/materials/3/emission/0", -8)}), {"/materials/3/emission/0"}},
       // objects
       {"objects is required", Example({Remove("/objects")}), {"/objects"}},
@@ -183,14 +212,23 @@ const std::vector<BadScene>& BadScenes() {
       {"an object is an object", Example({Set("/objects/0", 1)}), {"/objects/0"}},
       {"object type is required", Example({Remove("/objects/0/type")}), {"/objects/0/type"}},
       {"object type is known", Example({Set("/objects/0/type", "cube")}), {"/objects/0/type"}},
-      {"object material is required", Example({Remove("/objects/0/material")}), {"/objects/0/material"}},
-      {"object material is defined", Example({Set("/objects/0/material", "blue")}), {"/objects/0/material"}},
-      {"object material is a name, not an index", Example({Set("/objects/0/material", 0)}),
+      {"object material is required",
+       Example({Remove("/objects/0/material")}),
+       {"/objects/0/material"}},
+      {"object material is defined",
+       Example({Set("/objects/0/material", "blue")}),
+       {"/objects/0/material"}},
+      {"object material is a name, not an index",
+       Example({Set("/objects/0/material", 0)}),
        {"/objects/0/material"}},
       {"sphere radius > 0", Example({Set("/objects/0/radius", 0)}), {"/objects/0/radius"}},
-      {"sphere radius is not negative", Example({Set("/objects/0/radius", -1)}), {"/objects/0/radius"}},
+      {"sphere radius is not negative",
+       Example({Set("/objects/0/radius", -1)}),
+       {"/objects/0/radius"}},
       {"sphere radius is required", Example({Remove("/objects/0/radius")}), {"/objects/0/radius"}},
-      {"sphere center has 3 numbers", Example({Set("/objects/0/center", kVec2)}), {"/objects/0/center"}},
+      {"sphere center has 3 numbers",
+       Example({Set("/objects/0/center", kVec2)}),
+       {"/objects/0/center"}},
       {"a misspelt key is unknown and the right one missing",
        Example({Remove("/objects/0/radius"), Set("/objects/0/radus", 0.5)}),
        {"/objects/0/radius", "/objects/0/radus"}},
@@ -198,38 +236,50 @@ const std::vector<BadScene>& BadScenes() {
       {"quad u is non-zero", Example({Set("/objects/1/u", {0, 0, 0})}), {"/objects/1/u"}},
       {"quad v is not parallel to u", Example({Set("/objects/1/v", {-3, 0, 0})}), {"/objects/1/v"}},
       {"quad has no radius", Example({Set("/objects/1/radius", 1)}), {"/objects/1/radius"}},
-      {"mesh vertices are not empty", Example({Set("/objects/2/vertices", kEmptyArray)}),
+      {"mesh vertices are not empty",
+       Example({Set("/objects/2/vertices", kEmptyArray)}),
        {"/objects/2/vertices"}},
-      {"mesh triangles are not empty", Example({Set("/objects/2/triangles", kEmptyArray)}),
+      {"mesh triangles are not empty",
+       Example({Set("/objects/2/triangles", kEmptyArray)}),
        {"/objects/2/triangles"}},
-      {"mesh vertices are 3-vectors", Example({Set("/objects/2/vertices/1", kVec2)}),
+      {"mesh vertices are 3-vectors",
+       Example({Set("/objects/2/vertices/1", kVec2)}),
        {"/objects/2/vertices/1"}},
-      {"mesh vertex components are numbers", Example({Set("/objects/2/vertices/1/0", nullptr)}),
+      {"mesh vertex components are numbers",
+       Example({Set("/objects/2/vertices/1/0", nullptr)}),
        {"/objects/2/vertices/1/0"}},
-      {"triangle indices are in range", Example({Set("/objects/2/triangles/0/2", 3)}),
+      {"triangle indices are in range",
+       Example({Set("/objects/2/triangles/0/2", 3)}),
        {"/objects/2/triangles/0/2"}},
-      {"triangle indices are not negative", Example({Set("/objects/2/triangles/0/0", -1)}),
+      {"triangle indices are not negative",
+       Example({Set("/objects/2/triangles/0/0", -1)}),
        {"/objects/2/triangles/0/0"}},
-      {"triangle indices are integers", Example({Set("/objects/2/triangles/0/1", 1.5)}),
+      {"triangle indices are integers",
+       Example({Set("/objects/2/triangles/0/1", 1.5)}),
        {"/objects/2/triangles/0/1"}},
-      {"a triangle has 3 indices", Example({Set("/objects/2/triangles/0", kVec2)}),
+      {"a triangle has 3 indices",
+       Example({Set("/objects/2/triangles/0", kVec2)}),
        {"/objects/2/triangles/0"}},
       {"mesh has no center", Example({Set("/objects/2/center", {0, 0, 0})}), {"/objects/2/center"}},
       // several at once: every finding is reported
       {"every finding is reported",
-       Example({Set("/width", 0), Set("/objects/0/radius", -1), Set("/objects/1/material", "chrome"),
-                Set("/camera/vfov", 200), Set("/materials/2/ior", "1.5")}),
+       Example({Set("/width", 0), Set("/objects/0/radius", -1),
+                Set("/objects/1/material", "chrome"), Set("/camera/vfov", 200),
+                Set("/materials/2/ior", "1.5")}),
        {"/camera/vfov", "/materials/2/ior", "/objects/0/radius", "/objects/1/material", "/width"}},
       // whole-document rules
       {"top level is an object, not an array", "[1, 2, 3]", {""}},
       {"top level is an object, not a string", R"("scene")", {""}},
       {"top level is an object, not null", "null", {""}},
-      {"repeated top-level key", R"({"width": 64, "width": 64})",
+      {"repeated top-level key",
+       R"({"width": 64, "width": 64})",
        {"/camera", "/height", "/materials", "/objects", "/samples", "/width"}},
       {"number too large for a double", R"({"width": 1e400})", {"/width"}},
-      {"number too large inside a mesh", R"({"objects": [{"vertices": [[0, -1e999, 0]]}]})",
+      {"number too large inside a mesh",
+       R"({"objects": [{"vertices": [[0, -1e999, 0]]}]})",
        {"/objects/0/vertices/0/1"}},
   };
+  // clang-format on
   return rows;
 }
 
@@ -282,10 +332,17 @@ BOOST_AUTO_TEST_CASE(defaults_are_applied) {
 
 BOOST_AUTO_TEST_CASE(explicit_values_and_limits_of_ranges_are_accepted) {
   SceneDescription s = MustParse(Example({
-      Set("/width", 4096), Set("/height", 1), Set("/samples", 65536), Set("/max_depth", 64),
-      Set("/seed", 4294967295LL), Set("/camera/vfov", 179), Set("/camera/aperture", 0.25),
+      Set("/width", 4096),
+      Set("/height", 1),
+      Set("/samples", 65536),
+      Set("/max_depth", 64),
+      Set("/seed", 4294967295LL),
+      Set("/camera/vfov", 179),
+      Set("/camera/aperture", 0.25),
       Set("/sky", {{"horizon", {0, 0, 0}}, {"zenith", {0, 0, 0}}}),
-      Set("/materials/1/roughness", 1), Set("/materials/2/ior", 3), Set("/materials/3/emission", {1e4, 0, 0}),
+      Set("/materials/1/roughness", 1),
+      Set("/materials/2/ior", 3),
+      Set("/materials/3/emission", {1e4, 0, 0}),
   }));
   BOOST_TEST(s.width == 4096);
   BOOST_TEST(s.samples == 65536);
@@ -310,7 +367,8 @@ BOOST_AUTO_TEST_CASE(metal_roughness_defaults_to_zero) {
 
 BOOST_AUTO_TEST_CASE(objects_keep_json_order_within_each_kind) {
   SceneDescription s = MustParse(Example({
-      Set("/objects/3", {{"type", "sphere"}, {"center", {1, 2, 3}}, {"radius", 2}, {"material", "lamp"}}),
+      Set("/objects/3",
+          {{"type", "sphere"}, {"center", {1, 2, 3}}, {"radius", 2}, {"material", "lamp"}}),
   }));
   BOOST_TEST_REQUIRE(s.spheres.size() == 2u);
   BOOST_TEST(s.spheres[1].material == 3u);
@@ -348,7 +406,8 @@ BOOST_AUTO_TEST_CASE(details_say_what_is_wrong) {
       {Example({Set("/width", 1.5)}), "/width", "must be an integer"},
       {Example({Remove("/samples")}), "/samples", "is required"},
       {Example({Set("/extra", 1)}), "/extra", "unknown key"},
-      {Example({Set("/objects/0/material", "blue")}), "/objects/0/material", "material \"blue\" is not defined"},
+      {Example({Set("/objects/0/material", "blue")}), "/objects/0/material",
+       "material \"blue\" is not defined"},
       {Example({Set("/objects/2/triangles/0/2", 3)}), "/objects/2/triangles/0/2",
        "must be a vertex index in [0, 2]"},
       {Example({Set("/materials/1/name", "red")}), "/materials/1/name",
@@ -360,7 +419,8 @@ BOOST_AUTO_TEST_CASE(details_say_what_is_wrong) {
       auto r = ParseScene(row.body);
       BOOST_TEST_REQUIRE(!r.ok());
       const auto& f = r.error().findings;
-      auto it = std::find_if(f.begin(), f.end(), [&](const SceneFinding& x) { return x.pointer == row.pointer; });
+      auto it = std::find_if(f.begin(), f.end(),
+                             [&](const SceneFinding& x) { return x.pointer == row.pointer; });
       BOOST_TEST_REQUIRE((it != f.end()));
       BOOST_TEST(it->detail == row.detail);
     }
@@ -371,10 +431,12 @@ BOOST_AUTO_TEST_CASE(duplicate_keys_are_found_at_any_depth) {
   std::string body = kSpecExample;
   // Repeat a key inside the camera and inside the third object.
   body.replace(body.find("\"vfov\": 40"), 10, "\"vfov\": 40, \"vfov\": 41");
-  body.replace(body.find("\"material\": \"glass\""), 19, "\"material\": \"glass\", \"material\": \"red\"");
+  body.replace(body.find("\"material\": \"glass\""), 19,
+               "\"material\": \"glass\", \"material\": \"red\"");
   auto r = ParseScene(body);
   BOOST_TEST_REQUIRE(!r.ok());
-  BOOST_TEST((Pointers(r.error()) == std::vector<std::string>{"/camera/vfov", "/objects/2/material"}));
+  BOOST_TEST(
+      (Pointers(r.error()) == std::vector<std::string>{"/camera/vfov", "/objects/2/material"}));
 }
 
 BOOST_AUTO_TEST_CASE(malformed_json_reports_line_and_column) {
@@ -407,9 +469,11 @@ BOOST_AUTO_TEST_CASE(malformed_json_reports_line_and_column) {
       BOOST_TEST(e.line == row.line);
       BOOST_TEST(e.column == row.column);
       BOOST_TEST(e.findings.empty());
-      BOOST_TEST(e.message.find("line " + std::to_string(row.line)) != std::string::npos, e.message);
+      BOOST_TEST(e.message.find("line " + std::to_string(row.line)) != std::string::npos,
+                 e.message);
       // Safe to embed in a JSON response as it is.
-      BOOST_TEST(std::all_of(e.message.begin(), e.message.end(), [](char c) { return c >= 0x20 && c < 0x7F; }));
+      BOOST_TEST(std::all_of(e.message.begin(), e.message.end(),
+                             [](char c) { return c >= 0x20 && c < 0x7F; }));
     }
   }
 }
@@ -456,7 +520,9 @@ std::string WithMeshes(std::size_t meshes, std::size_t triangles_each) {
   std::string text;
   for (std::size_t m = 0; m < meshes; ++m) {
     text += m ? ",{" : "{";
-    text += "\"type\":\"mesh\",\"material\":\"glass\",\"vertices\":[[0,0,0],[1,0,0],[0,1,0]],\"triangles\":[";
+    text +=
+        "\"type\":\"mesh\",\"material\":\"glass\",\"vertices\":[[0,0,0],[1,0,0],[0,1,0]],"
+        "\"triangles\":[";
     for (std::size_t i = 0; i < triangles_each; ++i) text += i ? ",[0,1,2]" : "[0,1,2]";
     text += "]}";
   }
@@ -489,14 +555,18 @@ BOOST_AUTO_TEST_CASE(object_and_material_limits) {
   Json materials = Json::array();
   for (std::size_t i = 0; i < kMaxMaterials; ++i) {
     materials.push_back({{"name", i == 0 ? std::string("red") : "m" + std::to_string(i)},
-                         {"type", "lambertian"}, {"albedo", {0.5, 0.5, 0.5}}});
+                         {"type", "lambertian"},
+                         {"albedo", {0.5, 0.5, 0.5}}});
   }
-  auto at_limit = Example({Set("/materials", materials), Remove("/objects/2"), Remove("/objects/1")});
+  auto at_limit =
+      Example({Set("/materials", materials), Remove("/objects/2"), Remove("/objects/1")});
   BOOST_TEST(MustParse(at_limit).materials.size() == kMaxMaterials);
   materials.push_back({{"name", "extra"}, {"type", "lambertian"}, {"albedo", {0, 0, 0}}});
-  auto over = ParseScene(Example({Set("/materials", materials), Remove("/objects/2"), Remove("/objects/1")}));
+  auto over = ParseScene(
+      Example({Set("/materials", materials), Remove("/objects/2"), Remove("/objects/1")}));
   BOOST_TEST_REQUIRE(!over.ok());
-  BOOST_TEST((Pointers(over.error()) == std::vector<std::string>{"/materials", "/objects/0/material"}));
+  BOOST_TEST(
+      (Pointers(over.error()) == std::vector<std::string>{"/materials", "/objects/0/material"}));
 }
 
 BOOST_AUTO_TEST_CASE(findings_are_capped_and_counted) {
@@ -521,8 +591,8 @@ std::string BigMeshBody(std::size_t bytes) {
   for (; vertices.size() + triangles.size() < bytes; ++n) {
     vertices += (n ? ",[" : "[") + std::to_string(0.125 * n) + ",1.5,-2.25]";
     if (n >= 2) {
-      triangles += (n > 2 ? ",[" : "[") + std::to_string(n - 2) + "," + std::to_string(n - 1) + "," +
-                   std::to_string(n) + "]";
+      triangles += (n > 2 ? ",[" : "[") + std::to_string(n - 2) + "," + std::to_string(n - 1) +
+                   "," + std::to_string(n) + "]";
     }
   }
   return WithObjectText("{\"type\":\"mesh\",\"material\":\"glass\",\"vertices\":[" + vertices +

@@ -22,7 +22,8 @@ namespace {
 
 std::int64_t MonotonicNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch()).count();
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 // One submit as its caller saw it.
@@ -41,7 +42,8 @@ void CheckSeqFollowsCommitOrder(std::vector<SubmitRecord> records) {
   // before it began: track the earliest return among larger seqs.
   std::int64_t earliest_later_return = INT64_MAX;
   for (auto it = records.rbegin(); it != records.rend(); ++it) {
-    BOOST_TEST(earliest_later_return > it->began_ns, "seq " << it->seq << " committed after a larger seq");
+    BOOST_TEST(earliest_later_return > it->began_ns,
+               "seq " << it->seq << " committed after a larger seq");
     earliest_later_return = std::min(earliest_later_return, it->returned_ns);
   }
   std::set<std::int64_t> seqs;
@@ -61,7 +63,8 @@ std::vector<Job> DrainInOrder(JobStore& store) {
   return claimed;
 }
 
-void CheckClaimsFollowSeq(const std::vector<Job>& claimed, const std::vector<SubmitRecord>& submitted) {
+void CheckClaimsFollowSeq(const std::vector<Job>& claimed,
+                          const std::vector<SubmitRecord>& submitted) {
   BOOST_REQUIRE(claimed.size() == submitted.size());
   std::map<std::string, std::int64_t> seq_of;
   for (auto& r : submitted) seq_of[r.id] = r.seq;
@@ -280,9 +283,11 @@ BOOST_AUTO_TEST_CASE(GroupCommitBatchesConcurrentSubmits) {
   BOOST_TEST(failed.load() == 0);
   BOOST_TEST(units == kThreads * kEach);
   BOOST_TEST(commits * 4 < units, "commits " << commits << " for " << units << " submits");
-  BOOST_TEST_MESSAGE("group commit: " << units << " submits from " << kThreads << " threads in " << seconds
-                     << " s = " << units / seconds << " submits/s, " << commits << " commits ("
-                     << static_cast<double>(units) / static_cast<double>(commits) << " per commit)");
+  BOOST_TEST_MESSAGE("group commit: " << units << " submits from " << kThreads << " threads in "
+                                      << seconds << " s = " << units / seconds << " submits/s, "
+                                      << commits << " commits ("
+                                      << static_cast<double>(units) / static_cast<double>(commits)
+                                      << " per commit)");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

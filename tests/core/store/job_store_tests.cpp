@@ -136,7 +136,8 @@ BOOST_AUTO_TEST_CASE(CancelQueuedRunningAndTerminal) {
   Job queued = Submit(owner);
   ClaimedJob claimed = Claim();
 
-  BOOST_TEST(store->Cancel(other, queued.id).status().code() == StatusCode::kNotFound);  // not bob's
+  BOOST_TEST(store->Cancel(other, queued.id).status().code() ==
+             StatusCode::kNotFound);  // not bob's
 
   auto q = store->Cancel(owner, queued.id);
   BOOST_REQUIRE(q.ok());
@@ -192,7 +193,8 @@ BOOST_AUTO_TEST_CASE(IdempotencyKeyReplaysConflictsAndExpires) {
       auto outcome = store->Submit(Request(row.owner, "key-1", row.scene));
       BOOST_REQUIRE(outcome.ok());
       BOOST_TEST(static_cast<int>(outcome->kind) == static_cast<int>(row.expected));
-      if (row.expected == SubmitOutcome::Kind::kReplayed) BOOST_TEST(outcome->job.id == original.id);
+      if (row.expected == SubmitOutcome::Kind::kReplayed)
+        BOOST_TEST(outcome->job.id == original.id);
     }
   }
   clock.Advance(options.idempotency_window_ms + 1);
@@ -213,7 +215,8 @@ BOOST_AUTO_TEST_CASE(PerOwnerTotalAndDrainLimits) {
   for (int i = 0; i < 3; ++i) Submit(a);
   auto owner_full = store->Submit(Request(a));
   BOOST_REQUIRE(owner_full.ok());
-  BOOST_TEST(static_cast<int>(owner_full->kind) == static_cast<int>(SubmitOutcome::Kind::kOwnerQueueFull));
+  BOOST_TEST(static_cast<int>(owner_full->kind) ==
+             static_cast<int>(SubmitOutcome::Kind::kOwnerQueueFull));
   BOOST_TEST(owner_full->retry_after_seconds == 1.0);  // a's first job is next and takes 1 s
   Submit(b);
   Submit(b);
@@ -253,7 +256,8 @@ BOOST_AUTO_TEST_CASE(ListIsNewestFirstWithACursor) {
     if (!result->next_before_seq) break;
     request.before_seq = result->next_before_seq;
   }
-  BOOST_TEST(seen == std::vector<std::string>(ids.rbegin(), ids.rend()), boost::test_tools::per_element());
+  BOOST_TEST(seen == std::vector<std::string>(ids.rbegin(), ids.rend()),
+             boost::test_tools::per_element());
   request = ListRequest{};
   request.owner_id = owner;
   request.state = JobState::kRunning;
@@ -349,7 +353,7 @@ BOOST_AUTO_TEST_CASE(PurgeDeletesOldTerminalJobs) {
 BOOST_AUTO_TEST_CASE(WaitForChangeWakesOnACommitFromAnotherConnection) {
   Open();
   const std::int64_t owner = NewOwner("alice");
-  BOOST_REQUIRE(!store->ClaimNext("w")->has_value());  // arms the watch
+  BOOST_REQUIRE(!store->ClaimNext("w")->has_value());                      // arms the watch
   BOOST_REQUIRE(store->WaitForChange(std::chrono::milliseconds(0)).ok());  // drops our own events
   auto other = SqliteJobStore::Open(options);
   BOOST_REQUIRE(other.ok());

@@ -37,12 +37,15 @@ BOOST_AUTO_TEST_CASE(MigratesAnEmptyFileAndReopeningIsANoOp) {
     BOOST_REQUIRE(found.ok());
     BOOST_TEST(*found == 0);
     BOOST_TEST(QueryText(*db, "PRAGMA user_version") == std::to_string(LatestSchemaVersion()));
-    BOOST_TEST(QueryText(*db, "SELECT count(*) FROM sqlite_schema WHERE name IN "
-                              "('jobs','owners','tokens','idempotency_keys','workers','queue','job_counts',"
-                              "'recent_failures')") == "8");
+    BOOST_TEST(
+        QueryText(*db,
+                  "SELECT count(*) FROM sqlite_schema WHERE name IN "
+                  "('jobs','owners','tokens','idempotency_keys','workers','queue','job_counts',"
+                  "'recent_failures')") == "8");
   }
   auto db = OpenRaw(options.path);
-  const std::string schema_before = QueryText(*db, "SELECT group_concat(sql, ';') FROM sqlite_schema");
+  const std::string schema_before =
+      QueryText(*db, "SELECT group_concat(sql, ';') FROM sqlite_schema");
   auto again = ApplyMigrations(*db);
   BOOST_REQUIRE(again.ok());
   BOOST_TEST(*again == LatestSchemaVersion());
@@ -128,21 +131,29 @@ BOOST_AUTO_TEST_CASE(CheckConstraintsRejectImpossibleStates) {
       {"running without lease", "UPDATE jobs SET state = 'running' WHERE seq = " + q},
       {"queued with a lease", "UPDATE jobs SET state = 'queued' WHERE seq = " + r},
       {"queued with started_at", "UPDATE jobs SET started_at = created_at WHERE seq = " + q},
-      {"failed without error", "UPDATE jobs SET state = 'failed', finished_at = created_at, lease_id = NULL,"
-                               " heartbeat_at = NULL WHERE seq = " + r},
-      {"error on a queued job", "UPDATE jobs SET error_code = 'x', error_message = 'y' WHERE seq = " + q},
-      {"succeeded without result", "UPDATE jobs SET state = 'succeeded', progress = 1, finished_at = created_at,"
-                                   " lease_id = NULL, heartbeat_at = NULL, device = 'cpu', render_seconds = 1,"
-                                   " samples_per_second = 1 WHERE seq = " + r},
+      {"failed without error",
+       "UPDATE jobs SET state = 'failed', finished_at = created_at, lease_id = NULL,"
+       " heartbeat_at = NULL WHERE seq = " +
+           r},
+      {"error on a queued job",
+       "UPDATE jobs SET error_code = 'x', error_message = 'y' WHERE seq = " + q},
+      {"succeeded without result",
+       "UPDATE jobs SET state = 'succeeded', progress = 1, finished_at = created_at,"
+       " lease_id = NULL, heartbeat_at = NULL, device = 'cpu', render_seconds = 1,"
+       " samples_per_second = 1 WHERE seq = " +
+           r},
       {"terminal without finished_at", "UPDATE jobs SET state = 'canceled' WHERE seq = " + q},
       {"finished_at on a queued job", "UPDATE jobs SET finished_at = created_at WHERE seq = " + q},
       {"cancel_requested on a queued job", "UPDATE jobs SET cancel_requested = 1 WHERE seq = " + q},
       {"cancel_requested not a boolean", "UPDATE jobs SET cancel_requested = 2 WHERE seq = " + r},
       {"width out of range", "UPDATE jobs SET width = 0 WHERE seq = " + q},
       {"samples out of range", "UPDATE jobs SET samples = 70000 WHERE seq = " + q},
-      {"checkpoint samples without a file", "UPDATE jobs SET checkpoint_samples = 4 WHERE seq = " + q},
-      {"checkpoint beyond the samples", "UPDATE jobs SET checkpoint_path = 'x', checkpoint_samples = 17"
-                                        " WHERE seq = " + q},
+      {"checkpoint samples without a file",
+       "UPDATE jobs SET checkpoint_samples = 4 WHERE seq = " + q},
+      {"checkpoint beyond the samples",
+       "UPDATE jobs SET checkpoint_path = 'x', checkpoint_samples = 17"
+       " WHERE seq = " +
+           q},
       {"scene that is not JSON", "UPDATE jobs SET scene = '{' WHERE seq = " + q},
       {"id that is not a UUID v4", "UPDATE jobs SET id = 'job-1' WHERE seq = " + q},
       {"text in an integer column (STRICT)", "UPDATE jobs SET attempts = 'many' WHERE seq = " + q},
@@ -155,8 +166,9 @@ BOOST_AUTO_TEST_CASE(CheckConstraintsRejectImpossibleStates) {
        "INSERT INTO idempotency_keys VALUES (1, 'k', "
        "'0000000000000000000000000000000000000000000000000000000000000000', "
        "'00000000-0000-4000-8000-000000000000', 0)"},
-      {"worker with throughput 0", "INSERT INTO workers (name, device, pid, started_at, heartbeat_at,"
-                                   " units_per_second) VALUES ('w2', 'cpu', 1, 0, 0, 0)"},
+      {"worker with throughput 0",
+       "INSERT INTO workers (name, device, pid, started_at, heartbeat_at,"
+       " units_per_second) VALUES ('w2', 'cpu', 1, 0, 0, 0)"},
       {"second lease counter", "INSERT INTO lease_counter VALUES (2, 0)"},
   };
   for (const auto& [what, sql] : rows) {
@@ -182,11 +194,14 @@ BOOST_AUTO_TEST_CASE(ViewsShowTheQueueTheCountsAndTheFailures) {
   store.reset();
 
   auto db = OpenRaw(options.path);
-  BOOST_TEST(QueryText(*db, "SELECT group_concat(state || ':' || coalesce(position, '-'), ',') FROM queue") ==
-             "running:-,queued:1");
+  BOOST_TEST(
+      QueryText(*db,
+                "SELECT group_concat(state || ':' || coalesce(position, '-'), ',') FROM queue") ==
+      "running:-,queued:1");
   BOOST_TEST(QueryText(*db, "SELECT group_concat(state || '=' || jobs, ',') FROM job_counts") ==
              "queued=1,running=1,succeeded=0,failed=1,canceled=0");
-  BOOST_TEST(QueryText(*db, "SELECT error_code || ' ' || owner FROM recent_failures") == "render_failed alice");
+  BOOST_TEST(QueryText(*db, "SELECT error_code || ' ' || owner FROM recent_failures") ==
+             "render_failed alice");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

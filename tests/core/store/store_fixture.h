@@ -15,7 +15,9 @@
 
 namespace renderq {
 // Boost.Test prints the values of failed checks.
-inline std::ostream& operator<<(std::ostream& out, StatusCode code) { return out << StatusCodeName(code); }
+inline std::ostream& operator<<(std::ostream& out, StatusCode code) {
+  return out << StatusCodeName(code);
+}
 }  // namespace renderq
 
 namespace renderq::testing {
@@ -24,7 +26,8 @@ inline constexpr TimeMs kStart = 1'800'000'000'000;  // 2027-01-15, any fixed in
 
 struct StoreFixture {
   StoreFixture() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "renderq-store-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "renderq-store-XXXXXX").string();
     BOOST_REQUIRE(mkdtemp(pattern.data()) != nullptr);
     dir = pattern;
     options.path = (dir / "queue.db").string();
@@ -52,7 +55,8 @@ struct StoreFixture {
     return owner->id;
   }
 
-  static SubmitRequest Request(std::int64_t owner, const std::string& key = "", const std::string& scene = "{}") {
+  static SubmitRequest Request(std::int64_t owner, const std::string& key = "",
+                               const std::string& scene = "{}") {
     SubmitRequest r;
     r.owner_id = owner;
     r.scene_json = scene;
