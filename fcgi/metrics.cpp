@@ -55,16 +55,26 @@ std::string_view Backend(std::string_view device) {
   return device.substr(0, end);
 }
 
-void AppendWorkerMetrics(std::string& out, const std::vector<WorkerInfo>& workers, TimeMs now) {
-  AppendHeader(out, "renderq_worker_heartbeat_age_seconds", "gauge",
-               "Seconds since the worker's last heartbeat.");
+// One gauge with a sample per worker, labelled by the worker's name.
+template <typename Value>
+void AppendWorkerGauge(std::string& out, const char* name, const char* help,
+                       const std::vector<WorkerInfo>& workers, Value value) {
+  AppendHeader(out, name, "gauge", help);
   for (const WorkerInfo& w : workers) {
-    out += "renderq_worker_heartbeat_age_seconds{worker=\"";
+    out += name;
+    out += "{worker=\"";
     AppendLabelValue(out, w.name);
     out += "\"} ";
-    AppendNumber(out, static_cast<double>(now - w.heartbeat_at) / 1000.0);
+    AppendNumber(out, value(w));
     out += '\n';
   }
+}
+
+void AppendWorkerMetrics(std::string& out, const std::vector<WorkerInfo>& workers, TimeMs now) {
+  AppendWorkerGauge(
+      out, "renderq_worker_heartbeat_age_seconds", "Seconds since the worker's last heartbeat.",
+      workers,
+      [now](const WorkerInfo& w) { return static_cast<double>(now - w.heartbeat_at) / 1000.0; });
   AppendHeader(out, "renderq_worker_info", "gauge",
                "Worker backend and device (value 1); fallback=1: asked for a GPU, on the CPU.");
   for (const WorkerInfo& w : workers) {
@@ -78,15 +88,9 @@ void AppendWorkerMetrics(std::string& out, const std::vector<WorkerInfo>& worker
     out += w.fallback ? "1" : "0";
     out += "\"} 1\n";
   }
-  AppendHeader(out, "renderq_worker_units_per_second", "gauge",
-               "Worker's last measured throughput in cost units per second.");
-  for (const WorkerInfo& w : workers) {
-    out += "renderq_worker_units_per_second{worker=\"";
-    AppendLabelValue(out, w.name);
-    out += "\"} ";
-    AppendNumber(out, w.units_per_second);
-    out += '\n';
-  }
+  AppendWorkerGauge(out, "renderq_worker_units_per_second",
+                    "Worker's last measured throughput in cost units per second.", workers,
+                    [](const WorkerInfo& w) { return w.units_per_second; });
 }
 
 void AppendJobStats(std::string& out, const JobStats& stats, const std::vector<double>& bounds) {
