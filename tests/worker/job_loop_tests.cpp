@@ -3,6 +3,7 @@
 
 #include <thread>
 
+#include "kernels/flat_scene.h"
 #include "tests/worker/worker_fixture.h"
 #include "worker/etag.h"
 
@@ -36,6 +37,35 @@ Result<std::unique_ptr<Renderer>> FaultyGpuFactory(const SceneDescription& scene
   }
   return CreateRenderer(scene, options);
 }
+
+// The real CPU renderer, which raises the worker's stop flag as soon as its
+// first pass is done: the stop then lands mid-render however fast the machine
+// is. Only the first attempt uses it, so it never has to import a checkpoint.
+class StopAfterFirstPassRenderer final : public Renderer {
+ public:
+  StopAfterFirstPassRenderer(const SceneDescription& scene, std::unique_ptr<Renderer> inner,
+                             std::atomic<bool>* stop)
+      : Renderer(scene, kernels::BuildFlatScene(scene).Fingerprint()),
+        inner_(std::move(inner)),
+        stop_(stop) {}
+  Status RenderPass(int samples, const std::atomic<bool>* cancel) override {
+    const Status pass = inner_->RenderPass(samples, cancel);
+    set_samples_done(inner_->samples_done());
+    stop_->store(true);
+    return pass;
+  }
+  std::string device_name() const override { return inner_->device_name(); }
+  Result<std::vector<float>> Accumulation() override { return inner_->Accumulation(); }
+
+ protected:
+  Status SetAccumulation(std::span<const float> /*sums*/) override {
+    return Status::Internal("the stopping renderer never resumes");
+  }
+
+ private:
+  std::unique_ptr<Renderer> inner_;
+  std::atomic<bool>* stop_;
+};
 
 // A scene that takes seconds on the CPU (tests stop or cancel it long before).
 const std::string kLongScene = SceneJson(160, 120, 20000);
@@ -189,15 +219,15 @@ BOOST_AUTO_TEST_CASE(StopCheckpointsAndTheNextAttemptResumesByteIdentical) {
   const Job job = Submit(scene);
   WorkerOptions options = Options();
   options.job.heartbeat.stop_finish_seconds = 0;  // always hand back on stop
-  Worker worker(*store, log, options, &stop);
-  BOOST_REQUIRE(worker.Start().ok());
-  JobReport first;
-  {
-    RunOnceThread run(worker);
-    BOOST_REQUIRE(WaitUntil([&] { return Get(job.id).progress >= 0.2; }, milliseconds(30000)));
-    stop = true;
-    first = run.Join();
-  }
+  options.factory = [this](const SceneDescription& description,
+                           const RendererOptions& renderer) -> Result<std::unique_ptr<Renderer>> {
+    ASSIGN_OR_RETURN(std::unique_ptr<Renderer> inner, CreateRenderer(description, renderer));
+    return std::unique_ptr<Renderer>(
+        std::make_unique<StopAfterFirstPassRenderer>(description, std::move(inner), &stop));
+  };
+  Worker stopping_worker(*store, log, options, &stop);
+  BOOST_REQUIRE(stopping_worker.Start().ok());
+  const JobReport first = RunOne(stopping_worker);
   BOOST_CHECK_EQUAL(first.outcome, JobOutcome::kReleased);
   BOOST_CHECK_GT(first.samples_done, 0);
   BOOST_CHECK_LT(first.samples_done, 3000);
@@ -207,6 +237,8 @@ BOOST_AUTO_TEST_CASE(StopCheckpointsAndTheNextAttemptResumesByteIdentical) {
   BOOST_CHECK(std::filesystem::exists(results / (job.id + ".ckpt")));
 
   stop = false;
+  Worker worker(*store, log, Options(), &stop);
+  BOOST_REQUIRE(worker.Start().ok());
   const JobReport second = RunOne(worker);
   BOOST_CHECK_EQUAL(second.outcome, JobOutcome::kSucceeded);
   BOOST_CHECK_EQUAL(second.resumed_from, first.samples_done);  // nothing rendered twice
