@@ -190,6 +190,10 @@ class JobStore {
   // Requeues (attempts + 1) or fails (worker_lost after 3 attempts) jobs whose
   // heartbeat is older than the lease timeout. Returns how many it touched.
   virtual Result<int> RequeueLapsed() = 0;
+  // The same for every running job leased to `worker_name`, lapsed or not. Only
+  // for a worker process that has just proved no other live process uses its
+  // name (worker/instance_lock.h): such jobs were left by a dead predecessor.
+  virtual Result<int> RequeueWorkerJobs(const std::string& worker_name) = 0;
   // Blocks until another process (or thread) may have committed a change, or
   // `timeout` passed; spurious returns are allowed. An idle worker calls it
   // after ClaimNext() found nothing, so it wakes within ms of a submit's commit

@@ -211,10 +211,12 @@ Status ClearFinishedWorkerJobs(SqliteDb& db) {
 // Ends the lease of running jobs that lost their worker: back to 'queued' at
 // the same seq (attempts + spend), 'failed' with worker_lost once attempts
 // reach the maximum, or 'canceled' if a cancel was waiting for the worker.
-// Selects either every job with a heartbeat before `cutoff`, or the one job
-// held by `lease`. Returns how many jobs it touched.
+// Selects every running job that passes all the filters given: a heartbeat
+// before `cutoff`, the one job held by `lease`, a lease held by `worker`.
+// Returns how many jobs it touched.
 Result<int> RequeueIn(SqliteDb& db, const SqliteJobStoreOptions& options, TimeMs now, bool spend,
-                      std::optional<TimeMs> cutoff, const Lease* lease) {
+                      std::optional<TimeMs> cutoff, const Lease* lease,
+                      const std::string* worker = nullptr) {
   ASSIGN_OR_RETURN(
       Statement q,
       db.Prepare("UPDATE jobs SET"
@@ -237,11 +239,13 @@ Result<int> RequeueIn(SqliteDb& db, const SqliteJobStoreOptions& options, TimeMs
                  "             WHEN attempts + ?2 >= ?3 THEN 'failed' ELSE 'queued' END AS next"
                  "      FROM jobs WHERE state = 'running'"
                  "        AND (?4 IS NULL OR heartbeat_at < ?4)"
-                 "        AND (?5 IS NULL OR (id = ?5 AND lease_id = ?6))) AS n "
+                 "        AND (?5 IS NULL OR (id = ?5 AND lease_id = ?6))"
+                 "        AND (?7 IS NULL OR worker = ?7)) AS n "
                  "WHERE jobs.seq = n.seq"));
   q.Bind(now, spend ? 1 : 0, options.max_attempts, cutoff,
          lease ? std::optional<std::string>(lease->job_id) : std::nullopt,
-         lease ? std::optional<std::int64_t>(lease->lease_id) : std::nullopt);
+         lease ? std::optional<std::int64_t>(lease->lease_id) : std::nullopt,
+         worker ? std::optional<std::string>(*worker) : std::nullopt);
   RETURN_IF_ERROR(q.Run());
   int touched = db.Changes();
   if (touched > 0) RETURN_IF_ERROR(ClearFinishedWorkerJobs(db));
@@ -933,6 +937,18 @@ Result<int> SqliteJobStore::RequeueLapsed() {
   auto work = [&](SqliteDb& db) -> Status {
     ASSIGN_OR_RETURN(touched, RequeueIn(db, options_, now, /*spend=*/true,
                                         now - options_.lease_timeout_ms, nullptr));
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(WorkerWrite(work));
+  return touched;
+}
+
+Result<int> SqliteJobStore::RequeueWorkerJobs(const std::string& worker_name) {
+  const TimeMs now = options_.clock->NowMs();
+  int touched = 0;
+  auto work = [&](SqliteDb& db) -> Status {
+    ASSIGN_OR_RETURN(touched, RequeueIn(db, options_, now, /*spend=*/true,
+                                        /*cutoff=*/std::nullopt, nullptr, &worker_name));
     return Status::Ok();
   };
   RETURN_IF_ERROR(WorkerWrite(work));

@@ -90,6 +90,7 @@ class SqliteJobStore final : public JobStore {
   Status RecordThroughput(const std::string& worker_name, double units_per_second) override;
   Status WorkerHeartbeat(const std::string& worker_name) override;
   Result<int> RequeueLapsed() override;
+  Result<int> RequeueWorkerJobs(const std::string& worker_name) override;
   Status WaitForChange(std::chrono::milliseconds timeout) override;
 
   Result<std::vector<std::string>> Purge(TimeMs cutoff) override;

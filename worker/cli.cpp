@@ -1,9 +1,12 @@
 #include "worker/cli.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <exception>
 #include <sstream>
+#include <string_view>
 
 // GCC 12 sees a null dereference inside Boost's typed_value::notify that cannot
 // happen (the value is set before notify); silenced for Boost's code only.
@@ -31,7 +34,9 @@ po::options_description Describe(WorkerCommandLine* cl, RawArgs* raw) {
       "Claims queued render jobs in submission order from the renderq database and\n"
       "renders them on CUDA device N or on the CPU (falling back to the CPU when the\n"
       "GPU does not work). SIGTERM/SIGINT: hand the running job back and exit;\n"
-      "SIGHUP: reopen the log file.\n\noptions");
+      "SIGHUP: reopen the log file. One process per --name: it locks\n"
+      "<db>.worker-<name>.lock, and on start requeues at once any job still leased\n"
+      "to its name (left by a process of that name that died).\n\noptions");
   d.add_options()("help,h", "print this help and exit")(
       "device", po::value(&raw->device)->default_value("cpu"),
       "CUDA device ordinal (0, 1, ...) or \"cpu\"")("db", po::value(&cl->db_path),
@@ -39,9 +44,10 @@ po::options_description Describe(WorkerCommandLine* cl, RawArgs* raw) {
       "results", po::value(&cl->worker.job.results_dir),
       "directory for <id>.png results, previews and checkpoints (required)")(
       "name", po::value(&raw->name),
-      "worker name in the workers table (default: the --device value)")(
-      "checkpoint-seconds", po::value(&raw->checkpoint_seconds)->default_value(5.0),
-      "seconds of rendering between checkpoints")(
+      "worker name in the workers table, letters, digits and . _ - @ (default: the "
+      "--device value)")("checkpoint-seconds",
+                         po::value(&raw->checkpoint_seconds)->default_value(5.0),
+                         "seconds of rendering between checkpoints")(
       "stop-finish-seconds", po::value(&raw->stop_finish_seconds)->default_value(3.0),
       "on SIGTERM, finish a job with at most this many seconds left instead of "
       "handing it back")("lease-seconds", po::value(&cl->lease_seconds)->default_value(15.0),
@@ -65,6 +71,15 @@ Result<std::optional<int>> ParseDevice(const std::string& device) {
 }
 
 bool PositiveFinite(double v) { return std::isfinite(v) && v > 0; }
+
+// The name keys the workers table and names the instance lock file.
+bool ValidWorkerName(std::string_view name) {
+  if (name.empty() || name.size() > 64 || name.front() == '.') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-' ||
+           c == '@';
+  });
+}
 
 Status Validate(const WorkerCommandLine& cl, const RawArgs& raw) {
   if (cl.db_path.empty()) return Status::InvalidArgument("--db is required (or set RENDERQ_DB)");
@@ -108,6 +123,10 @@ Result<WorkerCommandLine> ParseWorkerCommandLine(const std::vector<std::string>&
   RETURN_IF_ERROR(Validate(cl, raw));
   ASSIGN_OR_RETURN(cl.worker.cuda_device, ParseDevice(raw.device));
   cl.worker.name = raw.name.empty() ? raw.device : raw.name;
+  if (!ValidWorkerName(cl.worker.name)) {
+    return Status::InvalidArgument(
+        "--name must be 1 to 64 letters, digits, '.', '_', '-' or '@', not starting with '.'");
+  }
   cl.worker.cpu_threads = raw.cpu_threads;
   cl.worker.job.checkpoint_seconds = raw.checkpoint_seconds;
   cl.worker.job.heartbeat.stop_finish_seconds = raw.stop_finish_seconds;

@@ -1,6 +1,6 @@
 // renderq-worker: drains the renderq queue on one GPU (or the CPU).
-// Exit codes: 0 stopped by a signal, 1 could not start (database, registration),
-// 2 bad usage.
+// Exit codes: 0 stopped by a signal, 1 could not start (database, registration,
+// another live process with the same --name), 2 bad usage.
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +12,7 @@
 
 #include "core/sqlite_job_store.h"
 #include "worker/cli.h"
+#include "worker/instance_lock.h"
 #include "worker/log.h"
 #include "worker/signals.h"
 #include "worker/worker.h"
@@ -42,8 +43,22 @@ int Run(const renderq::WorkerCommandLine& cl) {
     log.Log("start_failed", "", "database " + cl.db_path + ": " + store.status().ToString());
     return 1;
   }
-  log.Log("starting", "", "db=" + cl.db_path + " results=" + cl.worker.job.results_dir);
-  renderq::Worker worker(**store, log, cl.worker, &stop);
+  renderq::WorkerOptions options = cl.worker;
+  auto lock =
+      renderq::InstanceLock::Acquire(renderq::InstanceLock::PathFor(cl.db_path, options.name));
+  if (!lock.ok() && lock.status().code() == renderq::StatusCode::kConflict) {
+    log.Log("start_failed", "",
+            "worker name \"" + options.name + "\" in use: " + lock.status().message());
+    return 1;
+  }
+  if (lock.ok()) {
+    options.reclaim_own_leases = true;
+  } else {
+    // Still safe to run: its jobs wait for their leases to lapse instead.
+    log.Log("instance_lock_unavailable", "", lock.status().ToString());
+  }
+  log.Log("starting", "", "db=" + cl.db_path + " results=" + options.job.results_dir);
+  renderq::Worker worker(**store, log, options, &stop);
   const renderq::Status s = worker.Run();
   if (!s.ok()) {
     log.Log("start_failed", "", s.ToString());

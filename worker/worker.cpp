@@ -23,6 +23,15 @@ Worker::Worker(JobStore& store, Logger& log, WorkerOptions options, const std::a
       runner_(store, log, WithWorkerName(options_.job, options_.name), options_.factory, stop) {}
 
 Status Worker::Start() {
+  if (options_.reclaim_own_leases) {
+    const Result<int> reclaimed = store_.RequeueWorkerJobs(options_.name);
+    if (reclaimed.ok()) {
+      if (*reclaimed > 0) log_.Log("reclaimed", "", "jobs=" + std::to_string(*reclaimed));
+    } else {
+      // Not fatal: the leases lapse on their own.
+      log_.Log("reclaim_failed", "", reclaimed.status().ToString());
+    }
+  }
   const Result<SweepReport> swept = SweepResultsDir(options_.job.results_dir, store_);
   if (swept.ok()) {
     log_.Log("swept", "",

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Two workers on one database: no job is claimed twice, and jobs start in
-submission (FIFO) order across both workers."""
+"""Two workers on one database: no job is claimed twice, jobs start in
+submission (FIFO) order across both workers, and a third process under a name
+in use is refused."""
 import datetime
 
 import stack
@@ -29,6 +30,13 @@ def main():
         workers = ws.WorkerSet(s, ["--cpu-threads", "1"])
         workers.start("w1")
         workers.start("w2")
+        workers.wait_registered(["w1", "w2"])
+        # A second process under a name in use is refused: it would otherwise
+        # take the first one's running job back as abandoned.
+        duplicate = s._spawn("worker-w1-again", workers.command("w1"))
+        code = duplicate.wait(timeout=10)
+        assert code == 1, "a second w1 exited with %s" % code
+        assert "in use" in s.log_tail("worker-w1-again"), s.log_tail("worker-w1-again")
         jobs = ws.wait_terminal(s, token, ids, timeout=60)
         assert all(j["state"] == "succeeded" for j in jobs.values())
 

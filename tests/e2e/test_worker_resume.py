@@ -81,6 +81,10 @@ def main():
         done = ws.wait_terminal(s, token, [job_id], timeout=60)[job_id]
         assert done["state"] == "succeeded", done
 
+        # Each restart after a SIGKILL took the job back at once (the lease had
+        # not lapsed: nothing else runs RequeueLapsed here).
+        reclaimed = [int(e["jobs"]) for e in workers.events("cpu", "reclaimed")]
+        assert reclaimed == [1] * kills, "reclaims %s after %d SIGKILLs" % (reclaimed, kills)
         claims = [e for e in workers.events("cpu", "claimed") if e["job"] == job_id]
         releases = [e for e in workers.events("cpu", "released") if e["job"] == job_id]
         attempts = len(claims)

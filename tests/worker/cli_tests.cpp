@@ -38,7 +38,7 @@ BOOST_AUTO_TEST_CASE(HelpNamesEveryOption) {
   BOOST_REQUIRE(help.ok());
   BOOST_CHECK(help->help);
   for (const char* option : {"--device", "--db", "--results", "--name", "--checkpoint-seconds",
-                             "--log-file", "RENDERQ_DB", "SIGTERM", "SIGHUP"}) {
+                             "--log-file", "RENDERQ_DB", "SIGTERM", "SIGHUP", ".lock"}) {
     BOOST_TEST_CONTEXT(option) { BOOST_CHECK(help->help_text.find(option) != std::string::npos); }
   }
 }
@@ -54,6 +54,9 @@ BOOST_AUTO_TEST_CASE(BadUsageIsRefused) {
       {"--db", "q.db", "--results", "r", "--cpu-threads", "-2"},
       {"--db", "q.db", "--results", "r", "--bogus"},
       {"--db", "q.db", "--results", "r", "stray"},
+      {"--db", "q.db", "--results", "r", "--name", "../x"},
+      {"--db", "q.db", "--results", "r", "--name", ".hidden"},
+      {"--db", "q.db", "--results", "r", "--name", std::string(65, 'a')},
   };
   for (const auto& args : cases) {
     auto parsed = ParseWorkerCommandLine(args, std::nullopt);

@@ -246,6 +246,26 @@ BOOST_AUTO_TEST_CASE(StopCheckpointsAndTheNextAttemptResumesByteIdentical) {
   BOOST_CHECK(ResultFiles() == std::vector<std::string>{job.id + ".png"});
 }
 
+BOOST_AUTO_TEST_CASE(ARestartedWorkerTakesBackWhatItsDeadPredecessorHeld) {
+  const std::string scene = SceneJson(8, 6, 3);
+  const Job left = Submit(scene);
+  const Job other = Submit(scene);
+  // A process named "cpu" claimed the first job and died; "gpu0" is alive.
+  BOOST_REQUIRE(store->ClaimNext("cpu")->has_value());
+  BOOST_REQUIRE(store->ClaimNext("gpu0")->has_value());
+  WorkerOptions options = Options("cpu");
+  options.reclaim_own_leases = true;
+  Worker worker(*store, log, options, &stop);
+  BOOST_REQUIRE(worker.Start().ok());
+  const Job back = Get(left.id);
+  BOOST_CHECK_EQUAL(back.state, JobState::kQueued);  // without waiting for the lease
+  BOOST_CHECK_EQUAL(back.attempts, 1);
+  BOOST_CHECK_EQUAL(Get(other.id).state, JobState::kRunning);
+  const JobReport report = RunOne(worker);
+  BOOST_CHECK_EQUAL(report.job_id, left.id);
+  BOOST_CHECK_EQUAL(report.outcome, JobOutcome::kSucceeded);
+}
+
 BOOST_AUTO_TEST_CASE(ALostLeaseEndsTheAttemptQuietly) {
   const Job job = Submit(kLongScene);
   Worker worker(*store, log, Options(), &stop);

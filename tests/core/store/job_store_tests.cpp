@@ -160,6 +160,25 @@ BOOST_AUTO_TEST_CASE(CancelQueuedRunningAndTerminal) {
              StatusCode::kNotFound);
 }
 
+BOOST_AUTO_TEST_CASE(RequeueWorkerJobsTakesBackOnlyThatWorkersLeasesAtOnce) {
+  Open();
+  const std::int64_t owner = NewOwner("alice");
+  Job mine = Submit(owner);
+  Job theirs = Submit(owner);
+  const ClaimedJob dead = Claim("gpu0");
+  Claim("gpu1");
+  // Fresh heartbeats: RequeueLapsed would touch nothing yet.
+  BOOST_TEST(store->RequeueWorkerJobs("gpu0").value() == 1);
+  const Job back = Get(mine.id);
+  BOOST_TEST(JobStateName(back.state) == "queued");
+  BOOST_TEST(back.attempts == 1);
+  BOOST_TEST(back.seq == mine.seq);  // its place in line
+  BOOST_TEST(JobStateName(Get(theirs.id).state) == "running");
+  BOOST_TEST(store->Heartbeat(dead.lease, 0.5).status().code() == StatusCode::kConflict);
+  BOOST_TEST(store->RequeueWorkerJobs("gpu0").value() == 0);
+  BOOST_TEST(Claim("gpu0").job.id == mine.id);
+}
+
 BOOST_AUTO_TEST_CASE(ALostWorkerWithACancelPendingEndsCanceled) {
   Open();
   const std::int64_t owner = NewOwner("alice");

@@ -1,0 +1,42 @@
+// InstanceLock: at most one live renderq-worker process per worker name.
+//
+// The lock is an flock(2) on "<database>.worker-<name>.lock", beside the
+// database, held for the life of the process. The kernel drops it when the
+// process dies, however it dies, so a process that holds it knows that no
+// other live process works under its name: a job the store still shows as
+// leased to that name was left by a dead predecessor (a SIGKILL, an OOM kill,
+// a power cut) and can be requeued at once instead of after its lease lapses.
+// systemd's Restart=always then brings an interrupted job back within a
+// second. The lock is only meaningful on the database's own host, which
+// SQLite in WAL mode requires anyway.
+#pragma once
+
+#include <string>
+
+#include "core/status.h"
+
+namespace renderq {
+
+class InstanceLock {
+ public:
+  // kConflict when another process holds the lock for this name;
+  // kUnavailable when the lock file cannot be opened or locked.
+  static Result<InstanceLock> Acquire(const std::string& path);
+  static std::string PathFor(const std::string& db_path, const std::string& worker_name);
+
+  InstanceLock(InstanceLock&& other) noexcept;
+  InstanceLock& operator=(InstanceLock&& other) noexcept;
+  InstanceLock(const InstanceLock&) = delete;
+  InstanceLock& operator=(const InstanceLock&) = delete;
+  ~InstanceLock();
+
+  const std::string& path() const { return path_; }
+
+ private:
+  InstanceLock(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+
+  int fd_ = -1;
+  std::string path_;
+};
+
+}  // namespace renderq
