@@ -40,8 +40,18 @@ def render(template_text, values):
     return PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), template_text)
 
 
+def with_derived(values):
+    """values plus what the site template derives from them: HTTPS_PORT_SUFFIX,
+    the ":port" of the redirect's Location, empty for the default port 443 so
+    that the installed site redirects to https://host/... ."""
+    if "HTTPS_PORT" not in values:
+        return values
+    port = int(values["HTTPS_PORT"])
+    return dict(values, HTTPS_PORT_SUFFIX="" if port == 443 else ":%d" % port)
+
+
 def render_file(template, out, values):
-    text = render(pathlib.Path(template).read_text(), values)
+    text = render(pathlib.Path(template).read_text(), with_derived(values))
     out = pathlib.Path(out)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(text)

@@ -139,6 +139,8 @@ def main():
             site = pathlib.Path(str(root) + site_dir) / "renderq.conf"
             socket, results = check_site_matches_units(site, units)
             print("ok: site and units agree on %s and %s" % (socket, results))
+            # On the default port the redirect's Location carries no port.
+            assert "return 301 https://$host$request_uri;" in site.read_text()
 
             lib.make_host_like(root)
             cert = site_setting(site, "ssl_certificate")
