@@ -95,7 +95,15 @@ class Findings {
  public:
   void Add(std::string pointer, std::string detail) {
     ++total_;
-    if (list_.size() < kMaxSceneFindings) list_.push_back({std::move(pointer), std::move(detail)});
+    if (list_.size() >= kMaxSceneFindings) return;
+    if (pointer.size() > kMaxSceneFindingPointerBytes) {
+      // Keys come from the body (up to its 4 MiB): a pointer through a huge
+      // one would make the 422 as large as the request. Keep the whole tokens
+      // that fit, so the pointer still names a real place, and say so.
+      pointer.resize(pointer.rfind('/', kMaxSceneFindingPointerBytes));
+      detail += " (under a key too long to quote)";
+    }
+    list_.push_back({std::move(pointer), std::move(detail)});
   }
   bool empty() const { return total_ == 0; }
 

@@ -54,6 +54,9 @@
 //   the container that went too deep (no valid scene nests deeper than 5).
 // - Past kMaxSceneFindings findings the list ends with one more finding, pointer ""
 //   and detail "... and N more findings".
+// - A pointer longer than kMaxSceneFindingPointerBytes (a key of that size in the
+//   body) is cut back to its whole tokens that fit, and its detail ends with
+//   "(under a key too long to quote)".
 #pragma once
 
 #include <cstddef>
@@ -71,6 +74,7 @@ namespace renderq {
 
 inline constexpr std::size_t kMaxSceneJsonDepth = 16;
 inline constexpr std::size_t kMaxSceneFindings = 100;
+inline constexpr std::size_t kMaxSceneFindingPointerBytes = 512;
 inline constexpr std::size_t kMaxMaterials = 1000;
 inline constexpr std::size_t kMaxObjects = 100000;
 inline constexpr std::uint64_t kMaxTriangles = 1000000;

@@ -283,6 +283,11 @@ std::vector<BadRequest> BadRequests() {
        .status = 422,
        .type = "invalid-scene",
        .pointers = {"/colour"}},
+      {.name = "unknown key of 1 MiB (not quoted back)",
+       .body = SceneWith("/" + std::string(1 << 20, 'k'), 1),
+       .status = 422,
+       .type = "invalid-scene",
+       .pointers = {""}},
       {.name = "unknown camera key",
        .body = SceneWith("/camera/fov", 40),
        .status = 422,
@@ -660,6 +665,7 @@ BOOST_AUTO_TEST_CASE(every_bad_request_gets_its_problem_and_stores_nothing) {
         BOOST_TEST(ProblemHasPointer(response, pointer),
                    "pointer '" << pointer << "' not reported: " << response.body.substr(0, 400));
       }
+      BOOST_TEST(response.body.size() < 64u * 1024u, "a problem body of " << response.body.size());
       BOOST_TEST(f.JobRows() == rows, "a bad request stored a row");
     }
   }

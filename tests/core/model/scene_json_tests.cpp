@@ -427,6 +427,34 @@ BOOST_AUTO_TEST_CASE(details_say_what_is_wrong) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_huge_key_is_not_quoted_back) {
+  const std::string key(1 << 20, 'k');
+  struct Row {
+    std::string body;
+    std::string pointer;
+    std::string detail;
+  };
+  const std::vector<Row> rows = {
+      {Example({Set("/" + key, 1)}), "", "unknown key (under a key too long to quote)"},
+      {Example({Set("/camera/" + key, 1)}), "/camera",
+       "unknown key (under a key too long to quote)"},
+      {"{\"" + key + "\": 1, \"" + key + "\": 2}", "",
+       "duplicate key (under a key too long to quote)"},
+  };
+  for (const Row& row : rows) {
+    BOOST_TEST_CONTEXT(row.pointer) {
+      auto r = ParseScene(row.body);
+      BOOST_TEST_REQUIRE(!r.ok());
+      const auto& f = r.error().findings;
+      auto it = std::find_if(f.begin(), f.end(),
+                             [&](const SceneFinding& x) { return x.detail == row.detail; });
+      BOOST_TEST_REQUIRE((it != f.end()));
+      BOOST_TEST(it->pointer == row.pointer);
+      BOOST_TEST(r.error().message.size() < 1000u);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(duplicate_keys_are_found_at_any_depth) {
   std::string body = kSpecExample;
   // Repeat a key inside the camera and inside the third object.
