@@ -5,9 +5,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "core/sqlite_job_store.h"
@@ -44,8 +46,11 @@ int Run(const renderq::WorkerCommandLine& cl) {
     return 1;
   }
   renderq::WorkerOptions options = cl.worker;
-  auto lock =
-      renderq::InstanceLock::Acquire(renderq::InstanceLock::PathFor(cl.db_path, options.name));
+  // One lock per database file, however its path is spelled.
+  std::error_code ec;
+  const std::filesystem::path db = std::filesystem::weakly_canonical(cl.db_path, ec);
+  auto lock = renderq::InstanceLock::Acquire(
+      renderq::InstanceLock::PathFor(ec ? cl.db_path : db.string(), options.name));
   if (!lock.ok() && lock.status().code() == renderq::StatusCode::kConflict) {
     log.Log("start_failed", "",
             "worker name \"" + options.name + "\" in use: " + lock.status().message());

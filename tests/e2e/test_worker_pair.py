@@ -32,8 +32,11 @@ def main():
         workers.start("w2")
         workers.wait_registered(["w1", "w2"])
         # A second process under a name in use is refused: it would otherwise
-        # take the first one's running job back as abandoned.
-        duplicate = s._spawn("worker-w1-again", workers.command("w1"))
+        # take the first one's running job back as abandoned. Its --db is
+        # spelled differently; the lock goes by the file, not the spelling.
+        command = workers.command("w1")
+        command[command.index("--db") + 1] = "%s/./%s" % (s.db.parent, s.db.name)
+        duplicate = s._spawn("worker-w1-again", command)
         code = duplicate.wait(timeout=10)
         assert code == 1, "a second w1 exited with %s" % code
         assert "in use" in s.log_tail("worker-w1-again"), s.log_tail("worker-w1-again")

@@ -236,12 +236,19 @@ BOOST_AUTO_TEST_CASE(BackupWhileWritingPassesIntegrityCheck) {
       if (store->Submit(Request(owner)).ok()) ++written;
     }
   });
+  // The backup starts once the writer is committing, not before its first
+  // submit (a slow sanitizer build can finish a 100-row backup sooner).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (written.load() < 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const int before = written.load();
   const auto backup = dir / "backup.db";
   Status backed_up = store->Backup(backup.string());
   stop = true;
   writer.join();
   BOOST_REQUIRE_MESSAGE(backed_up.ok(), backed_up.ToString());
-  BOOST_TEST(written.load() > 0);
+  BOOST_TEST(before >= 3);
   auto copy = SqliteDb::Open(backup.string(), SqliteOptions{});
   BOOST_REQUIRE(copy.ok());
   auto check = (*copy)->Prepare("PRAGMA integrity_check");
