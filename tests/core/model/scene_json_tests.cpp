@@ -395,6 +395,7 @@ BOOST_AUTO_TEST_CASE(every_bad_scene_is_refused_with_exact_pointers) {
 }
 
 BOOST_AUTO_TEST_CASE(details_say_what_is_wrong) {
+  const std::string kHugeKey(1 << 20, 'k');
   struct Row {
     std::string body;
     std::string pointer;
@@ -413,6 +414,12 @@ BOOST_AUTO_TEST_CASE(details_say_what_is_wrong) {
       {Example({Set("/materials/1/name", "red")}), "/materials/1/name",
        "duplicate material name \"red\" (also /materials/0)"},
       {R"({"a": 1, "a": 2})", "/a", "duplicate key"},
+      // A huge key is not quoted back: the pointer stops before it.
+      {Example({Set("/" + kHugeKey, 1)}), "", "unknown key (under a key too long to quote)"},
+      {Example({Set("/camera/" + kHugeKey, 1)}), "/camera",
+       "unknown key (under a key too long to quote)"},
+      {"{\"" + kHugeKey + "\": 1, \"" + kHugeKey + "\": 2}", "",
+       "duplicate key (under a key too long to quote)"},
   };
   for (const Row& row : rows) {
     BOOST_TEST_CONTEXT(row.pointer) {
@@ -423,33 +430,6 @@ BOOST_AUTO_TEST_CASE(details_say_what_is_wrong) {
                              [&](const SceneFinding& x) { return x.pointer == row.pointer; });
       BOOST_TEST_REQUIRE((it != f.end()));
       BOOST_TEST(it->detail == row.detail);
-    }
-  }
-}
-
-BOOST_AUTO_TEST_CASE(a_huge_key_is_not_quoted_back) {
-  const std::string key(1 << 20, 'k');
-  struct Row {
-    std::string body;
-    std::string pointer;
-    std::string detail;
-  };
-  const std::vector<Row> rows = {
-      {Example({Set("/" + key, 1)}), "", "unknown key (under a key too long to quote)"},
-      {Example({Set("/camera/" + key, 1)}), "/camera",
-       "unknown key (under a key too long to quote)"},
-      {"{\"" + key + "\": 1, \"" + key + "\": 2}", "",
-       "duplicate key (under a key too long to quote)"},
-  };
-  for (const Row& row : rows) {
-    BOOST_TEST_CONTEXT(row.pointer) {
-      auto r = ParseScene(row.body);
-      BOOST_TEST_REQUIRE(!r.ok());
-      const auto& f = r.error().findings;
-      auto it = std::find_if(f.begin(), f.end(),
-                             [&](const SceneFinding& x) { return x.detail == row.detail; });
-      BOOST_TEST_REQUIRE((it != f.end()));
-      BOOST_TEST(it->pointer == row.pointer);
       BOOST_TEST(r.error().message.size() < 1000u);
     }
   }
