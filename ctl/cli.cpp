@@ -7,12 +7,7 @@
 #include <sstream>
 #include <string_view>
 
-// GCC 12 flags a null dereference inside Boost's typed_value::notify that cannot
-// happen (the value is always set before notify); silence it for Boost's code only.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#include <boost/program_options.hpp>
-#pragma GCC diagnostic pop
+#include "core/program_options.h"
 
 namespace renderq {
 namespace {

@@ -5,31 +5,22 @@
 #include <set>
 #include <system_error>
 
+#include "core/result_file_names.h"
+
 namespace renderq {
-namespace {
 
 namespace fs = std::filesystem;
-constexpr std::string_view kResultExtension = ".png";
-constexpr std::string_view kPreviewSuffix = ".preview.png";
-constexpr std::string_view kCheckpointSuffix = ".ckpt";
-
-std::string JobFile(const std::string& results_dir, const std::string& job_id,
-                    std::string_view suffix) {
-  return (fs::path(results_dir) / (job_id + std::string(suffix))).string();
-}
-
-}  // namespace
 
 std::string ResultFilePath(const std::string& results_dir, const std::string& job_id) {
-  return JobFile(results_dir, job_id, kResultExtension);
+  return JobFilesFor(results_dir, job_id).result;
 }
 
 Result<int> DeleteResultFiles(const std::string& results_dir,
                               const std::vector<std::string>& job_ids) {
   int deleted = 0;
   for (const std::string& id : job_ids) {
-    for (const std::string_view suffix : {kResultExtension, kPreviewSuffix, kCheckpointSuffix}) {
-      const std::string path = JobFile(results_dir, id, suffix);
+    const JobFiles files = JobFilesFor(results_dir, id);
+    for (const std::string& path : {files.result, files.preview, files.checkpoint}) {
       std::error_code ec;
       if (fs::remove(path, ec)) ++deleted;
       if (ec) return Status::Unavailable("cannot delete " + path + ": " + ec.message());
@@ -48,7 +39,7 @@ Result<ResultFileReport> CompareResultFiles(const std::string& results_dir,
       const fs::path& p = it->path();
       // "<id>.png" only: an id has no dot, previews ("<id>.preview.png") do.
       const bool result =
-          p.extension() == kResultExtension && p.stem().string().find('.') == std::string::npos;
+          p.extension() == kResultFileSuffix && p.stem().string().find('.') == std::string::npos;
       if (result && it->is_regular_file(ec)) {
         on_disk.insert(p.stem().string());
       }

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/result_file_names.h"
 #include "core/scene_json.h"
 #include "core/token.h"
 #include "fcgi/cursor.h"
@@ -536,7 +537,7 @@ HttpResponse Api::JobResult(const Owner& owner, const std::string& id) const {
                            "; its result exists once it has succeeded");
   }
   HttpResponse response;
-  response.SetHeader("X-Accel-Redirect", options_.internal_results_prefix + id + ".png");
+  response.SetHeader("X-Accel-Redirect", options_.internal_results_prefix + ResultFileName(id));
   response.SetHeader("Content-Type", "image/png");
   if (job->result_etag && !job->result_etag->empty()) {
     const std::string& etag = *job->result_etag;
@@ -551,12 +552,11 @@ HttpResponse Api::JobPreview(const Owner& owner, const std::string& id) const {
   if (job->state != JobState::kRunning) {
     return NotFound(std::string("no preview: the job is ") + JobStateName(job->state));
   }
-  const std::string file = id + ".preview.png";
-  if (options_.results_dir.empty() || !FileExists(options_.results_dir + "/" + file)) {
+  if (options_.results_dir.empty() || !FileExists(JobFilesFor(options_.results_dir, id).preview)) {
     return NotFound("no preview yet");
   }
   HttpResponse response;
-  response.SetHeader("X-Accel-Redirect", options_.internal_results_prefix + file);
+  response.SetHeader("X-Accel-Redirect", options_.internal_results_prefix + PreviewFileName(id));
   response.SetHeader("Content-Type", "image/png");
   response.SetHeader("Cache-Control", "no-store");
   return response;

@@ -4,10 +4,7 @@
 #include <iostream>
 #include <thread>
 
-// GCC 12's -Wnull-dereference misfires on the std::string copy inside Boost's
-// typed_value<std::string>::notify(), instantiated by any string option.
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#include <boost/program_options.hpp>
+#include "core/program_options.h"
 
 namespace renderq {
 

@@ -1,14 +1,11 @@
 #include "kernels/renderer.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 
+#include "core/atomic_file.h"
 #include "kernels/backends.h"
 #include "kernels/color.h"
 #include "kernels/flat_scene.h"
@@ -43,40 +40,6 @@ T ReadAt(std::span<const std::uint8_t> bytes, size_t offset) {
   T v;
   std::memcpy(&v, bytes.data() + offset, sizeof(T));
   return v;
-}
-
-Status ErrnoStatus(const std::string& what, const std::string& path);
-
-// Closes the descriptor on every path out of SaveState.
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  int get() const { return fd_; }
-  int Release() {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_;
-};
-
-Status WriteAllAndSync(int fd, std::span<const std::uint8_t> bytes, const std::string& path) {
-  size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return ErrnoStatus("cannot write", path);
-    written += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) return ErrnoStatus("cannot fsync", path);
-  return Status::Ok();
 }
 
 Status ErrnoStatus(const std::string& what, const std::string& path) {
@@ -161,21 +124,7 @@ Status Renderer::ImportState(std::span<const std::uint8_t> bytes) {
 
 Status Renderer::SaveState(const std::string& path) {
   ASSIGN_OR_RETURN(std::vector<std::uint8_t> bytes, ExportState());
-  const std::string tmp = path + ".tmp";
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
-  if (fd.get() < 0) return ErrnoStatus("cannot create", tmp);
-  Status s = WriteAllAndSync(fd.get(), bytes, tmp);
-  if (s.ok() && ::close(fd.Release()) != 0) s = ErrnoStatus("cannot close", tmp);
-  if (!s.ok()) {
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    s = ErrnoStatus("cannot rename to", path);
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  return Status::Ok();
+  return WriteFileAtomically(path, bytes, Durability::kDurable);
 }
 
 Status Renderer::LoadState(const std::string& path) {

@@ -103,7 +103,8 @@ class Renderer {
   // the scene so a state is never imported into a different scene.
   Result<std::vector<std::uint8_t>> ExportState();
   Status ImportState(std::span<const std::uint8_t> bytes);
-  // The same through a file; SaveState writes a temp file, fsyncs and renames.
+  // The same through a file; SaveState replaces it atomically and durably
+  // (WriteFileAtomically, core/atomic_file.h).
   Status SaveState(const std::string& path);
   Status LoadState(const std::string& path);
 

@@ -8,12 +8,7 @@
 #include <sstream>
 #include <string_view>
 
-// GCC 12 sees a null dereference inside Boost's typed_value::notify that cannot
-// happen (the value is set before notify); silenced for Boost's code only.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#include <boost/program_options.hpp>
-#pragma GCC diagnostic pop
+#include "core/program_options.h"
 
 namespace renderq {
 namespace {

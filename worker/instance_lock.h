@@ -12,8 +12,10 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 #include "core/status.h"
+#include "core/unique_fd.h"
 
 namespace renderq {
 
@@ -24,18 +26,12 @@ class InstanceLock {
   static Result<InstanceLock> Acquire(const std::string& path);
   static std::string PathFor(const std::string& db_path, const std::string& worker_name);
 
-  InstanceLock(InstanceLock&& other) noexcept;
-  InstanceLock& operator=(InstanceLock&& other) noexcept;
-  InstanceLock(const InstanceLock&) = delete;
-  InstanceLock& operator=(const InstanceLock&) = delete;
-  ~InstanceLock();
-
   const std::string& path() const { return path_; }
 
  private:
-  InstanceLock(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  InstanceLock(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
 
-  int fd_ = -1;
+  UniqueFd fd_;  // the lock lives as long as the descriptor
   std::string path_;
 };
 

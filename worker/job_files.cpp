@@ -7,16 +7,12 @@
 #include <string_view>
 #include <system_error>
 
-#include "worker/atomic_file.h"
+#include "core/atomic_file.h"
 
 namespace renderq {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr std::string_view kResultSuffix = ".png";
-constexpr std::string_view kPreviewSuffix = ".preview.png";
-constexpr std::string_view kCheckpointSuffix = ".ckpt";
 
 // A temp file's owner is gone when no such process exists. Our own pid cannot
 // own a temp yet (the sweep runs before any write), so it was a predecessor's.
@@ -27,7 +23,7 @@ bool OwnerIsGone(pid_t pid) {
 
 // The job id of a preview or checkpoint file name, or "" for any other name.
 std::string PartialFileJobId(std::string_view name) {
-  for (std::string_view suffix : {kPreviewSuffix, kCheckpointSuffix}) {
+  for (std::string_view suffix : {kPreviewFileSuffix, kCheckpointFileSuffix}) {
     if (name.size() > suffix.size() && name.ends_with(suffix) && name.front() != '.') {
       return std::string(name.substr(0, name.size() - suffix.size()));
     }
@@ -43,15 +39,6 @@ bool JobIsOver(JobStore& store, const std::string& job_id) {
 }
 
 }  // namespace
-
-JobFiles JobFilesFor(const std::string& results_dir, const std::string& job_id) {
-  const fs::path dir(results_dir);
-  return JobFiles{
-      .result = (dir / (job_id + std::string(kResultSuffix))).string(),
-      .preview = (dir / (job_id + std::string(kPreviewSuffix))).string(),
-      .checkpoint = (dir / (job_id + std::string(kCheckpointSuffix))).string(),
-  };
-}
 
 Status RemovePartialFiles(const JobFiles& files) {
   const Status preview = RemoveFileIfExists(files.preview);

@@ -1,9 +1,6 @@
-// Where a job's files live in the results directory, as renderq-fcgi serves them
-// (X-Accel-Redirect to /internal/results/<id>.png and <id>.preview.png):
-//   <results>/<id>.png          the result, written once when the job succeeds
-//   <results>/<id>.preview.png  the latest progressive image while it runs
-//   <results>/<id>.ckpt         the renderer's resumable state (kernels/renderer.h)
-// plus the temp files of atomic_file.h while any of them is being replaced.
+// The worker's housekeeping of the results directory (file names:
+// core/result_file_names.h): removing a job's partial files, and the sweep at
+// start of what crashed processes and finished jobs left behind.
 //
 // Thread-safe: no shared state. Errors as Status, never exceptions.
 #pragma once
@@ -11,17 +8,10 @@
 #include <string>
 
 #include "core/job_store.h"
+#include "core/result_file_names.h"
 #include "core/status.h"
 
 namespace renderq {
-
-struct JobFiles {
-  std::string result;
-  std::string preview;
-  std::string checkpoint;
-};
-
-JobFiles JobFilesFor(const std::string& results_dir, const std::string& job_id);
 
 // Removes the preview and the checkpoint (what a canceled or finished job
 // leaves behind). Absent files are fine; the first other error is returned

@@ -8,9 +8,9 @@
 #include <optional>
 #include <thread>
 
+#include "core/atomic_file.h"
 #include "core/scene_json.h"
 #include "kernels/png_writer.h"
-#include "worker/atomic_file.h"
 #include "worker/etag.h"
 #include "worker/job_files.h"
 #include "worker/pass_sizer.h"

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/unique_fd.h"
+
 namespace renderq::test {
 
 namespace {
@@ -20,20 +22,6 @@ constexpr std::uint8_t kParams = 4;
 constexpr std::uint8_t kStdin = 5;
 constexpr std::uint8_t kStdout = 6;
 constexpr std::uint16_t kRequestId = 1;
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 int Connect(const std::string& path) {
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -129,7 +117,7 @@ std::string FcgiReply::Header(std::string_view name) const {
 
 std::optional<FcgiReply> FcgiCall(const std::string& socket_path, const FcgiParams& params,
                                   std::string_view body) {
-  const Fd fd(Connect(socket_path));
+  const UniqueFd fd(Connect(socket_path));
   if (fd.get() < 0) return std::nullopt;
   std::string out;
   const char begin[8] = {0, 1, 0, 0, 0, 0, 0, 0};  // role RESPONDER, no keep-alive
@@ -167,7 +155,7 @@ std::optional<FcgiReply> FcgiCall(const std::string& socket_path, const FcgiPara
 }
 
 bool CanConnect(const std::string& socket_path) {
-  const Fd fd(Connect(socket_path));
+  const UniqueFd fd(Connect(socket_path));
   return fd.get() >= 0;
 }
 

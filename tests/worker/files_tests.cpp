@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "tests/worker/worker_fixture.h"
-#include "worker/atomic_file.h"
+#include "core/atomic_file.h"
 #include "worker/etag.h"
 #include "worker/job_files.h"
 

@@ -1,4 +1,5 @@
-// Atomic file replacement for the worker's results, previews and checkpoints.
+// Atomic file replacement for the results, previews and checkpoints that the
+// worker writes (and for Renderer::SaveState).
 //
 // A reader (nginx, the next attempt of a job) sees either the old file or the
 // complete new one, never a partial file: the bytes go to a temp file in the
@@ -9,7 +10,7 @@
 //
 // Temp files are named ".<target name>.tmp-<pid>-<n>", so a sweep at start can
 // remove those a crashed process left behind without touching the temps of a
-// live process that shares the directory (see temp_sweep.h).
+// live process that shares the directory (SweepResultsDir, worker/job_files.h).
 //
 // Thread-safe (no shared state but an atomic counter). Errors: kUnavailable
 // with the path and errno text; the temp file is removed on every error path.

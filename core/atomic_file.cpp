@@ -1,4 +1,4 @@
-#include "worker/atomic_file.h"
+#include "core/atomic_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,6 +9,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "core/unique_fd.h"
+
 namespace renderq {
 namespace {
 
@@ -17,27 +19,6 @@ constexpr std::string_view kTempMarker = ".tmp-";
 Status ErrnoStatus(const std::string& what, const std::string& path) {
   return Status::Unavailable(what + " " + path + ": " + std::strerror(errno));
 }
-
-// Closes the descriptor on every path out.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  // Closes now, reporting the error close() may carry (deferred write errors).
-  bool Close() {
-    const int fd = fd_;
-    fd_ = -1;
-    return ::close(fd) == 0;
-  }
-
- private:
-  int fd_;
-};
 
 Status WriteAll(int fd, std::span<const std::uint8_t> bytes, const std::string& path) {
   std::size_t done = 0;
@@ -51,7 +32,7 @@ Status WriteAll(int fd, std::span<const std::uint8_t> bytes, const std::string& 
 }
 
 Status SyncDirectory(const std::string& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() < 0) return ErrnoStatus("cannot open directory", dir);
   if (::fsync(fd.get()) != 0) return ErrnoStatus("cannot fsync directory", dir);
   return Status::Ok();
@@ -59,7 +40,7 @@ Status SyncDirectory(const std::string& dir) {
 
 Status WriteTemp(const std::string& tmp, std::span<const std::uint8_t> bytes,
                  Durability durability) {
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (fd.get() < 0) return ErrnoStatus("cannot create", tmp);
   RETURN_IF_ERROR(WriteAll(fd.get(), bytes, tmp));
   if (durability == Durability::kDurable && ::fsync(fd.get()) != 0) {
