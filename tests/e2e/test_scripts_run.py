@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+"""The README's first command, as a newcomer runs it: `scripts/run --demo` in a
+copy of this checkout with no build directory, then plain `scripts/run`.
+
+Phase 1 (--demo): the script must build every program the stack runs from
+nothing, print the two `export` lines, hand out a token that works, start a
+worker (it appears in /api/v1/queue `workers`), render every example into out/
+and exit 0.
+
+Phase 2 (no flag, same copy): the printed curl command, pasted as a user would,
+submits a job that succeeds; Ctrl-C (SIGINT) stops the whole stack.
+
+The copy holds what git would commit (tracked files and untracked files that are
+not ignored), so a file missing from the repository fails here as in a fresh
+clone. Ports are picked here. Everything is removed however the test ends.
+"""
+import contextlib
+import json
+import os
+import pathlib
+import re
+import shlex
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import http.client
+
+import stack
+
+DEMO_TIMEOUT = 600  # seconds for the demo's renders (a few seconds each here)
+BUILD_AND_DEMO_LIMIT = 1500  # the whole first phase, build included
+
+
+def copy_checkout(source, destination):
+    """Copies the files git would commit; exits SKIP outside a git checkout."""
+    listed = subprocess.run(
+        ["git", "-C", str(source), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True)
+    if listed.returncode != 0:
+        print("skipped: %s is not a git checkout" % source)
+        sys.exit(stack.SKIP)
+    for name in listed.stdout.decode().split("\0"):
+        if not name:
+            continue
+        src = source / name
+        if not src.exists() and not src.is_symlink():
+            continue  # deleted in the work tree, not yet committed
+        dst = destination / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dst, follow_symlinks=False)
+
+
+class ScriptRun:
+    """`scripts/run ARGS` in its own process group; its stdout is collected line by
+    line (the export lines and the curl command are printed there)."""
+
+    def __init__(self, checkout, args, env):
+        self.lines = []
+        self.changed = threading.Condition()
+        self.log = open(checkout / ("scripts-run%s.log" % "".join(args).replace("-", "_")), "wb")
+        self.proc = subprocess.Popen([str(checkout / "scripts" / "run")] + args, cwd=checkout,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=self.log, env=env, start_new_session=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for raw in self.proc.stdout:
+            with self.changed:
+                self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+                self.changed.notify_all()
+        with self.changed:
+            self.changed.notify_all()
+
+    def wait_for_line(self, pattern, timeout):
+        """The first stdout line matching `pattern` (a regex), as a match object."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while True:
+                for line in self.lines:
+                    m = re.match(pattern, line)
+                    if m:
+                        return m
+                if self.proc.poll() is not None and not self.reader.is_alive():
+                    raise AssertionError("scripts/run exited (%s) before printing %r; stderr:\n%s"
+                                         % (self.proc.returncode, pattern, self.stderr_tail()))
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("scripts/run printed no %r in %d s; stderr:\n%s"
+                                         % (pattern, timeout, self.stderr_tail()))
+                self.changed.wait(min(left, 1.0))
+
+    def stderr_tail(self, lines=40):
+        self.log.flush()
+        text = pathlib.Path(self.log.name).read_text(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self):
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        self.log.close()
+
+
+class Api:
+    def __init__(self, url, cert, token):
+        m = re.match(r"https://127\.0\.0\.1:(\d+)$", url)
+        assert m, "RENDERQ_URL %r is not https://127.0.0.1:<port>" % url
+        self.port = int(m.group(1))
+        self.context = ssl.create_default_context(cafile=str(cert))
+        self.token = token
+
+    def get(self, path):
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=10,
+                                           context=self.context)
+        try:
+            conn.request("GET", path, headers={"Authorization": "Bearer " + self.token})
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
+
+
+def exported(run, name):
+    return run.wait_for_line(r"^export %s=(\S+)$" % name, timeout=60).group(1)
+
+
+def wait_for_worker(api, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        status, body = api.get("/api/v1/queue")
+        assert status == 200, "GET /api/v1/queue with the printed token: %d %s" % (status, body)
+        workers = json.loads(body)["workers"]
+        if workers:
+            return workers
+        assert time.monotonic() < deadline, "no worker in /api/v1/queue after %d s" % timeout
+        time.sleep(0.5)
+
+
+def wait_for_job(api, job_id, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        status, body = api.get("/api/v1/jobs/" + job_id)
+        assert status == 200, (status, body)
+        job = json.loads(body)
+        if job["state"] in ("succeeded", "failed", "canceled"):
+            return job
+        assert time.monotonic() < deadline, "job %s still %s after %d s" % (
+            job_id, job["state"], timeout)
+        time.sleep(0.5)
+
+
+def phase_demo(checkout, env):
+    run = ScriptRun(checkout, ["--demo"], env)
+    try:
+        url = exported(run, "RENDERQ_URL")
+        token = exported(run, "RENDERQ_TOKEN")
+        assert url == env["RENDERQ_EXPECT_URL"], url
+        api = Api(url, checkout / "var" / "tls" / "cert.pem", token)
+        workers = wait_for_worker(api)
+        print("demo: worker up: %s" % workers, flush=True)
+        try:
+            code = run.proc.wait(timeout=DEMO_TIMEOUT + 60)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("scripts/run --demo still running; stderr:\n" + run.stderr_tail())
+        assert code == 0, "scripts/run --demo exited %d; stderr:\n%s" % (code, run.stderr_tail())
+    finally:
+        run.stop()
+    examples = sorted(p.stem for p in (checkout / "examples").glob("*.json"))
+    assert examples, "no examples"
+    for name in examples:
+        png = checkout / "out" / (name + ".png")
+        assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", \
+            "out/%s.png missing or not a PNG" % name
+    print("demo: exit 0, out/ holds %s" % ", ".join(n + ".png" for n in examples), flush=True)
+
+
+def phase_interactive(checkout, env):
+    run = ScriptRun(checkout, [], env)
+    try:
+        url = exported(run, "RENDERQ_URL")
+        token = exported(run, "RENDERQ_TOKEN")
+        api = Api(url, checkout / "var" / "tls" / "cert.pem", token)
+        # The printed curl command spans two lines joined by a backslash.
+        first = run.wait_for_line(r"^\s+curl .*\\$", timeout=10).group(0)
+        second = run.lines[run.lines.index(first) + 1]
+        command = first.rstrip("\\").strip() + " " + second.strip()
+        command = command.replace("<scene>", "cornell_box")
+        argv = shlex.split(command)
+        pasted = subprocess.run(argv + ["--silent", "--show-error"], cwd=checkout,
+                                capture_output=True, timeout=30)
+        assert pasted.returncode == 0, "the printed curl failed: %s" % pasted.stderr
+        job = json.loads(pasted.stdout)
+        assert job["state"] == "queued", job
+        done = wait_for_job(api, job["id"], timeout=300)
+        assert done["state"] == "succeeded", done
+        status, png = api.get("/api/v1/jobs/%s/result" % job["id"])
+        assert status == 200 and png[:4] == b"\x89PNG", status
+        print("interactive: the printed curl command's job succeeded", flush=True)
+
+        run.proc.send_signal(signal.SIGINT)  # Ctrl-C goes to the script
+        code = run.proc.wait(timeout=30)
+        assert code == 130, "scripts/run exited %d after SIGINT, want 130" % code
+        leftovers = subprocess.run(["pgrep", "-f", str(checkout)], capture_output=True, text=True)
+        pids = [p for p in leftovers.stdout.split() if int(p) != os.getpid()]
+        assert not pids, "processes left after Ctrl-C: %s" % pids
+        print("interactive: Ctrl-C stopped every process", flush=True)
+    finally:
+        run.stop()
+
+
+def main():
+    stack.time_limit(BUILD_AND_DEMO_LIMIT + 400)
+    source = stack.SOURCE_DIR
+    work = pathlib.Path(tempfile.mkdtemp(prefix="renderq-fresh-"))
+    try:
+        checkout = work / "renderq"
+        copy_checkout(source, checkout)
+        assert not (checkout / "build").exists()
+        https_port, http_port = stack.free_port(), stack.free_port()
+        env = dict(os.environ, RENDERQ_HTTPS_PORT=str(https_port),
+                   RENDERQ_HTTP_PORT=str(http_port), RENDERQ_DEMO_TIMEOUT=str(DEMO_TIMEOUT),
+                   RENDERQ_EXPECT_URL="https://127.0.0.1:%d" % https_port)
+        for name in ("RENDERQ_BIN", "RENDERQ_BUILD_DIR", "RENDERQ_SKIP_BUILD", "RENDERQ_DB"):
+            env.pop(name, None)
+        started = time.monotonic()
+        phase_demo(checkout, env)
+        print("demo phase took %.0f s" % (time.monotonic() - started), flush=True)
+        phase_interactive(checkout, env)
+    finally:
+        subprocess.run(["pkill", "-KILL", "-f", str(work)], capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
