@@ -73,28 +73,45 @@ std::optional<pid_t> TempFileOwner(std::string_view file_name) {
   return pid;
 }
 
-Status WriteFileAtomically(const std::string& path, std::span<const std::uint8_t> bytes,
-                           Durability durability) {
+Result<StagedFile> StagedFile::Stage(const std::string& path, std::span<const std::uint8_t> bytes,
+                                     Durability durability) {
   static std::atomic<std::uint64_t> counter{0};
   const std::filesystem::path target(path);
-  std::string dir = target.parent_path().string();
-  if (dir.empty()) dir = ".";
-  const std::string tmp =
-      (std::filesystem::path(dir) /
-       TempFileName(target.filename().string(), ::getpid(), counter.fetch_add(1)))
-          .string();
-  Status s = WriteTemp(tmp, bytes, durability);
-  if (s.ok() && std::rename(tmp.c_str(), path.c_str()) != 0) {
-    s = ErrnoStatus("cannot rename to", path);
-  }
-  if (!s.ok()) {
+  const std::filesystem::path dir =
+      target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
+  std::string tmp =
+      (dir / TempFileName(target.filename().string(), ::getpid(), counter.fetch_add(1))).string();
+  if (Status s = WriteTemp(tmp, bytes, durability); !s.ok()) {
     ::unlink(tmp.c_str());
     return s;
   }
+  return StagedFile(path, std::move(tmp), durability);
+}
+
+StagedFile::StagedFile(StagedFile&& other) noexcept
+    : path_(std::move(other.path_)), temp_(std::move(other.temp_)), durability_(other.durability_) {
+  other.temp_.clear();
+}
+
+StagedFile::~StagedFile() {
+  if (!temp_.empty()) ::unlink(temp_.c_str());
+}
+
+Status StagedFile::Publish() {
+  if (temp_.empty()) return Status::Internal("staged file " + path_ + " already published");
+  if (std::rename(temp_.c_str(), path_.c_str()) != 0) return ErrnoStatus("cannot rename to", path_);
+  temp_.clear();
   // After the rename the new name exists; only a crash before the directory's
   // fsync could lose it, which is what kDurable rules out.
-  if (durability == Durability::kDurable) return SyncDirectory(dir);
-  return Status::Ok();
+  if (durability_ != Durability::kDurable) return Status::Ok();
+  const std::filesystem::path dir = std::filesystem::path(path_).parent_path();
+  return SyncDirectory(dir.empty() ? "." : dir.string());
+}
+
+Status WriteFileAtomically(const std::string& path, std::span<const std::uint8_t> bytes,
+                           Durability durability) {
+  ASSIGN_OR_RETURN(StagedFile staged, StagedFile::Stage(path, bytes, durability));
+  return staged.Publish();
 }
 
 Status RemoveFileIfExists(const std::string& path) {

@@ -22,6 +22,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "core/status.h"
 
@@ -31,6 +32,31 @@ enum class Durability { kDurable, kVisibleOnly };
 
 Status WriteFileAtomically(const std::string& path, std::span<const std::uint8_t> bytes,
                            Durability durability);
+
+// The same in two steps, for a caller that must decide between writing the
+// bytes and putting them in place (the SQLite store renames a result only
+// while it holds the write lock that fences the job's lease): Stage() writes
+// (and with kDurable syncs) the temp file; Publish() renames it over the
+// target and syncs the directory. A StagedFile destroyed unpublished removes
+// its temp file.
+class StagedFile {
+ public:
+  static Result<StagedFile> Stage(const std::string& path, std::span<const std::uint8_t> bytes,
+                                  Durability durability);
+  StagedFile(StagedFile&& other) noexcept;
+  StagedFile& operator=(StagedFile&&) = delete;
+  StagedFile(const StagedFile&) = delete;
+  ~StagedFile();
+
+  Status Publish();
+
+ private:
+  StagedFile(std::string path, std::string temp, Durability durability)
+      : path_(std::move(path)), temp_(std::move(temp)), durability_(durability) {}
+  std::string path_;
+  std::string temp_;  // "" once published or moved from
+  Durability durability_;
+};
 
 // The temp name WriteFileAtomically uses for `target_name` (a file name, no
 // directory) in process `pid` with sequence number `n`.

@@ -1,27 +1,30 @@
-// JobStore: the durable queue. Every job, owner, token and worker lives here.
+// JobStore: the durable queue. Every job, owner, token and worker lives here,
+// and so do a job's bytes: its scene, checkpoint, preview and result image.
 //
 // The job's row is the truth: the responder inserts it, the worker claims,
 // updates and finishes it, and a job survives any process dying at any moment.
-// The interface is what the responder, the worker and renderqctl need; the SQL
-// lives in one implementation (SqliteJobStore, core/sqlite_job_store.h) so a
-// PostgreSQL store can be added beside it later.
+// The interface is what the responder, the worker and renderqctl need, whatever
+// the database: OpenJobStore() (core/open_job_store.h) opens one from a SQLite
+// path or a PostgreSQL URI; docs/architecture.md shows the layers below it.
 //
 // Thread safety: every method may be called from any number of threads at once.
-// Errors: storage failures (busy past the timeout, I/O error, disk full) are
-// StatusCode::kUnavailable; nothing is half-written when a method fails.
+// Errors: storage failures (busy past the timeout, I/O error, disk full, the
+// database unreachable) are StatusCode::kUnavailable; nothing is half-written
+// when a method fails.
 #pragma once
 
-#include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "core/job.h"
+#include "core/queue_rules.h"
 #include "core/status.h"
 
 namespace renderq {
@@ -90,12 +93,6 @@ struct QueueSnapshot {
   double estimated_wait_seconds = 0;  // until every queued job is done
 };
 
-struct QueueLimits {
-  std::int64_t max_queued = 1000;  // whole queue
-  std::int64_t max_queued_per_owner = 100;
-  double max_drain_seconds = 3600;  // predicted drain time bound
-};
-
 // ---- Worker side ---------------------------------------------------------
 
 // Proof that a worker holds a job; every later write is fenced by it, so a
@@ -109,7 +106,8 @@ struct ClaimedJob {
   Lease lease;
   Job job;
   std::string scene_json;
-  std::string checkpoint_path;  // "" when the job has no checkpoint
+  // Samples of the checkpoint the job resumes from (0: none); its bytes come
+  // from LoadCheckpoint(), so a claim stays cheap when the job starts over.
   std::int64_t checkpoint_samples = 0;
 };
 
@@ -118,9 +116,42 @@ struct FinishRequest {
   double render_seconds = 0;
   double samples_per_second = 0;
   std::string result_etag;
+  // The PNG. Stored durably before the job is marked succeeded, in the same
+  // commit where the backend can (PostgreSQL), or synced to its file before
+  // that commit (SQLite).
+  std::span<const std::uint8_t> png;
+};
+
+// The largest checkpoint a backend keeps. A renderer's state is 12 bytes a
+// pixel (4096 × 4096 would be 192 MiB); above this bound SaveCheckpoint()
+// refuses with kResourceExhausted and a lost job starts over instead of resuming.
+inline constexpr std::size_t kMaxCheckpointBytes = std::size_t{64} << 20;
+
+// ---- Images served to clients ---------------------------------------------
+
+enum class ArtifactKind { kResult, kPreview };
+
+// Where the responder finds a job's image: a file on this host (the SQLite
+// backend keeps them in its results directory, which nginx serves), or the
+// bytes themselves (the PostgreSQL backend keeps them in the database).
+struct Artifact {
+  std::string file;                 // non-empty: the file that holds it
+  std::vector<std::uint8_t> bytes;  // otherwise
 };
 
 // ---- Administration ------------------------------------------------------
+
+struct PurgeReport {
+  std::vector<std::string> job_ids;  // the jobs deleted
+  int files_removed = 0;             // their files, where the backend keeps files
+};
+
+// Proof that this process is the only live one using a worker name (see
+// JobStore::LockWorkerName); released on destruction.
+class WorkerNameLock {
+ public:
+  virtual ~WorkerNameLock() = default;
+};
 
 struct TokenInfo {
   std::string name;
@@ -171,14 +202,26 @@ class JobStore {
 
   // -- worker
   virtual Status RegisterWorker(const WorkerInfo& worker) = 0;
+  // Proves that no other live process, on any host, uses `worker_name`, and
+  // holds that until the lock is destroyed; kConflict when one does. A worker
+  // that holds it may take back its name's leases at once (RequeueWorkerJobs).
+  virtual Result<std::unique_ptr<WorkerNameLock>> LockWorkerName(
+      const std::string& worker_name) = 0;
   // Requeues jobs whose heartbeat lapsed, then claims the oldest queued job.
   // Returns nullopt when the queue is empty.
   virtual Result<std::optional<ClaimedJob>> ClaimNext(const std::string& worker_name) = 0;
   // Progress and heartbeat; reports whether a cancel was requested.
   // Conflict when the lease is no longer held (the job was requeued or canceled).
   virtual Result<bool> Heartbeat(const Lease& lease, double progress) = 0;
-  virtual Status SaveCheckpoint(const Lease& lease, const std::string& path,
+  // Keeps the renderer's state after `samples` samples, durably, replacing the
+  // previous one. kResourceExhausted above kMaxCheckpointBytes.
+  virtual Status SaveCheckpoint(const Lease& lease, std::span<const std::uint8_t> state,
                                 std::int64_t samples) = 0;
+  // The last saved state of the leased job; nullopt when it has none.
+  virtual Result<std::optional<std::vector<std::uint8_t>>> LoadCheckpoint(const Lease& lease) = 0;
+  // The latest progressive image of a running job (not durable: a lost one
+  // is simply replaced by the next).
+  virtual Status SavePreview(const Lease& lease, std::span<const std::uint8_t> png) = 0;
   virtual Status Finish(const Lease& lease, const FinishRequest& request) = 0;
   virtual Status Fail(const Lease& lease, const std::string& code, const std::string& message) = 0;
   virtual Status MarkCanceled(const Lease& lease) = 0;
@@ -187,28 +230,29 @@ class JobStore {
   virtual Status Release(const Lease& lease, bool spend_attempt) = 0;
   virtual Status RecordThroughput(const std::string& worker_name, double units_per_second) = 0;
   virtual Status WorkerHeartbeat(const std::string& worker_name) = 0;
-  // Requeues (attempts + 1) or fails (worker_lost after 3 attempts) jobs whose
-  // heartbeat is older than the lease timeout. Returns how many it touched.
+  // Ends the lease of jobs whose heartbeat is older than the lease timeout:
+  // requeued, or failed with worker_lost (QueueRules, core/queue_rules.h).
+  // Returns how many it touched.
   virtual Result<int> RequeueLapsed() = 0;
-  // The same for every running job leased to `worker_name`, lapsed or not. Only
-  // for a worker process that has just proved no other live process uses its
-  // name (worker/instance_lock.h): such jobs were left by a dead predecessor.
+  // The same for every running job leased to `worker_name`, lapsed or not.
+  // Only for a process that holds LockWorkerName(worker_name): such jobs were
+  // left by a dead predecessor.
   virtual Result<int> RequeueWorkerJobs(const std::string& worker_name) = 0;
-  // Blocks until another process (or thread) may have committed a change, or
-  // `timeout` passed; spurious returns are allowed. An idle worker calls it
-  // after ClaimNext() found nothing, so it wakes within ms of a submit's commit
-  // without polling. The default is for backends that cannot be notified.
-  virtual Status WaitForChange(std::chrono::milliseconds timeout) {
-    std::this_thread::sleep_for(std::min(timeout, std::chrono::milliseconds(10)));
-    return Status::Ok();
-  }
+  // Blocks until another process (or thread) may have committed a change that
+  // makes a job claimable, or `timeout` passed; spurious returns are allowed.
+  // An idle worker calls it after ClaimNext() found nothing, so it wakes within
+  // ms of a submit's commit without polling.
+  virtual Status WaitForChange(std::chrono::milliseconds timeout) = 0;
+
+  // -- images
+  // The result (succeeded jobs) or the latest preview (running jobs) of a job
+  // of any owner; NotFound when there is none (yet).
+  virtual Result<Artifact> ReadArtifact(const std::string& job_id, ArtifactKind kind) = 0;
 
   // -- administration
-  // Deletes terminal jobs finished before `cutoff`; returns their ids (to delete files).
-  virtual Result<std::vector<std::string>> Purge(TimeMs cutoff) = 0;
-  virtual Status Backup(const std::string& destination_path) = 0;
-  virtual Result<std::vector<std::string>> IntegrityCheck() = 0;  // empty: ok
-  // Ids of succeeded jobs (to compare with the files on disk).
+  // Deletes terminal jobs finished before `cutoff`, with their images.
+  virtual Result<PurgeReport> Purge(TimeMs cutoff) = 0;
+  // Ids of succeeded jobs.
   virtual Result<std::vector<std::string>> SucceededJobIds() = 0;
   // Jobs by state, and the render durations of jobs that succeeded at or after
   // `finished_since`, counted against `bounds` (ascending seconds).

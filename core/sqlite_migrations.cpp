@@ -24,6 +24,16 @@ Result<int> ApplyMigrations(SqliteDb& db) {
   ASSIGN_OR_RETURN(int found, UserVersion(db));
   if (found == LatestSchemaVersion()) return found;
 
+  // A migration may rebuild a table (SQLite's procedure for changes ALTER TABLE
+  // cannot make): with foreign keys on, dropping the old table would run its
+  // ON DELETE actions on every row that refers to it. They are off for the
+  // migration (the pragma is a no-op inside a transaction) and checked before
+  // its COMMIT; the connection gets them back however this returns.
+  RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys = OFF"));
+  struct ForeignKeysBackOn {
+    SqliteDb& db;
+    ~ForeignKeysBackOn() { (void)db.Exec("PRAGMA foreign_keys = ON"); }
+  } back_on{db};
   ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db));
   ASSIGN_OR_RETURN(found, UserVersion(db));  // another process may have migrated meanwhile
   if (found > LatestSchemaVersion()) {
@@ -41,6 +51,13 @@ Result<int> ApplyMigrations(SqliteDb& db) {
     // The version is a number from our own table, not outside input.
     std::string set_version = "PRAGMA user_version = " + std::to_string(migration.version);
     RETURN_IF_ERROR(db.Exec(set_version.c_str()));
+  }
+  {
+    ASSIGN_OR_RETURN(Statement check, db.Prepare("PRAGMA foreign_key_check"));
+    ASSIGN_OR_RETURN(bool dangling, check.Step());
+    if (dangling) {
+      return Status::Internal("migrations left a dangling reference in table " + check.Text(0));
+    }
   }
   RETURN_IF_ERROR(transaction.Commit());
   return found;

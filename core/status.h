@@ -85,11 +85,14 @@ class [[nodiscard]] Result {
 #define RENDERQ_CONCAT_INNER(a, b) a##b
 #define RENDERQ_CONCAT(a, b) RENDERQ_CONCAT_INNER(a, b)
 
-// Returns the Status from the enclosing function unless it is OK.
-#define RETURN_IF_ERROR(expr)                          \
-  do {                                                 \
-    ::renderq::Status renderq_status_ = (expr);        \
-    if (!renderq_status_.ok()) return renderq_status_; \
+// Returns the Status from the enclosing function unless it is OK. (A name of
+// its own per use, so one may sit inside a lambda passed to another.)
+#define RETURN_IF_ERROR(expr) \
+  RETURN_IF_ERROR_IMPL(RENDERQ_CONCAT(renderq_status_, __COUNTER__), expr)
+#define RETURN_IF_ERROR_IMPL(status, expr) \
+  do {                                     \
+    ::renderq::Status status = (expr);     \
+    if (!status.ok()) return status;       \
   } while (0)
 
 // ASSIGN_OR_RETURN(auto x, Fn()): binds the value or returns the Status.

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/clock.h"
-#include "core/sqlite_job_store.h"
+#include "core/open_job_store.h"
 #include "ctl/cli.h"
 #include "ctl/commands.h"
 
@@ -28,10 +28,10 @@ int main(int argc, char** argv) {
     }
     // Opening migrates the schema: `init` is just this, and every other command
     // also works on a database an older version created.
-    SqliteJobStoreOptions options;
-    options.path = invocation->db;
-    auto store = SqliteJobStore::Open(options);
-    if (!store.ok()) return Fail(std::cerr, invocation->db, store.status());
+    StoreOptions options;
+    options.results_dir = invocation->results_dir;
+    auto store = OpenJobStore(invocation->db, options);
+    if (!store.ok()) return Fail(std::cerr, RedactedDb(invocation->db), store.status());
     const CommandContext ctx{**store, *invocation, *SystemClock::Instance(), std::cout, std::cerr};
     return RunCommand(ctx);
   } catch (const std::exception& e) {  // a bug, or out of memory: still a clean exit

@@ -1,5 +1,7 @@
 #include "ctl/result_files.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <set>
@@ -15,17 +17,26 @@ std::string ResultFilePath(const std::string& results_dir, const std::string& jo
   return JobFilesFor(results_dir, job_id).result;
 }
 
-Result<int> DeleteResultFiles(const std::string& results_dir,
-                              const std::vector<std::string>& job_ids) {
+Result<int> DeleteCachedResults(const std::string& results_dir, std::int64_t cutoff) {
   int deleted = 0;
-  for (const std::string& id : job_ids) {
-    const JobFiles files = JobFilesFor(results_dir, id);
-    for (const std::string& path : {files.result, files.preview, files.checkpoint}) {
-      std::error_code ec;
-      if (fs::remove(path, ec)) ++deleted;
-      if (ec) return Status::Unavailable("cannot delete " + path + ": " + ec.message());
+  std::error_code ec;
+  if (!fs::exists(results_dir, ec)) return 0;
+  for (fs::directory_iterator it(results_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path& p = it->path();
+    if (p.extension() != kResultFileSuffix || p.stem().string().find('.') != std::string::npos) {
+      continue;
     }
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0) continue;
+    const std::int64_t written_ms =
+        std::int64_t{st.st_mtim.tv_sec} * 1000 + st.st_mtim.tv_nsec / 1000000;
+    if (written_ms >= cutoff) continue;
+    std::error_code remove_ec;
+    if (fs::remove(p, remove_ec)) ++deleted;
+    if (remove_ec)
+      return Status::Unavailable("cannot delete " + p.string() + ": " + remove_ec.message());
   }
+  if (ec) return Status::Unavailable("cannot list " + results_dir + ": " + ec.message());
   return deleted;
 }
 

@@ -1,8 +1,10 @@
 // Result files on disk, as renderqctl sees them: `<results>/<job id>.png`, the
-// file nginx serves through X-Accel-Redirect to /internal/results/<id>.png.
+// file nginx serves through X-Accel-Redirect to /internal/results/<id>.png
+// (the SQLite store's own, or a web host's cache of a PostgreSQL store's).
 // Thread-safe: no shared state; errors as Status, never exceptions.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -12,11 +14,10 @@ namespace renderq {
 
 std::string ResultFilePath(const std::string& results_dir, const std::string& job_id);
 
-// Deletes the files of `job_ids`: `<id>.png`, the worker's preview `<id>.preview.png`
-// and a checkpoint `<id>.ckpt` a lost job may have left (absent files are fine);
-// returns how many were deleted. Unavailable on the first file that cannot be removed.
-Result<int> DeleteResultFiles(const std::string& results_dir,
-                              const std::vector<std::string>& job_ids);
+// Deletes the cached results ("<id>.png") last written before `cutoff` (ms
+// since the epoch): a web host's copies of a PostgreSQL store's results.
+// Returns how many were deleted; a missing results_dir holds none.
+Result<int> DeleteCachedResults(const std::string& results_dir, std::int64_t cutoff);
 
 struct ResultFileReport {
   std::vector<std::string> orphans;  // files with no succeeded job (paths)

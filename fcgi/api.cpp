@@ -7,12 +7,14 @@
 #include <charconv>
 #include <cmath>
 #include <exception>
+#include <filesystem>
 #include <optional>
 #include <stdexcept>
 #include <variant>
 
 #include <nlohmann/json.hpp>
 
+#include "core/atomic_file.h"
 #include "core/result_file_names.h"
 #include "core/scene_json.h"
 #include "core/token.h"
@@ -536,10 +538,8 @@ HttpResponse Api::JobResult(const Owner& owner, const std::string& id) const {
                        std::string("the job is ") + JobStateName(job->state) +
                            "; its result exists once it has succeeded");
   }
-  HttpResponse response;
-  response.SetHeader("X-Accel-Redirect", options_.internal_results_prefix + ResultFileName(id));
-  response.SetHeader("Content-Type", "image/png");
-  if (job->result_etag && !job->result_etag->empty()) {
+  HttpResponse response = ImageResponse(id, ArtifactKind::kResult);
+  if (response.status == 200 && job->result_etag && !job->result_etag->empty()) {
     const std::string& etag = *job->result_etag;
     response.SetHeader("ETag", etag.front() == '"' ? etag : '"' + etag + '"');
   }
@@ -552,13 +552,46 @@ HttpResponse Api::JobPreview(const Owner& owner, const std::string& id) const {
   if (job->state != JobState::kRunning) {
     return NotFound(std::string("no preview: the job is ") + JobStateName(job->state));
   }
-  if (options_.results_dir.empty() || !FileExists(JobFilesFor(options_.results_dir, id).preview)) {
-    return NotFound("no preview yet");
-  }
+  HttpResponse response = ImageResponse(id, ArtifactKind::kPreview);
+  if (response.status == 200) response.SetHeader("Cache-Control", "no-store");
+  return response;
+}
+
+// A job's image: nginx sends the file through X-Accel-Redirect when it is in
+// results_dir (the SQLite store keeps it there; a PostgreSQL store's result is
+// copied there once, as a cache); a preview from a PostgreSQL store, or any
+// image when there is no results_dir, travels in the body.
+HttpResponse Api::ImageResponse(const std::string& id, ArtifactKind kind) const {
+  const bool result = kind == ArtifactKind::kResult;
+  const std::string name = result ? ResultFileName(id) : PreviewFileName(id);
   HttpResponse response;
-  response.SetHeader("X-Accel-Redirect", options_.internal_results_prefix + PreviewFileName(id));
   response.SetHeader("Content-Type", "image/png");
-  response.SetHeader("Cache-Control", "no-store");
+  const std::string cached =
+      options_.results_dir.empty() ? "" : (std::filesystem::path(options_.results_dir) / name);
+  if (!result || cached.empty() || !FileExists(cached)) {
+    Result<Artifact> artifact = store_->ReadArtifact(id, kind);
+    if (!artifact.ok()) {
+      if (artifact.status().code() == StatusCode::kNotFound) {
+        if (result) LogLine("job " + id + " succeeded but its result is missing");
+        return NotFound(result ? "the result of this job is missing" : "no preview yet");
+      }
+      return StoreProblem(artifact.status());
+    }
+    if (artifact->file.empty()) {
+      if (!result || cached.empty()) {
+        response.body.assign(artifact->bytes.begin(), artifact->bytes.end());
+        return response;
+      }
+      // Visible at once is enough: the database keeps the durable copy.
+      const Status written = WriteFileAtomically(cached, artifact->bytes, Durability::kVisibleOnly);
+      if (!written.ok()) {
+        LogLine("result cache: " + written.ToString());
+        response.body.assign(artifact->bytes.begin(), artifact->bytes.end());
+        return response;
+      }
+    }
+  }
+  response.SetHeader("X-Accel-Redirect", options_.internal_results_prefix + name);
   return response;
 }
 

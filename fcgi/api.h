@@ -36,7 +36,9 @@ namespace renderq {
 struct ApiOptions {
   // SPEC: a scene predicted to render longer than this is 422 too-expensive.
   double max_render_seconds = kDefaultMaxRenderSeconds;
-  // Where workers write <id>.png and <id>.preview.png; "" disables /preview.
+  // The results directory nginx serves (internal_results_prefix): where a
+  // SQLite store keeps <id>.png and <id>.preview.png, or where results from a
+  // PostgreSQL store are cached. "": images travel in the response body.
   std::string results_dir;
   // nginx's internal location that serves files of results_dir.
   std::string internal_results_prefix = "/internal/results/";
@@ -71,6 +73,7 @@ class Api {
   HttpResponse CancelJob(const Owner& owner, const std::string& id) const;
   HttpResponse JobResult(const Owner& owner, const std::string& id) const;
   HttpResponse JobPreview(const Owner& owner, const std::string& id) const;
+  HttpResponse ImageResponse(const std::string& id, ArtifactKind kind) const;
   HttpResponse QueueStatus(const Owner& owner) const;
   HttpResponse Healthz() const;
   HttpResponse MetricsText() const;

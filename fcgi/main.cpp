@@ -18,7 +18,7 @@
 #include <string>
 #include <thread>
 
-#include "core/sqlite_job_store.h"
+#include "core/open_job_store.h"
 #include "fcgi/api.h"
 #include "fcgi/fcgi_server.h"
 #include "fcgi/flags.h"
@@ -97,15 +97,15 @@ int Run(const Flags& flags) {
     LogLine(listen_fd.status().message());
     return 1;
   }
-  // The store is opened here, after any fork: SQLite handles must not cross one.
-  SqliteJobStoreOptions store_options;
-  store_options.path = flags.db;
-  store_options.limits.max_queued = flags.max_queued;
-  store_options.limits.max_queued_per_owner = flags.max_queued_per_owner;
-  store_options.limits.max_drain_seconds = flags.max_drain_seconds;
-  Result<std::unique_ptr<SqliteJobStore>> store = SqliteJobStore::Open(store_options);
+  // The store is opened here, after any fork: database handles must not cross one.
+  StoreOptions store_options;
+  store_options.rules.limits.max_queued = flags.max_queued;
+  store_options.rules.limits.max_queued_per_owner = flags.max_queued_per_owner;
+  store_options.rules.limits.max_drain_seconds = flags.max_drain_seconds;
+  store_options.results_dir = flags.results;
+  Result<std::unique_ptr<QueueJobStore>> store = OpenJobStore(flags.db, store_options);
   if (!store.ok()) {
-    LogLine("cannot open the database " + flags.db + ": " + store.status().ToString());
+    LogLine("cannot open the database " + RedactedDb(flags.db) + ": " + store.status().ToString());
     return 1;
   }
   Metrics metrics;
@@ -116,7 +116,7 @@ int Run(const Flags& flags) {
 
   FcgiServer server(&api, *listen_fd, flags.threads);
   server.Start();
-  LogLine("serving " + flags.db + " on " +
+  LogLine("serving " + RedactedDb(flags.db) + " on " +
           (flags.socket.empty() ? std::string("fd 0 (socket activation)") : flags.socket) +
           " with " + std::to_string(flags.threads) + " threads");
 

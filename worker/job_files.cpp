@@ -40,12 +40,6 @@ bool JobIsOver(JobStore& store, const std::string& job_id) {
 
 }  // namespace
 
-Status RemovePartialFiles(const JobFiles& files) {
-  const Status preview = RemoveFileIfExists(files.preview);
-  const Status checkpoint = RemoveFileIfExists(files.checkpoint);
-  return preview.ok() ? checkpoint : preview;
-}
-
 Result<SweepReport> SweepResultsDir(const std::string& results_dir, JobStore& store) {
   SweepReport report;
   std::error_code ec;

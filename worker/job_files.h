@@ -1,6 +1,6 @@
-// The worker's housekeeping of the results directory (file names:
-// core/result_file_names.h): removing a job's partial files, and the sweep at
-// start of what crashed processes and finished jobs left behind.
+// The worker's housekeeping of a SQLite store's results directory (file
+// names: core/result_file_names.h): the sweep at start of what crashed
+// processes and finished jobs left behind.
 //
 // Thread-safe: no shared state. Errors as Status, never exceptions.
 #pragma once
@@ -12,11 +12,6 @@
 #include "core/status.h"
 
 namespace renderq {
-
-// Removes the preview and the checkpoint (what a canceled or finished job
-// leaves behind). Absent files are fine; the first other error is returned
-// after trying both.
-Status RemovePartialFiles(const JobFiles& files);
 
 struct SweepReport {
   int temps_removed = 0;        // temp files of processes that are gone

@@ -8,11 +8,9 @@
 #include <optional>
 #include <thread>
 
-#include "core/atomic_file.h"
 #include "core/scene_json.h"
 #include "kernels/png_writer.h"
 #include "worker/etag.h"
-#include "worker/job_files.h"
 #include "worker/pass_sizer.h"
 
 namespace renderq {
@@ -60,8 +58,7 @@ class JobAttempt {
         stop_(stop),
         claim_(claim),
         device_(device),
-        id_(claim.lease.job_id),
-        files_(JobFilesFor(options.results_dir, claim.lease.job_id)) {}
+        id_(claim.lease.job_id) {}
 
   JobReport Execute();
 
@@ -96,12 +93,12 @@ class JobAttempt {
   const ClaimedJob& claim_;
   const DeviceChoice& device_;
   const std::string id_;
-  const JobFiles files_;
 
   std::unique_ptr<Renderer> renderer_;
   int total_samples_ = 0;
   int resumed_from_ = 0;
   int checkpointed_samples_ = 0;
+  bool checkpoints_refused_ = false;
   JobControl control_;
   SteadyClock::time_point next_checkpoint_;
   SteadyClock::time_point next_preview_;
@@ -139,14 +136,18 @@ std::optional<JobReport> JobAttempt::Prepare(SceneDescription* scene) {
   return std::nullopt;
 }
 
-// Loads the checkpoint if one is there. The store's path is the one the last
-// holder recorded; the file at the usual path may be newer (a crash between
-// the rename and SaveCheckpoint), and either is a consistent state.
+// Loads the checkpoint if the store has one. A state the renderer refuses
+// (another scene, another backend, damaged) is logged and the job starts over:
+// resuming must give the image an uninterrupted render gives, or nothing.
 void JobAttempt::Resume(const SceneDescription& scene) {
-  const std::string path =
-      std::filesystem::exists(files_.checkpoint) ? files_.checkpoint : claim_.checkpoint_path;
-  if (path.empty() || !std::filesystem::exists(path)) return;
-  const Status loaded = renderer_->LoadState(path);
+  if (claim_.checkpoint_samples <= 0) return;
+  Result<std::optional<std::vector<std::uint8_t>>> state = store_.LoadCheckpoint(claim_.lease);
+  if (!state.ok()) {
+    log_.Log("checkpoint_ignored", id_, state.status().ToString());
+    return;
+  }
+  if (!state->has_value()) return;
+  const Status loaded = renderer_->ImportState(**state);
   if (loaded.ok()) {
     resumed_from_ = checkpointed_samples_ = renderer_->samples_done();
     return;
@@ -230,22 +231,22 @@ JobReport JobAttempt::Conclude(LoopEnd end, const Status& error) {
 JobReport JobAttempt::FinishJob() {
   Result<std::vector<std::uint8_t>> png = EncodeImage(*renderer_);
   if (!png.ok()) return HandleRenderError(png.status());
-  const Status written = WriteFileAtomically(files_.result, *png, Durability::kDurable);
-  if (!written.ok()) {
-    // Not the job's fault; let it run again (the attempt counts, so a disk
-    // that stays broken does not keep it going forever).
-    log_.Log("result_write_failed", id_, written.ToString());
-    return Settle(RetryUnavailable([&] { return store_.Release(claim_.lease, true); }),
-                  JobOutcome::kReleased, "release");
-  }
   FinishRequest request;
   request.device = renderer_->device_name();
   request.render_seconds = renderer_->render_seconds();
   request.samples_per_second = renderer_->samples_per_second();
   request.result_etag = ContentEtag(*png);
+  request.png = *png;
   const Status finished = RetryUnavailable([&] { return store_.Finish(claim_.lease, request); });
+  if (finished.code() == StatusCode::kUnavailable) {
+    // The result could not be stored (disk full, database gone): not the
+    // job's fault; let it run again (the attempt counts, so storage that
+    // stays broken does not keep it going forever).
+    log_.Log("result_write_failed", id_, finished.ToString());
+    return Settle(RetryUnavailable([&] { return store_.Release(claim_.lease, true); }),
+                  JobOutcome::kReleased, "release");
+  }
   if (!finished.ok()) return Settle(finished, JobOutcome::kSucceeded, "finish");
-  if (Status s = RemovePartialFiles(files_); !s.ok()) log_.Log("cleanup_failed", id_, s.ToString());
   if (request.render_seconds >= options_.min_measured_seconds) {
     const double units = request.samples_per_second * renderer_->max_depth();
     if (Status s = store_.RecordThroughput(options_.worker_name, units); !s.ok()) {
@@ -260,11 +261,8 @@ JobReport JobAttempt::FinishJob() {
 
 JobReport JobAttempt::CancelJob() {
   const Status s = RetryUnavailable([&] { return store_.MarkCanceled(claim_.lease); });
-  if (s.ok()) {
-    if (Status r = RemovePartialFiles(files_); !r.ok())
-      log_.Log("cleanup_failed", id_, r.ToString());
+  if (s.ok())
     log_.Log("canceled", id_, "samples_done=" + std::to_string(renderer_->samples_done()));
-  }
   return Settle(s, JobOutcome::kCanceled, "mark canceled");
 }
 
@@ -296,10 +294,7 @@ JobReport JobAttempt::HandleRenderError(const Status& error) {
 JobReport JobAttempt::FailJob(std::string_view code, const std::string& message) {
   const Status s =
       RetryUnavailable([&] { return store_.Fail(claim_.lease, std::string(code), message); });
-  if (s.ok()) {
-    RemovePartialFiles(files_).ok();
-    log_.Log("failed", id_, "code=" + std::string(code) + " message=\"" + message + "\"");
-  }
+  if (s.ok()) log_.Log("failed", id_, "code=" + std::string(code) + " message=\"" + message + "\"");
   JobReport r = Settle(s, JobOutcome::kFailed, "fail");
   if (r.outcome == JobOutcome::kFailed) r.detail = message;
   return r;
@@ -327,19 +322,24 @@ JobReport JobAttempt::Report(JobOutcome outcome, std::string detail) {
 
 void JobAttempt::WritePreview() {
   Result<std::vector<std::uint8_t>> png = EncodeImage(*renderer_);
-  const Status s =
-      png.ok() ? WriteFileAtomically(files_.preview, *png, Durability::kVisibleOnly) : png.status();
+  const Status s = png.ok() ? store_.SavePreview(claim_.lease, *png) : png.status();
   if (!s.ok()) log_.Log("preview_failed", id_, s.ToString());
 }
 
 void JobAttempt::WriteCheckpoint() {
+  if (checkpoints_refused_) return;
   const int samples = renderer_->samples_done();
   Result<std::vector<std::uint8_t>> state = renderer_->ExportState();
-  Status s = state.ok() ? WriteFileAtomically(files_.checkpoint, *state, Durability::kDurable)
-                        : state.status();
-  if (s.ok()) s = store_.SaveCheckpoint(claim_.lease, files_.checkpoint, samples);
+  const Status s =
+      state.ok() ? store_.SaveCheckpoint(claim_.lease, *state, samples) : state.status();
   if (s.code() == StatusCode::kConflict) {
     control_.lease_lost = true;
+    return;
+  }
+  if (s.code() == StatusCode::kResourceExhausted) {
+    // Over the store's bound: this job restarts from scratch if it is lost.
+    checkpoints_refused_ = true;
+    log_.Log("checkpoint_too_large", id_, s.ToString());
     return;
   }
   if (!s.ok()) {

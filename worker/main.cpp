@@ -5,16 +5,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
-#include <system_error>
 #include <vector>
 
-#include "core/sqlite_job_store.h"
+#include "core/open_job_store.h"
 #include "worker/cli.h"
-#include "worker/instance_lock.h"
 #include "worker/log.h"
 #include "worker/signals.h"
 #include "worker/worker.h"
@@ -37,20 +34,17 @@ int Run(const renderq::WorkerCommandLine& cl) {
       return 1;
     }
   }
-  renderq::SqliteJobStoreOptions store_options;
-  store_options.path = cl.db_path;
-  store_options.lease_timeout_ms = static_cast<renderq::TimeMs>(cl.lease_seconds * 1000.0);
-  auto store = renderq::SqliteJobStore::Open(store_options);
+  renderq::StoreOptions store_options;
+  store_options.rules.lease_timeout_ms = static_cast<renderq::TimeMs>(cl.lease_seconds * 1000.0);
+  store_options.results_dir = cl.worker.job.results_dir;
+  auto store = renderq::OpenJobStore(cl.db_path, store_options);
   if (!store.ok()) {
-    log.Log("start_failed", "", "database " + cl.db_path + ": " + store.status().ToString());
+    log.Log("start_failed", "",
+            "database " + renderq::RedactedDb(cl.db_path) + ": " + store.status().ToString());
     return 1;
   }
   renderq::WorkerOptions options = cl.worker;
-  // One lock per database file, however its path is spelled.
-  std::error_code ec;
-  const std::filesystem::path db = std::filesystem::weakly_canonical(cl.db_path, ec);
-  auto lock = renderq::InstanceLock::Acquire(
-      renderq::InstanceLock::PathFor(ec ? cl.db_path : db.string(), options.name));
+  auto lock = (*store)->LockWorkerName(options.name);
   if (!lock.ok() && lock.status().code() == renderq::StatusCode::kConflict) {
     log.Log("start_failed", "",
             "worker name \"" + options.name + "\" in use: " + lock.status().message());
@@ -62,7 +56,8 @@ int Run(const renderq::WorkerCommandLine& cl) {
     // Still safe to run: its jobs wait for their leases to lapse instead.
     log.Log("instance_lock_unavailable", "", lock.status().ToString());
   }
-  log.Log("starting", "", "db=" + cl.db_path + " results=" + options.job.results_dir);
+  log.Log("starting", "",
+          "db=" + renderq::RedactedDb(cl.db_path) + " results=" + options.job.results_dir);
   renderq::Worker worker(**store, log, options, &stop);
   const renderq::Status s = worker.Run();
   if (!s.ok()) {

@@ -32,13 +32,15 @@ Status Worker::Start() {
       log_.Log("reclaim_failed", "", reclaimed.status().ToString());
     }
   }
-  const Result<SweepReport> swept = SweepResultsDir(options_.job.results_dir, store_);
-  if (swept.ok()) {
-    log_.Log("swept", "",
-             "temps_removed=" + std::to_string(swept->temps_removed) +
-                 " stale_files_removed=" + std::to_string(swept->stale_files_removed));
-  } else {
-    log_.Log("sweep_failed", "", swept.status().ToString());
+  if (!options_.job.results_dir.empty()) {
+    const Result<SweepReport> swept = SweepResultsDir(options_.job.results_dir, store_);
+    if (swept.ok()) {
+      log_.Log("swept", "",
+               "temps_removed=" + std::to_string(swept->temps_removed) +
+                   " stale_files_removed=" + std::to_string(swept->stale_files_removed));
+    } else {
+      log_.Log("sweep_failed", "", swept.status().ToString());
+    }
   }
   CheckDevice(/*initial=*/true);
   return Register();

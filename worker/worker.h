@@ -2,10 +2,11 @@
 // (JobRunner), and waits for the next commit when the queue is empty.
 //
 // Start(): requeues the jobs a dead process of the same name left running
-// (when `reclaim_own_leases`), sweeps the results directory (temp files of
-// dead processes, files of finished jobs), chooses the device (a GPU that fails its check means the
-// CPU, with the fallback recorded) and registers in the workers table. Idle:
-// JobStore::WaitForChange() blocks (inotify on the SQLite WAL for SqliteJobStore) until another
+// (when `reclaim_own_leases`), sweeps a SQLite store's results directory (temp
+// files of dead processes, files of finished jobs), chooses the device (a GPU
+// that fails its check means the CPU, with the fallback recorded) and
+// registers in the workers table. Idle: JobStore::WaitForChange() blocks
+// (inotify on the WAL for SQLite, LISTEN for PostgreSQL) until another
 // process commits, so a submit is picked up within milliseconds without polling; the wait is
 // bounded by `idle_wait` so the worker's own heartbeat and the sweep of lapsed leases (inside
 // ClaimNext) still happen on an empty queue. After a GPU fault the device is checked again before
@@ -39,8 +40,8 @@ struct WorkerOptions {
   RendererFactory factory = CreateRenderer;
   DeviceProbe probe = ProbeCudaDevice;
   // Start() requeues the jobs still leased to `name` at once. Set only while
-  // this process holds the name's InstanceLock (worker/instance_lock.h): then
-  // those leases belong to a dead process and need not wait to lapse.
+  // this process holds JobStore::LockWorkerName(name): then those leases
+  // belong to a dead process and need not wait to lapse.
   bool reclaim_own_leases = false;
 };
 

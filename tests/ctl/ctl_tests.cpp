@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/sqlite_job_store.h"
+#include "core/open_job_store.h"
 #include "ctl/cli.h"
 #include "tests/ctl/ctl_runner.h"
 
@@ -42,10 +42,10 @@ struct CtlFixture {
     return json::parse(run.out);
   }
   // The real store on the same file, opened only while needed.
-  std::unique_ptr<SqliteJobStore> Store() {
-    SqliteJobStoreOptions options;
-    options.path = db;
-    auto store = SqliteJobStore::Open(options);
+  std::unique_ptr<QueueJobStore> Store() {
+    StoreOptions options;
+    options.results_dir = results;
+    auto store = OpenJobStore(db, options);
     BOOST_TEST_REQUIRE(store.ok(), store.status().ToString());
     return std::move(*store);
   }
@@ -358,16 +358,19 @@ BOOST_AUTO_TEST_CASE(backup_is_a_consistent_copy) {
 BOOST_AUTO_TEST_CASE(check_finds_orphan_and_missing_result_files) {
   const auto ids = Submit(2);
   BOOST_TEST(Ctl({"check"}).exit_code == 0);
-  {  // ids[0] succeeds without a file being written
+  std::filesystem::create_directories(results);
+  {  // ids[0] succeeds, then its file is lost
     auto store = Store();
     auto claimed = store->ClaimNext("test-worker");
     BOOST_TEST_REQUIRE((claimed.ok() && claimed->has_value()));
     FinishRequest finish;
     finish.device = "cpu";
     finish.result_etag = "\"x\"";
+    const std::vector<std::uint8_t> png = {0x89, 'P', 'N', 'G'};
+    finish.png = png;
     BOOST_TEST_REQUIRE(store->Finish((*claimed)->lease, finish).ok());
   }
-  std::filesystem::create_directories(results);
+  BOOST_TEST_REQUIRE(std::filesystem::remove(results + "/" + ids[0] + ".png"));
   const std::string orphan = results + "/" + ids[1] + ".png";
   Touch(orphan);
   Touch(results + "/" + ids[1] + ".png.tmp");      // a worker's temporary: not an orphan

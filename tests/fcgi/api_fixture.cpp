@@ -93,10 +93,12 @@ bool ProblemHasPointer(const HttpResponse& response, std::string_view pointer) {
 
 ApiFixture::ApiFixture(ApiFixtureOptions options) {
   db_path_ = dir_.path() + "/queue.db";
-  SqliteJobStoreOptions store_options;
-  store_options.path = db_path_;
-  store_options.limits = options.limits;
-  auto store = SqliteJobStore::Open(store_options);
+  results_dir_ = dir_.path() + "/results";
+  std::filesystem::create_directory(results_dir_);
+  StoreOptions store_options;
+  store_options.rules.limits = options.limits;
+  store_options.results_dir = results_dir_;
+  auto store = OpenJobStore(db_path_, store_options);
   if (!store.ok()) throw std::runtime_error("open store: " + store.status().ToString());
   store_ = std::move(store).value();
   auto a = store_->CreateToken("alice");
@@ -104,8 +106,6 @@ ApiFixture::ApiFixture(ApiFixtureOptions options) {
   if (!a.ok() || !b.ok()) throw std::runtime_error("create tokens failed");
   alice = *a;
   bob = *b;
-  results_dir_ = dir_.path() + "/results";
-  std::filesystem::create_directory(results_dir_);
   options.api.results_dir = results_dir_;
   options.api.units_per_second_cache_ms = 0;  // tests change throughput and expect it at once
   api_ = std::make_unique<Api>(store_.get(), &metrics_, SystemClock::Instance(), options.api);

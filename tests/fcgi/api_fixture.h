@@ -1,4 +1,4 @@
-// What the fcgi tests share: an Api over a real SqliteJobStore on a fresh temp
+// What the fcgi tests share: an Api over a real SQLite store on a fresh temp
 // file, two owners with tokens, request builders and a row counter that reads
 // the database through its own sqlite3 connection.
 #pragma once
@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
-#include "core/sqlite_job_store.h"
+#include "core/open_job_store.h"
 #include "fcgi/api.h"
 #include "fcgi/http.h"
 #include "fcgi/metrics.h"
@@ -74,7 +74,7 @@ class ApiFixture {
   const std::string& db_path() const { return db_path_; }
   // The Api's results_dir: an empty directory inside the fixture's temp dir.
   const std::string& results_dir() const { return results_dir_; }
-  SqliteJobStore& store() const { return *store_; }
+  QueueJobStore& store() const { return *store_; }
   const Metrics& metrics() const { return metrics_; }
 
   std::string alice;  // tokens
@@ -84,7 +84,7 @@ class ApiFixture {
   TempDir dir_;
   std::string db_path_;
   std::string results_dir_;
-  std::unique_ptr<SqliteJobStore> store_;
+  std::unique_ptr<QueueJobStore> store_;
   Metrics metrics_;
   std::unique_ptr<Api> api_;
 };

@@ -31,7 +31,7 @@ std::string SceneCosting(int samples) {
 }
 
 // Registers worker "w" and claims the oldest queued job.
-ClaimedJob ClaimOne(SqliteJobStore& store) {
+ClaimedJob ClaimOne(JobStore& store) {
   WorkerInfo worker;
   worker.name = "w";
   worker.device = "cpu";
@@ -242,6 +242,8 @@ BOOST_AUTO_TEST_CASE(result_is_409_until_succeeded_then_redirected_to_nginx) {
   finish.render_seconds = 1.5;
   finish.samples_per_second = 1000;
   finish.result_etag = "5d41402abc4b2a76";
+  const std::vector<std::uint8_t> png = {0x89, 'P', 'N', 'G'};
+  finish.png = png;
   BOOST_TEST_REQUIRE(f.store().Finish(claimed.lease, finish).ok());
 
   const HttpResponse done = f.Call(f.Request("GET", path, Bearer(f.alice)));

@@ -1,7 +1,7 @@
 // GET /metrics text: Prometheus exposition format 0.0.4 (every family announced
 // once by HELP and TYPE before its samples, label values escaped, histogram
 // buckets cumulative and ending in +Inf), and the numbers it takes from a real
-// SqliteJobStore (jobs by state, render durations of the last hour).
+// SQLite store (jobs by state, render durations of the last hour).
 #include <boost/test/unit_test.hpp>
 
 #include <charconv>
@@ -276,8 +276,9 @@ BOOST_AUTO_TEST_SUITE(metrics_from_the_store)
 // Claims the next queued job and finishes it, rendered in `render_seconds`.
 void FinishNext(StoreFixture& f, double render_seconds) {
   const ClaimedJob claimed = f.Claim("w");
-  const Status s =
-      f.store->Finish(claimed.lease, FinishRequest{"cpu", render_seconds, 1.0, "\"e\""});
+  const std::vector<std::uint8_t> png = {0x89, 'P', 'N', 'G'};
+  const Status s = f.store->Finish(
+      claimed.lease, StoreFixture::Finished(png, "cpu", render_seconds, 1.0, "\"e\""));
   BOOST_TEST_REQUIRE(s.ok(), s.ToString());
 }
 

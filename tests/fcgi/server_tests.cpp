@@ -22,7 +22,7 @@
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
-#include "core/sqlite_job_store.h"
+#include "core/open_job_store.h"
 #include "tests/fcgi/api_fixture.h"
 #include "tests/fcgi/fcgi_client.h"
 
@@ -90,9 +90,7 @@ bool WaitUntilConnectable(const std::string& socket_path) {
 
 // A database with a token, created before the server starts (as renderqctl would).
 std::string PrepareDatabase(const std::string& db_path) {
-  SqliteJobStoreOptions options;
-  options.path = db_path;
-  auto store = SqliteJobStore::Open(options);
+  auto store = OpenJobStore(db_path, StoreOptions{});
   BOOST_TEST_REQUIRE(store.ok(), store.status().ToString());
   auto token = (*store)->CreateToken("alice");
   BOOST_TEST_REQUIRE(token.ok());

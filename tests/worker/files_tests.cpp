@@ -4,8 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "tests/worker/worker_fixture.h"
 #include "core/atomic_file.h"
+#include "tests/worker/worker_fixture.h"
 #include "worker/etag.h"
 #include "worker/job_files.h"
 

@@ -4,8 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/instance_lock.h"
 #include "tests/worker/worker_fixture.h"
-#include "worker/instance_lock.h"
 
 namespace renderq::testing {
 

@@ -1,4 +1,4 @@
-// The worker's job loop against a real SqliteJobStore and the CPU renderer.
+// The worker's job loop against a real SQLite store and the CPU renderer.
 #include <boost/test/unit_test.hpp>
 
 #include <thread>
@@ -274,10 +274,10 @@ BOOST_AUTO_TEST_CASE(ALostLeaseEndsTheAttemptQuietly) {
   BOOST_REQUIRE(
       WaitUntil([&] { return Get(job.id).state == JobState::kRunning; }, milliseconds(5000)));
   // Another process with a very short lease timeout sees the heartbeat as lapsed.
-  SqliteJobStoreOptions impatient;
-  impatient.path = (dir / "queue.db").string();
-  impatient.lease_timeout_ms = 1;
-  auto other = SqliteJobStore::Open(impatient);
+  StoreOptions impatient;
+  impatient.results_dir = results.string();
+  impatient.rules.lease_timeout_ms = 1;
+  auto other = OpenJobStore((dir / "queue.db").string(), impatient);
   BOOST_REQUIRE(other.ok());
   BOOST_REQUIRE(WaitUntil(
       [&] {

@@ -1,4 +1,4 @@
-// A temp directory with a fresh SqliteJobStore (real clock) and a results
+// A temp directory with a fresh SQLite store (real clock) and its results
 // directory, plus helpers to submit scenes and inspect jobs and files.
 #pragma once
 
@@ -17,8 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/open_job_store.h"
 #include "core/scene_json.h"
-#include "core/sqlite_job_store.h"
 #include "kernels/png_writer.h"
 #include "worker/log.h"
 #include "worker/worker.h"
@@ -75,9 +75,9 @@ struct WorkerFixture {
     dir = pattern;
     results = dir / "results";
     std::filesystem::create_directory(results);
-    SqliteJobStoreOptions options;
-    options.path = (dir / "queue.db").string();
-    auto opened = SqliteJobStore::Open(options);
+    StoreOptions options;
+    options.results_dir = results.string();
+    auto opened = OpenJobStore((dir / "queue.db").string(), options);
     BOOST_REQUIRE_MESSAGE(opened.ok(), opened.status().ToString());
     store = std::move(opened).value();
     auto token = store->CreateToken("tester");
@@ -140,7 +140,7 @@ struct WorkerFixture {
 
   std::filesystem::path dir;
   std::filesystem::path results;
-  std::unique_ptr<SqliteJobStore> store;
+  std::unique_ptr<QueueJobStore> store;
   std::int64_t owner_id = 0;
   Logger log{"test"};
   std::atomic<bool> stop{false};

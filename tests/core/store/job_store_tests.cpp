@@ -1,19 +1,31 @@
-// SqliteJobStore behaviour, one thread at a time: the job life cycle, leases,
-// cancel, idempotency, limits, tokens and administration.
+// The store contract, one thread at a time: the job life cycle, leases,
+// cancel, idempotency, limits, tokens, images and administration. Runs on
+// every backend the build has (tests/core/store/test_database.h).
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
-#include "core/sqlite_db.h"
 #include "tests/core/store/store_fixture.h"
 
 namespace renderq::testing {
+namespace {
+
+// An image's bytes, from the file or the bytes the backend handed back.
+std::vector<std::uint8_t> ArtifactBytes(const Artifact& artifact) {
+  if (artifact.file.empty()) return artifact.bytes;
+  std::ifstream in(artifact.file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
 
 BOOST_FIXTURE_TEST_SUITE(StoreJobs, StoreFixture)
 
 BOOST_AUTO_TEST_CASE(SubmitReportsPositionAndEta) {
-  options.default_units_per_second = 1000.0;
+  options.rules.default_units_per_second = 1000.0;
   Open();
   const std::int64_t owner = NewOwner("alice");
   Job a = Submit(owner);
@@ -44,8 +56,8 @@ BOOST_AUTO_TEST_CASE(ClaimTakesTheOldestAndFinishRecordsTheRun) {
   BOOST_TEST(!*cancel);
   Job running = Get(a.id);
   BOOST_TEST(running.eta_seconds.value() == 1.0);  // half done after 1 s
-  FinishRequest finish{"cpu", 2.0, 1234.0, "\"etag\""};
-  BOOST_REQUIRE(store->Finish(claimed.lease, finish).ok());
+  const std::vector<std::uint8_t> png = Bytes("\x89PNG result of a");
+  BOOST_REQUIRE(store->Finish(claimed.lease, Finished(png, "cpu", 2.0, 1234.0, "\"etag\"")).ok());
   Job done = Get(a.id);
   BOOST_TEST(JobStateName(done.state) == "succeeded");
   BOOST_TEST(done.progress == 1.0);
@@ -55,6 +67,12 @@ BOOST_AUTO_TEST_CASE(ClaimTakesTheOldestAndFinishRecordsTheRun) {
   auto ids = store->SucceededJobIds();
   BOOST_REQUIRE(ids.ok());
   BOOST_TEST(ids->size() == 1u);
+  // The result is stored with the job, wherever the backend keeps it.
+  auto result = store->ReadArtifact(a.id, ArtifactKind::kResult);
+  BOOST_REQUIRE_MESSAGE(result.ok(), result.status().ToString());
+  BOOST_TEST(ArtifactBytes(*result) == png, boost::test_tools::per_element());
+  BOOST_TEST(store->ReadArtifact(b.id, ArtifactKind::kResult).status().code() ==
+             StatusCode::kNotFound);
 }
 
 BOOST_AUTO_TEST_CASE(LapsedHeartbeatRequeuesAtTheOriginalPlaceThenFails) {
@@ -66,7 +84,7 @@ BOOST_AUTO_TEST_CASE(LapsedHeartbeatRequeuesAtTheOriginalPlaceThenFails) {
     BOOST_TEST_CONTEXT("attempt " << attempt) {
       ClaimedJob claimed = Claim("w" + std::to_string(attempt));
       BOOST_TEST(claimed.job.id == a.id);  // still first in line
-      clock.Advance(options.lease_timeout_ms - 1);
+      clock.Advance(options.rules.lease_timeout_ms - 1);
       BOOST_TEST(store->RequeueLapsed().value() == 0);  // not lapsed yet
       clock.Advance(2);
       BOOST_TEST(store->RequeueLapsed().value() == 1);
@@ -93,16 +111,17 @@ BOOST_AUTO_TEST_CASE(AnOldLeaseCannotFinishAReclaimedJob) {
   const std::int64_t owner = NewOwner("alice");
   Submit(owner);
   ClaimedJob first = Claim("old");
-  clock.Advance(options.lease_timeout_ms + 1);
+  clock.Advance(options.rules.lease_timeout_ms + 1);
   ClaimedJob second = Claim("new");  // requeues the lapsed one, then claims it again
   BOOST_TEST(second.job.id == first.job.id);
   BOOST_TEST(second.lease.lease_id > first.lease.lease_id);
-  FinishRequest finish{"cpu", 1, 1, "e"};
+  const std::vector<std::uint8_t> png = Bytes("png");
+  const FinishRequest finish = Finished(png, "cpu", 1, 1, "e");
   BOOST_TEST(store->Finish(first.lease, finish).code() == StatusCode::kConflict);
   BOOST_TEST(store->Fail(first.lease, "render_failed", "x").code() == StatusCode::kConflict);
   BOOST_TEST(store->MarkCanceled(first.lease).code() == StatusCode::kConflict);
   BOOST_TEST(store->Release(first.lease, true).code() == StatusCode::kConflict);
-  BOOST_TEST(store->SaveCheckpoint(first.lease, "/tmp/x", 1).code() == StatusCode::kConflict);
+  BOOST_TEST(store->SaveCheckpoint(first.lease, Bytes("x"), 1).code() == StatusCode::kConflict);
   BOOST_TEST(store->Finish(second.lease, finish).ok());
   BOOST_TEST(store->Finish(second.lease, finish).code() == StatusCode::kConflict);  // only once
 }
@@ -113,7 +132,7 @@ BOOST_AUTO_TEST_CASE(ReleaseKeepsThePlaceAndTheCheckpoint) {
   Job a = Submit(owner);
   Submit(owner);
   ClaimedJob claimed = Claim();
-  BOOST_REQUIRE(store->SaveCheckpoint(claimed.lease, "/var/ckpt/a", 8).ok());
+  BOOST_REQUIRE(store->SaveCheckpoint(claimed.lease, Bytes("state after 8"), 8).ok());
   BOOST_REQUIRE(store->Release(claimed.lease, /*spend_attempt=*/false).ok());
   Job after = Get(a.id);
   BOOST_TEST(JobStateName(after.state) == "queued");
@@ -122,8 +141,11 @@ BOOST_AUTO_TEST_CASE(ReleaseKeepsThePlaceAndTheCheckpoint) {
   BOOST_TEST(after.progress == 0.5);
   ClaimedJob again = Claim();
   BOOST_TEST(again.job.id == a.id);
-  BOOST_TEST(again.checkpoint_path == "/var/ckpt/a");
   BOOST_TEST(again.checkpoint_samples == 8);
+  auto state = store->LoadCheckpoint(again.lease);
+  BOOST_REQUIRE(state.ok());
+  BOOST_REQUIRE(state->has_value());
+  BOOST_TEST(**state == Bytes("state after 8"), boost::test_tools::per_element());
   BOOST_REQUIRE(store->Release(again.lease, /*spend_attempt=*/true).ok());
   BOOST_TEST(Get(a.id).attempts == 1);
 }
@@ -185,7 +207,7 @@ BOOST_AUTO_TEST_CASE(ALostWorkerWithACancelPendingEndsCanceled) {
   Job job = Submit(owner);
   Claim();
   BOOST_REQUIRE(store->Cancel(owner, job.id).ok());
-  clock.Advance(options.lease_timeout_ms + 1);
+  clock.Advance(options.rules.lease_timeout_ms + 1);
   BOOST_TEST(store->RequeueLapsed().value() == 1);
   BOOST_TEST(JobStateName(Get(job.id).state) == "canceled");
 }
@@ -216,7 +238,7 @@ BOOST_AUTO_TEST_CASE(IdempotencyKeyReplaysConflictsAndExpires) {
         BOOST_TEST(outcome->job.id == original.id);
     }
   }
-  clock.Advance(options.idempotency_window_ms + 1);
+  clock.Advance(options.rules.idempotency_window_ms + 1);
   auto fresh = store->Submit(Request(owner, "key-1", "{\"x\":1}"));
   BOOST_REQUIRE(fresh.ok());
   BOOST_TEST(static_cast<int>(fresh->kind) == static_cast<int>(SubmitOutcome::Kind::kCreated));
@@ -224,10 +246,10 @@ BOOST_AUTO_TEST_CASE(IdempotencyKeyReplaysConflictsAndExpires) {
 }
 
 BOOST_AUTO_TEST_CASE(PerOwnerTotalAndDrainLimits) {
-  options.limits.max_queued_per_owner = 3;
-  options.limits.max_queued = 5;
-  options.default_units_per_second = 64.0 * 32 * 16 * 8;  // one test job per second
-  options.limits.max_drain_seconds = 1e9;
+  options.rules.limits.max_queued_per_owner = 3;
+  options.rules.limits.max_queued = 5;
+  options.rules.default_units_per_second = 64.0 * 32 * 16 * 8;  // one test job per second
+  options.rules.limits.max_drain_seconds = 1e9;
   Open();
   const std::int64_t a = NewOwner("a");
   const std::int64_t b = NewOwner("b");
@@ -246,9 +268,9 @@ BOOST_AUTO_TEST_CASE(PerOwnerTotalAndDrainLimits) {
   store.reset();
 
   // Drain bound: 5 queued seconds, a bound of 5.5 s, so a sixth is refused for ~1 s.
-  options.limits.max_queued = 1000;
-  options.limits.max_queued_per_owner = 1000;
-  options.limits.max_drain_seconds = 5.5;
+  options.rules.limits.max_queued = 1000;
+  options.rules.limits.max_queued_per_owner = 1000;
+  options.rules.limits.max_drain_seconds = 5.5;
   Open();
   auto slow = store->Submit(Request(b));
   BOOST_REQUIRE(slow.ok());
@@ -323,11 +345,12 @@ BOOST_AUTO_TEST_CASE(TokensAreStoredHashedAndRevocable) {
   BOOST_REQUIRE(tokens.ok());
   BOOST_TEST(tokens->size() == 2u);
   store.reset();
-  auto db = SqliteDb::Open(options.path, SqliteOptions{});
-  auto stored = (*db)->Prepare("SELECT count(*) FROM tokens WHERE token_hash = ?");
-  stored->Bind(Sha256Hex(*again));
-  BOOST_REQUIRE(stored->Step().value());
-  BOOST_TEST(stored->Int(0) == 1);
+  auto stored =
+      database->QueryInt("SELECT count(*) FROM tokens WHERE token_hash = ?", {Sha256Hex(*again)});
+  BOOST_REQUIRE(stored.ok());
+  BOOST_TEST(*stored == 1);
+  auto raw = database->QueryInt("SELECT count(*) FROM tokens WHERE token_hash = ?", {*again});
+  BOOST_TEST(raw.value() == 0);  // the secret itself is nowhere
 }
 
 BOOST_AUTO_TEST_CASE(WorkersThroughputAndQueueSnapshot) {
@@ -337,7 +360,7 @@ BOOST_AUTO_TEST_CASE(WorkersThroughputAndQueueSnapshot) {
   Submit(owner);
   WorkerInfo worker{"0", "cuda:0 Test GPU", false, 1234, 0, std::nullopt, 0};
   BOOST_REQUIRE(store->RegisterWorker(worker).ok());
-  BOOST_TEST(store->UnitsPerSecond().value() == options.default_units_per_second);
+  BOOST_TEST(store->UnitsPerSecond().value() == options.rules.default_units_per_second);
   BOOST_REQUIRE(store->RecordThroughput("0", 1e6).ok());
   BOOST_TEST(store->RecordThroughput("nobody", 1e6).code() == StatusCode::kNotFound);
   BOOST_TEST(store->UnitsPerSecond().value() == 1e6);
@@ -350,7 +373,8 @@ BOOST_AUTO_TEST_CASE(WorkersThroughputAndQueueSnapshot) {
   BOOST_REQUIRE(queue->workers.size() == 1u);
   BOOST_TEST(queue->workers[0].current_job.value() == claimed.job.id);
   BOOST_TEST(queue->estimated_wait_seconds == 2 * claimed.job.cost_units / 1e6);
-  BOOST_REQUIRE(store->Finish(claimed.lease, FinishRequest{"cuda:0", 1, 1, "e"}).ok());
+  const std::vector<std::uint8_t> png = Bytes("png");
+  BOOST_REQUIRE(store->Finish(claimed.lease, Finished(png, "cuda:0", 1, 1, "e")).ok());
   BOOST_TEST(!store->Queue()->workers[0].current_job.has_value());
 }
 
@@ -363,10 +387,11 @@ BOOST_AUTO_TEST_CASE(PurgeDeletesOldTerminalJobs) {
   Job kept = Submit(owner);
   auto purged = store->Purge(kStart + 500);
   BOOST_REQUIRE(purged.ok());
-  BOOST_TEST(*purged == std::vector<std::string>{old_job.id}, boost::test_tools::per_element());
+  BOOST_TEST(purged->job_ids == std::vector<std::string>{old_job.id},
+             boost::test_tools::per_element());
   BOOST_TEST(store->Get(0, old_job.id).status().code() == StatusCode::kNotFound);
   BOOST_TEST(Get(kept.id).position.value() == 1);
-  BOOST_TEST(store->IntegrityCheck()->empty());
+  BOOST_TEST(database->IntegrityProblems()->empty());
 }
 
 BOOST_AUTO_TEST_CASE(WaitForChangeWakesOnACommitFromAnotherConnection) {
@@ -374,7 +399,7 @@ BOOST_AUTO_TEST_CASE(WaitForChangeWakesOnACommitFromAnotherConnection) {
   const std::int64_t owner = NewOwner("alice");
   BOOST_REQUIRE(!store->ClaimNext("w")->has_value());                      // arms the watch
   BOOST_REQUIRE(store->WaitForChange(std::chrono::milliseconds(0)).ok());  // drops our own events
-  auto other = SqliteJobStore::Open(options);
+  auto other = OpenJobStore(db(), options);
   BOOST_REQUIRE(other.ok());
   std::thread submitter([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -2,10 +2,15 @@
 // a hand-written statement from storing an impossible state.
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
+#include <chrono>
+#include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/sqlite_db.h"
+#include "core/sqlite_maintenance.h"
 #include "core/sqlite_migrations.h"
 #include "tests/core/store/store_fixture.h"
 
@@ -32,7 +37,7 @@ BOOST_FIXTURE_TEST_SUITE(StoreSchema, StoreFixture)
 
 BOOST_AUTO_TEST_CASE(MigratesAnEmptyFileAndReopeningIsANoOp) {
   {
-    auto db = OpenRaw(options.path);
+    auto db = OpenRaw(database->uri());
     auto found = ApplyMigrations(*db);
     BOOST_REQUIRE(found.ok());
     BOOST_TEST(*found == 0);
@@ -40,10 +45,10 @@ BOOST_AUTO_TEST_CASE(MigratesAnEmptyFileAndReopeningIsANoOp) {
     BOOST_TEST(
         QueryText(*db,
                   "SELECT count(*) FROM sqlite_schema WHERE name IN "
-                  "('jobs','owners','tokens','idempotency_keys','workers','queue','job_counts',"
-                  "'recent_failures')") == "8");
+                  "('jobs','job_scenes','owners','tokens','idempotency_keys','workers','queue',"
+                  "'job_counts','recent_failures')") == "9");
   }
-  auto db = OpenRaw(options.path);
+  auto db = OpenRaw(database->uri());
   const std::string schema_before =
       QueryText(*db, "SELECT group_concat(sql, ';') FROM sqlite_schema");
   auto again = ApplyMigrations(*db);
@@ -55,19 +60,87 @@ BOOST_AUTO_TEST_CASE(MigratesAnEmptyFileAndReopeningIsANoOp) {
   BOOST_TEST(store->Ping().ok());
 }
 
+// A database made by schema version 1 (the scene in the jobs row, checkpoint
+// paths) opens as it is and keeps every job, key and worker, in line.
+BOOST_AUTO_TEST_CASE(UpgradesAVersionOneDatabaseKeepingEverything) {
+  {
+    auto db = OpenRaw(database->uri());
+    auto tx = Transaction::Begin(*db);
+    BOOST_REQUIRE(tx.ok());
+    BOOST_REQUIRE(db->Exec(Migrations()[0].sql).ok());
+    BOOST_REQUIRE(db->Exec("PRAGMA user_version = 1").ok());
+    const std::string rows = R"(
+      INSERT INTO owners (id, name, created_at) VALUES (1, 'alice', 0);
+      INSERT INTO tokens (owner_id, token_hash, created_at) VALUES (1, ')" +
+                             Sha256Hex("rq_old") + R"(', 0);
+      INSERT INTO jobs (seq, id, owner_id, state, created_at, finished_at, scene, width, height,
+                        samples, max_depth, cost_units, error_code, error_message, attempts)
+        VALUES (3, '00000003-0000-4000-8000-000000000000', 1, 'failed', 10, 20, '{"old": 3}',
+                8, 8, 4, 2, 512, 'worker_lost', 'lost', 3);
+      INSERT INTO jobs (seq, id, owner_id, state, created_at, started_at, scene, width, height,
+                        samples, max_depth, cost_units, lease_id, worker, heartbeat_at,
+                        checkpoint_path, checkpoint_samples)
+        VALUES (5, '00000005-0000-4000-8000-000000000000', 1, 'running', 30, 31, '{"old": 5}',
+                8, 8, 4, 2, 512, 7, 'gpu0', 40, '/var/results/x.ckpt', 2);
+      INSERT INTO jobs (seq, id, owner_id, created_at, scene, width, height, samples, max_depth,
+                        cost_units)
+        VALUES (6, '00000006-0000-4000-8000-000000000000', 1, 50, '{"old": 6}', 8, 8, 4, 2, 512);
+      UPDATE sqlite_sequence SET seq = 9 WHERE name = 'jobs';
+      INSERT INTO idempotency_keys VALUES (1, 'k', ')" +
+                             Sha256Hex("{}") + R"(', '00000006-0000-4000-8000-000000000000', )" +
+                             std::to_string(kStart - 1000) + R"();
+      INSERT INTO workers (name, device, pid, started_at, heartbeat_at, current_job)
+        VALUES ('gpu0', 'cpu', 1, 0, 40, '00000005-0000-4000-8000-000000000000');
+      UPDATE lease_counter SET last_lease_id = 7;
+    )";
+    BOOST_REQUIRE(db->Exec(rows.c_str()).ok());
+    BOOST_REQUIRE(tx->Commit().ok());
+  }
+  Open();  // at kStart: the running job's lease lapsed long ago, the key is a second old
+  auto owner = store->Authenticate("rq_old");
+  BOOST_REQUIRE(owner.ok());
+  BOOST_TEST(Get("00000003-0000-4000-8000-000000000000").error_code.value() == "worker_lost");
+  const Job queued = Get("00000006-0000-4000-8000-000000000000");
+  BOOST_TEST(queued.position.value() == 1);
+  // The idempotency key survived the rebuild of jobs (no cascade ran).
+  auto replay = store->Submit(Request(owner->id, "k", "{}"));
+  BOOST_REQUIRE(replay.ok());
+  BOOST_TEST(static_cast<int>(replay->kind) == static_cast<int>(SubmitOutcome::Kind::kReplayed));
+  BOOST_TEST(replay->job.id == queued.id);
+  auto queue = store->Queue();
+  BOOST_REQUIRE(queue.ok());
+  BOOST_REQUIRE(queue->workers.size() == 1u);
+  BOOST_TEST(queue->workers[0].current_job.value() == "00000005-0000-4000-8000-000000000000");
+  // The lapsed job goes back to its place (before seq 6) with its scene and
+  // its checkpoint count.
+  ClaimedJob first = Claim();
+  BOOST_TEST(first.job.id == "00000005-0000-4000-8000-000000000000");
+  BOOST_TEST(first.scene_json == "{\"old\": 5}");
+  BOOST_TEST(first.checkpoint_samples == 2);
+  BOOST_TEST(first.lease.lease_id == 8);
+  BOOST_TEST(Claim().scene_json == "{\"old\": 6}");
+  // seq is never reused: the next job comes after the old sequence's 9.
+  BOOST_TEST(Submit(owner->id).seq == 10);
+  store.reset();
+  auto db = OpenRaw(database->uri());
+  BOOST_TEST(QueryText(*db, "PRAGMA user_version") == std::to_string(LatestSchemaVersion()));
+  BOOST_TEST(QueryText(*db, "PRAGMA foreign_keys") == "1");
+  BOOST_TEST(database->IntegrityProblems()->empty());
+}
+
 BOOST_AUTO_TEST_CASE(RefusesASchemaNewerThanTheBuild) {
   {
-    auto db = OpenRaw(options.path);
+    auto db = OpenRaw(database->uri());
     BOOST_REQUIRE(ApplyMigrations(*db).ok());
     BOOST_REQUIRE(db->Exec("PRAGMA user_version = 999").ok());
   }
-  auto opened = SqliteJobStore::Open(options);
+  auto opened = OpenJobStore(database->uri(), options);
   BOOST_TEST(!opened.ok());
   BOOST_TEST(opened.status().code() == StatusCode::kUnavailable);
 }
 
 BOOST_AUTO_TEST_CASE(ConnectionsAreDurableWalWithForeignKeys) {
-  auto db = OpenRaw(options.path);
+  auto db = OpenRaw(database->uri());
   BOOST_TEST(QueryText(*db, "PRAGMA journal_mode") == "wal");
   BOOST_TEST(QueryText(*db, "PRAGMA synchronous") == "2");  // FULL
   BOOST_TEST(QueryText(*db, "PRAGMA foreign_keys") == "1");
@@ -76,7 +149,7 @@ BOOST_AUTO_TEST_CASE(ConnectionsAreDurableWalWithForeignKeys) {
 }
 
 BOOST_AUTO_TEST_CASE(StatementErrorsCarrySqlitesCodeAndMessage) {
-  auto db = OpenRaw(options.path);
+  auto db = OpenRaw(database->uri());
   auto bad = db->Prepare("SELECT * FROM no_such_table");
   BOOST_REQUIRE(!bad.ok());
   BOOST_TEST(bad.status().message().find("no such table") != std::string::npos);
@@ -84,7 +157,7 @@ BOOST_AUTO_TEST_CASE(StatementErrorsCarrySqlitesCodeAndMessage) {
 }
 
 BOOST_AUTO_TEST_CASE(TransactionsRollBackUnlessCommitted) {
-  auto db = OpenRaw(options.path);
+  auto db = OpenRaw(database->uri());
   BOOST_REQUIRE(db->Exec("CREATE TABLE t (x INTEGER)").ok());
   {
     auto tx = Transaction::Begin(*db);
@@ -120,7 +193,7 @@ BOOST_AUTO_TEST_CASE(CheckConstraintsRejectImpossibleStates) {
   Claim();  // the first job runs now
   store.reset();
 
-  auto db = OpenRaw(options.path);
+  auto db = OpenRaw(database->uri());
   const std::string q = "(SELECT seq FROM jobs WHERE state = 'queued')";
   const std::string r = "(SELECT seq FROM jobs WHERE state = 'running')";
   const std::vector<std::pair<std::string, std::string>> rows = {
@@ -148,13 +221,16 @@ BOOST_AUTO_TEST_CASE(CheckConstraintsRejectImpossibleStates) {
       {"cancel_requested not a boolean", "UPDATE jobs SET cancel_requested = 2 WHERE seq = " + r},
       {"width out of range", "UPDATE jobs SET width = 0 WHERE seq = " + q},
       {"samples out of range", "UPDATE jobs SET samples = 70000 WHERE seq = " + q},
-      {"checkpoint samples without a file",
-       "UPDATE jobs SET checkpoint_samples = 4 WHERE seq = " + q},
-      {"checkpoint beyond the samples",
-       "UPDATE jobs SET checkpoint_path = 'x', checkpoint_samples = 17"
-       " WHERE seq = " +
-           q},
-      {"scene that is not JSON", "UPDATE jobs SET scene = '{' WHERE seq = " + q},
+      {"checkpoint kept by a finished job",
+       "UPDATE jobs SET state = 'canceled', finished_at = created_at, lease_id = NULL,"
+       " heartbeat_at = NULL, cancel_requested = 0, checkpoint_samples = 4 WHERE seq = " +
+           r},
+      {"checkpoint beyond the samples", "UPDATE jobs SET checkpoint_samples = 17 WHERE seq = " + q},
+      {"attempt started past its checkpoint",
+       "UPDATE jobs SET attempt_from_samples = 5 WHERE seq = " + q},
+      {"more stalled attempts than attempts",
+       "UPDATE jobs SET stalled_attempts = 1 WHERE seq = " + q},
+      {"scene of an unknown job", "INSERT INTO job_scenes (seq, scene) VALUES (999, '{}')"},
       {"id that is not a UUID v4", "UPDATE jobs SET id = 'job-1' WHERE seq = " + q},
       {"text in an integer column (STRICT)", "UPDATE jobs SET attempts = 'many' WHERE seq = " + q},
       {"job of an unknown owner", "UPDATE jobs SET owner_id = 999 WHERE seq = " + q},
@@ -193,7 +269,7 @@ BOOST_AUTO_TEST_CASE(ViewsShowTheQueueTheCountsAndTheFailures) {
   Claim();
   store.reset();
 
-  auto db = OpenRaw(options.path);
+  auto db = OpenRaw(database->uri());
   BOOST_TEST(
       QueryText(*db,
                 "SELECT group_concat(state || ':' || coalesce(position, '-'), ',') FROM queue") ==
@@ -202,6 +278,48 @@ BOOST_AUTO_TEST_CASE(ViewsShowTheQueueTheCountsAndTheFailures) {
              "queued=1,running=1,succeeded=0,failed=1,canceled=0");
   BOOST_TEST(QueryText(*db, "SELECT error_code || ' ' || owner FROM recent_failures") ==
              "render_failed alice");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// SQLite's own maintenance: an online backup while writers go on.
+BOOST_FIXTURE_TEST_SUITE(SqliteMaintenance, StoreFixture)
+
+BOOST_AUTO_TEST_CASE(BackupWhileWritingPassesIntegrityCheck) {
+  options.rules.limits.max_queued = options.rules.limits.max_queued_per_owner = 100000;
+  options.rules.limits.max_drain_seconds = 1e12;
+  Open();
+  const std::int64_t owner = NewOwner("alice");
+  for (int i = 0; i < 100; ++i) Submit(owner);
+  std::atomic<bool> stop{false};
+  std::atomic<int> written{0};
+  std::thread writer([&] {
+    while (!stop) {
+      if (store->Submit(Request(owner)).ok()) ++written;
+    }
+  });
+  // The backup starts once the writer is committing, not before its first
+  // submit (a slow sanitizer build can finish a 100-row backup sooner).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (written.load() < 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const int before = written.load();
+  const auto backup = dir / "backup.db";
+  Status backed_up = BackupSqliteDatabase(db(), backup.string());
+  stop = true;
+  writer.join();
+  BOOST_REQUIRE_MESSAGE(backed_up.ok(), backed_up.ToString());
+  BOOST_TEST(before >= 3);
+  auto copy = SqliteDb::Open(backup.string(), SqliteOptions{});
+  BOOST_REQUIRE(copy.ok());
+  auto check = (*copy)->Prepare("PRAGMA integrity_check");
+  BOOST_REQUIRE(check->Step().value());
+  BOOST_TEST(check->Text(0) == "ok");
+  auto count = (*copy)->Prepare("SELECT count(*) FROM jobs");
+  BOOST_REQUIRE(count->Step().value());
+  BOOST_TEST(count->Int(0) >= 100);
+  BOOST_TEST(!std::filesystem::exists(dir / "backup.db.partial"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,4 +1,6 @@
-// A fresh SQLite file per test in its own mkdtemp directory, removed afterwards.
+// A fresh database of the backend under test (tests/core/store/test_database.h)
+// per test, in its own mkdtemp directory, removed afterwards; the store is
+// opened through OpenJobStore as every program opens it, on a ManualClock.
 #pragma once
 
 #include <boost/test/unit_test.hpp>
@@ -8,10 +10,12 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "core/clock.h"
-#include "core/sqlite_job_store.h"
+#include "core/open_job_store.h"
 #include "core/token.h"
+#include "tests/core/store/test_database.h"
 
 namespace renderq {
 // Boost.Test prints the values of failed checks.
@@ -24,23 +28,32 @@ namespace renderq::testing {
 
 inline constexpr TimeMs kStart = 1'800'000'000'000;  // 2027-01-15, any fixed instant
 
+inline std::vector<std::uint8_t> Bytes(const std::string& text) {
+  return std::vector<std::uint8_t>(text.begin(), text.end());
+}
+
 struct StoreFixture {
   StoreFixture() {
     std::string pattern =
         (std::filesystem::temp_directory_path() / "renderq-store-XXXXXX").string();
     BOOST_REQUIRE(mkdtemp(pattern.data()) != nullptr);
     dir = pattern;
-    options.path = (dir / "queue.db").string();
+    std::filesystem::create_directory(dir / "results");
+    database = NewTestDatabase(dir);
+    options.results_dir = (dir / "results").string();
     options.clock = &clock;
   }
   ~StoreFixture() {
     store.reset();
+    database.reset();
     std::error_code ignored;
     std::filesystem::remove_all(dir, ignored);
   }
 
-  SqliteJobStore& Open() {
-    auto opened = SqliteJobStore::Open(options);
+  const std::string& db() const { return database->uri(); }
+
+  QueueJobStore& Open() {
+    auto opened = OpenJobStore(db(), options);
     BOOST_REQUIRE_MESSAGE(opened.ok(), opened.status().ToString());
     store = std::move(opened).value();
     return *store;
@@ -91,10 +104,24 @@ struct StoreFixture {
     return *job;
   }
 
+  // A finish with a stand-in PNG (the store keeps bytes; it does not decode them).
+  static FinishRequest Finished(const std::vector<std::uint8_t>& png, const std::string& device,
+                                double seconds, double samples_per_second,
+                                const std::string& etag) {
+    FinishRequest f;
+    f.device = device;
+    f.render_seconds = seconds;
+    f.samples_per_second = samples_per_second;
+    f.result_etag = etag;
+    f.png = png;
+    return f;
+  }
+
   std::filesystem::path dir;
+  std::unique_ptr<TestDatabase> database;
   ManualClock clock{kStart};
-  SqliteJobStoreOptions options;
-  std::unique_ptr<SqliteJobStore> store;
+  StoreOptions options;
+  std::unique_ptr<QueueJobStore> store;
 };
 
 }  // namespace renderq::testing

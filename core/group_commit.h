@@ -1,18 +1,24 @@
 // Group commit: one writer thread commits the writes of many callers together.
 //
 // A caller hands Run() a unit of work; the writer thread takes every unit that
-// is waiting, runs them in one BEGIN IMMEDIATE transaction (each inside its own
-// SAVEPOINT, so one unit's failure does not sink the others), COMMITs once
-// (with synchronous=FULL that is one fsync for the whole batch) and then wakes
-// each caller with its own result. Run() returns OK only once the unit's
-// changes are on disk; when the transaction or its COMMIT fails, every unit of
-// the batch gets kUnavailable, so no caller ever sees success for an
-// uncommitted change.
+// is waiting, runs them in one transaction of its writer session, COMMITs once
+// (one fsync for the whole batch with SQLite's synchronous=FULL, one WAL flush
+// on PostgreSQL) and then wakes each caller with its own result. Run() returns
+// OK only once the unit's changes are committed; when the transaction or its
+// COMMIT fails, every unit of the batch gets kUnavailable, so no caller ever
+// sees success for an uncommitted change.
 //
-// Thread safety: Run() may be called from any number of threads. The work
-// runs on the writer thread with the writer's connection; it must not block on
-// anything but the database, and whatever it writes into the caller's
-// variables is valid only when Run() returns OK.
+// Units run back to back without a savepoint each: almost every unit either
+// writes or refuses before writing. When one fails after all (its changes may
+// be half made), the batch is rolled back and run again with every unit in a
+// nested unit of its own (StorageTx::BeginUnit), so one unit's failure does
+// not sink the others and leaves no trace. A unit may therefore run twice; it
+// must reset what it reports each time it starts.
+//
+// Thread safety: Run() may be called from any number of threads. The work runs
+// on the writer thread; it must not block on anything but the database, and
+// whatever it writes into the caller's variables is valid only when Run()
+// returns OK.
 #pragma once
 
 #include <condition_variable>
@@ -25,24 +31,24 @@
 #include <thread>
 #include <vector>
 
-#include "core/sqlite_db.h"
+#include "core/queue_storage.h"
 #include "core/status.h"
 
 namespace renderq {
 
-class SqliteGroupCommit {
+class GroupCommit {
  public:
-  using Work = std::function<Status(SqliteDb&)>;
+  using Work = std::function<Status(StorageTx&)>;
 
   struct Options {
     std::size_t max_batch = 512;  // units per transaction; the rest wait for the next
   };
 
-  SqliteGroupCommit(std::unique_ptr<SqliteDb> db, Options options);
+  GroupCommit(std::unique_ptr<QueueStorage::WriterSession> session, Options options);
   // Finishes the units already handed in, then stops the writer.
-  ~SqliteGroupCommit();
-  SqliteGroupCommit(const SqliteGroupCommit&) = delete;
-  SqliteGroupCommit& operator=(const SqliteGroupCommit&) = delete;
+  ~GroupCommit();
+  GroupCommit(const GroupCommit&) = delete;
+  GroupCommit& operator=(const GroupCommit&) = delete;
 
   // Runs `work` in the next batch; returns its Status once the batch committed,
   // or kUnavailable if the batch did not commit.
@@ -50,8 +56,9 @@ class SqliteGroupCommit {
 
   struct Stats {
     std::int64_t units = 0;    // units run
-    std::int64_t batches = 0;  // transactions attempted
+    std::int64_t batches = 0;  // transactions attempted (a rerun counts once more)
     std::int64_t commits = 0;  // transactions committed
+    std::int64_t reruns = 0;   // batches run again unit by unit after a unit failed
   };
   Stats stats() const;
 
@@ -71,8 +78,10 @@ class SqliteGroupCommit {
   void WriterLoop();
   // Runs the batch; returns each unit's Status, in batch order.
   std::vector<Status> RunBatch(const std::deque<Pending>& batch);
+  // One attempt; false when a unit failed on the fast path (nothing committed).
+  bool TryBatch(const std::deque<Pending>& batch, bool unit_by_unit, std::vector<Status>* results);
 
-  const std::unique_ptr<SqliteDb> db_;  // used by the writer thread only
+  const std::unique_ptr<QueueStorage::WriterSession> session_;  // writer thread only
   const Options options_;
   mutable std::mutex mu_;
   std::condition_variable work_ready_;  // writer waits for units
