@@ -150,6 +150,79 @@ BOOST_AUTO_TEST_CASE(ReleaseKeepsThePlaceAndTheCheckpoint) {
   BOOST_TEST(Get(a.id).attempts == 1);
 }
 
+BOOST_AUTO_TEST_CASE(LostAttemptsThatAdvancedTheirCheckpointDoNotCountTowardWorkerLost) {
+  Open();
+  const std::int64_t owner = NewOwner("alice");
+  const Job job = Submit(owner);
+  // Five machines lost in a row, each after saving a newer checkpoint.
+  for (int attempt = 1; attempt <= 5; ++attempt) {
+    BOOST_TEST_CONTEXT("attempt " << attempt) {
+      const ClaimedJob claimed = Claim("w" + std::to_string(attempt));
+      BOOST_TEST(claimed.checkpoint_samples == 2 * (attempt - 1));
+      BOOST_REQUIRE(store->SaveCheckpoint(claimed.lease, Bytes("state"), 2 * attempt).ok());
+      clock.Advance(options.rules.lease_timeout_ms + 1);
+      BOOST_TEST(store->RequeueLapsed().value() == 1);
+      const Job after = Get(job.id);
+      BOOST_TEST(JobStateName(after.state) == "queued");
+      BOOST_TEST(after.attempts == attempt);  // every attempt is counted
+    }
+  }
+  // Then three without progress: a job that keeps killing its worker ends.
+  for (int stalled = 1; stalled <= 3; ++stalled) {
+    Claim();
+    clock.Advance(options.rules.lease_timeout_ms + 1);
+    BOOST_TEST(store->RequeueLapsed().value() == 1);
+  }
+  const Job failed = Get(job.id);
+  BOOST_TEST(JobStateName(failed.state) == "failed");
+  BOOST_TEST(failed.attempts == 8);
+  BOOST_TEST(failed.error_code.value() == "worker_lost");
+}
+
+BOOST_AUTO_TEST_CASE(PreviewsAndCheckpointsGoWhenTheJobEnds) {
+  Open();
+  const std::int64_t owner = NewOwner("alice");
+  const Job job = Submit(owner);
+  const ClaimedJob claimed = Claim();
+  BOOST_TEST(store->ReadArtifact(job.id, ArtifactKind::kPreview).status().code() ==
+             StatusCode::kNotFound);
+  BOOST_REQUIRE(store->SavePreview(claimed.lease, Bytes("preview 1")).ok());
+  BOOST_REQUIRE(store->SavePreview(claimed.lease, Bytes("preview 2")).ok());
+  auto preview = store->ReadArtifact(job.id, ArtifactKind::kPreview);
+  BOOST_REQUIRE(preview.ok());
+  BOOST_TEST(ArtifactBytes(*preview) == Bytes("preview 2"), boost::test_tools::per_element());
+  BOOST_REQUIRE(store->SaveCheckpoint(claimed.lease, Bytes("state"), 4).ok());
+  const std::vector<std::uint8_t> png = Bytes("png");
+  BOOST_REQUIRE(store->Finish(claimed.lease, Finished(png, "cpu", 1, 1, "e")).ok());
+  BOOST_TEST(store->ReadArtifact(job.id, ArtifactKind::kPreview).status().code() ==
+             StatusCode::kNotFound);
+  BOOST_TEST(!store->LoadCheckpoint(claimed.lease).value().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(ACheckpointOverTheBoundIsRefusedAndTheJobGoesOn) {
+  Open();
+  const std::int64_t owner = NewOwner("alice");
+  Submit(owner);
+  const ClaimedJob claimed = Claim();
+  const std::vector<std::uint8_t> huge(kMaxCheckpointBytes + 1, 7);
+  BOOST_TEST(store->SaveCheckpoint(claimed.lease, huge, 8).code() ==
+             StatusCode::kResourceExhausted);
+  BOOST_TEST(store->Heartbeat(claimed.lease, 0.5).ok());
+  BOOST_TEST(!store->LoadCheckpoint(claimed.lease).value().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(OneProcessPerWorkerNameWhereverItRuns) {
+  Open();
+  auto first = store->LockWorkerName("gpu0");
+  BOOST_REQUIRE_MESSAGE(first.ok(), first.status().ToString());
+  auto other = OpenJobStore(db(), options);
+  BOOST_REQUIRE(other.ok());
+  BOOST_TEST((*other)->LockWorkerName("gpu0").status().code() == StatusCode::kConflict);
+  BOOST_TEST((*other)->LockWorkerName("gpu1").ok());
+  first->reset();  // the process "ends"
+  BOOST_TEST((*other)->LockWorkerName("gpu0").ok());
+}
+
 BOOST_AUTO_TEST_CASE(CancelQueuedRunningAndTerminal) {
   Open();
   const std::int64_t owner = NewOwner("alice");
