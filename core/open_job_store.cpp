@@ -1,8 +1,23 @@
 #include "core/open_job_store.h"
 
+#include "core/pg_storage.h"
 #include "core/sqlite_storage.h"
 
 namespace renderq {
+namespace {
+
+Result<std::unique_ptr<QueueStorage>> OpenSqlite(const std::string& path,
+                                                 const StoreOptions& options) {
+  SqliteStorageOptions sqlite;
+  sqlite.path = path;
+  sqlite.results_dir = options.results_dir;
+  sqlite.db.busy_timeout_ms = options.busy_timeout_ms;
+  if (options.clock != nullptr) sqlite.clock = options.clock;
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteStorage> storage, SqliteStorage::Open(sqlite));
+  return std::unique_ptr<QueueStorage>(std::move(storage));
+}
+
+}  // namespace
 
 bool IsPostgresUri(std::string_view db) {
   return db.starts_with("postgresql://") || db.starts_with("postgres://");
@@ -26,14 +41,13 @@ Result<std::unique_ptr<QueueJobStore>> OpenJobStore(const std::string& db,
   if (db.empty()) return Status::InvalidArgument("no database given (--db or RENDERQ_DB)");
   std::unique_ptr<QueueStorage> storage;
   if (IsPostgresUri(db)) {
-    return Status::InvalidArgument("this build has no PostgreSQL backend");
+    PgStorageOptions postgres;
+    postgres.uri = db;
+    postgres.clock = options.clock;
+    ASSIGN_OR_RETURN(storage, PgStorage::Open(postgres));
+  } else {
+    ASSIGN_OR_RETURN(storage, OpenSqlite(db, options));
   }
-  SqliteStorageOptions sqlite;
-  sqlite.path = db;
-  sqlite.results_dir = options.results_dir;
-  sqlite.db.busy_timeout_ms = options.busy_timeout_ms;
-  if (options.clock != nullptr) sqlite.clock = options.clock;
-  ASSIGN_OR_RETURN(storage, SqliteStorage::Open(sqlite));
   QueueJobStoreOptions store;
   store.rules = options.rules;
   store.max_batch = options.max_batch;
