@@ -26,16 +26,16 @@ function(renderq_add_boost_tests name)
   endforeach()
 endfunction()
 
-# renderq_add_script_test(NAME COMMAND... [TIMEOUT s] [LABELS ...])
-# An end-to-end test driven by a script; it gets the build and source dirs in
-# its environment and exits 77 to report itself skipped.
+# renderq_add_script_test(NAME COMMAND... [TIMEOUT s] [LABELS ...] [ENV VAR=value...])
+# An end-to-end test driven by a script; it gets the build and source dirs (and
+# ENV) in its environment and exits 77 to report itself skipped.
 function(renderq_add_script_test name)
-  cmake_parse_arguments(ARG "" "TIMEOUT" "COMMAND;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "TIMEOUT" "COMMAND;LABELS;ENV" ${ARGN})
   add_test(NAME ${name} COMMAND ${ARG_COMMAND})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()
   set_tests_properties(${name} PROPERTIES
     TIMEOUT ${ARG_TIMEOUT} SKIP_RETURN_CODE 77 LABELS "e2e;${ARG_LABELS}"
-    ENVIRONMENT "RENDERQ_BIN=${PROJECT_BINARY_DIR}/bin;RENDERQ_SOURCE_DIR=${PROJECT_SOURCE_DIR};RENDERQ_BINARY_DIR=${PROJECT_BINARY_DIR}")
+    ENVIRONMENT "RENDERQ_BIN=${PROJECT_BINARY_DIR}/bin;RENDERQ_SOURCE_DIR=${PROJECT_SOURCE_DIR};RENDERQ_BINARY_DIR=${PROJECT_BINARY_DIR};${ARG_ENV}")
 endfunction()

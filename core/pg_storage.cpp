@@ -477,8 +477,8 @@ class PgTx final : public StorageTx {
             "WITH j AS (UPDATE jobs SET state = 'succeeded', progress = 1,"
             "   finished_at = greatest($1, started_at), lease_id = NULL,"
             "   heartbeat_at = NULL, checkpoint_samples = 0, attempt_from_samples = 0,"
-            "   device = $2, render_seconds = greatest($3, 0),"
-            "   samples_per_second = greatest($4, 0), result_etag = $5" RQ_PG_FENCE(
+            "   device = $2, render_seconds = greatest($3::float8, 0),"
+            "   samples_per_second = greatest($4::float8, 0), result_etag = $5" RQ_PG_FENCE(
                 "$6", "$7") " RETURNING seq, id),"
                             " r AS (INSERT INTO job_results (seq, png) SELECT seq, $8 FROM j),"
                             " c AS (DELETE FROM job_checkpoints WHERE seq IN (SELECT seq FROM j)),"

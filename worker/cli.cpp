@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "core/open_job_store.h"
 #include "core/program_options.h"
 
 namespace renderq {
@@ -25,19 +26,22 @@ struct RawArgs {
 
 po::options_description Describe(WorkerCommandLine* cl, RawArgs* raw) {
   po::options_description d(
-      "usage: renderq-worker --device N|cpu --db PATH --results DIR [options]\n\n"
+      "usage: renderq-worker --device N|cpu --db PATH|URI [--results DIR] [options]\n\n"
       "Claims queued render jobs in submission order from the renderq database and\n"
       "renders them on CUDA device N or on the CPU (falling back to the CPU when the\n"
       "GPU does not work). SIGTERM/SIGINT: hand the running job back and exit;\n"
-      "SIGHUP: reopen the log file. One process per --name: it locks\n"
-      "<db>.worker-<name>.lock, and on start requeues at once any job still leased\n"
-      "to its name (left by a process of that name that died).\n\noptions");
+      "SIGHUP: reopen the log file. One process per --name on a database, on any\n"
+      "host: it locks the name (an flock <db>.worker-<name>.lock beside a SQLite\n"
+      "file, an advisory lock on PostgreSQL), and on start requeues at once any job\n"
+      "still leased to its name (left by a process of that name that died).\n\noptions");
   d.add_options()("help,h", "print this help and exit")(
       "device", po::value(&raw->device)->default_value("cpu"),
       "CUDA device ordinal (0, 1, ...) or \"cpu\"")("db", po::value(&cl->db_path),
-                                                    "the queue database (default: $RENDERQ_DB)")(
+                                                    "the queue: a SQLite file, or a postgresql:// "
+                                                    "URI (default: $RENDERQ_DB)")(
       "results", po::value(&cl->worker.job.results_dir),
-      "directory for <id>.png results, previews and checkpoints (required)")(
+      "directory for <id>.png results, previews and checkpoints (required with a SQLite "
+      "file; a PostgreSQL queue keeps them in the database)")(
       "name", po::value(&raw->name),
       "worker name in the workers table, letters, digits and . _ - @ (default: the "
       "--device value)")("checkpoint-seconds",
@@ -78,7 +82,9 @@ bool ValidWorkerName(std::string_view name) {
 
 Status Validate(const WorkerCommandLine& cl, const RawArgs& raw) {
   if (cl.db_path.empty()) return Status::InvalidArgument("--db is required (or set RENDERQ_DB)");
-  if (cl.worker.job.results_dir.empty()) return Status::InvalidArgument("--results is required");
+  if (cl.worker.job.results_dir.empty() && !IsPostgresUri(cl.db_path)) {
+    return Status::InvalidArgument("--results is required with a SQLite database");
+  }
   if (!PositiveFinite(raw.checkpoint_seconds)) {
     return Status::InvalidArgument("--checkpoint-seconds must be > 0");
   }

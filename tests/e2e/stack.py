@@ -10,6 +10,10 @@ one temporary directory that is removed, with every process stopped, when the
         token = stack.create_token("alice")
         status, headers, body = stack.request("POST", "/api/v1/jobs", scene, token=token)
 
+The queue is a SQLite file in that directory, or, with backend="postgres" (or
+RENDERQ_E2E_BACKEND=postgres), a private PostgreSQL server started there by
+scripts/pg-cluster (127.0.0.1, a port picked here); stack.db is then its URI.
+
 Environment (set by ctest through renderq_add_script_test): RENDERQ_BIN (the
 build's bin/ dir), RENDERQ_SOURCE_DIR. Without them, paths relative to this file
 and build/bin are used.
@@ -86,7 +90,11 @@ class Stack:
     unless given one)."""
 
     def __init__(self, threads=4, submit_rate="1000000r/s", submit_burst=1000000,
-                 nginx_workers=1, responder_args=()):
+                 nginx_workers=1, responder_args=(), backend=None):
+        self.backend = backend or os.environ.get("RENDERQ_E2E_BACKEND", "sqlite")
+        if self.backend not in ("sqlite", "postgres"):
+            raise StackError("unknown backend %r (sqlite or postgres)" % self.backend)
+        self.pg_dir = None
         self.threads = threads
         self.submit_rate = submit_rate
         self.submit_burst = submit_burst
@@ -116,6 +124,10 @@ class Stack:
         require_binaries("renderq-fcgi", "renderqctl", "nginx")
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="renderq-e2e-"))
         self.db = self.dir / "queue.db"
+        if self.backend == "postgres":
+            self.pg_dir = self.dir / "pg"
+            self.pg_port = free_port()
+            self.db = self.pg_start()
         self.socket = self.dir / "fcgi.sock"
         self.results = self.dir / "results"
         self.results.mkdir()
@@ -139,6 +151,9 @@ class Stack:
             _terminate(proc)
         self.nginx = self.responder = None
         self._spawned = []
+        if self.pg_dir is not None:
+            self.pg_stop()
+            self.pg_dir = None
         for f in self._logs:
             f.close()
         self._logs = []
@@ -148,6 +163,36 @@ class Stack:
             else:
                 shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
+
+    # ---- PostgreSQL (backend "postgres")
+
+    def pg_start(self):
+        """Starts (or restarts) the private server; returns its URI."""
+        out = subprocess.run([str(SOURCE_DIR / "scripts" / "pg-cluster"), "start", str(self.pg_dir),
+                              str(self.pg_port), "--fast"], capture_output=True, text=True,
+                             timeout=120)
+        if out.returncode != 0:
+            raise StackError("pg-cluster start failed:\n" + out.stderr)
+        return out.stdout.strip()
+
+    def pg_stop(self, crash=False):
+        """Stops the server: a fast shutdown, or (crash) as if it died."""
+        subprocess.run([str(SOURCE_DIR / "scripts" / "pg-cluster"), "kill" if crash else "stop",
+                        str(self.pg_dir)], capture_output=True, timeout=120)
+
+    def sql(self, query):
+        """Rows of a query on the queue's database, read with a connection of its own."""
+        if self.backend == "postgres":
+            out = subprocess.run(["psql", str(self.db), "-qAt", "-F", "\t", "-c", query],
+                                 capture_output=True, text=True, timeout=30)
+            if out.returncode != 0:
+                raise StackError("psql: " + out.stderr)
+            return [tuple(line.split("\t")) for line in out.stdout.splitlines()]
+        con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=10)
+        try:
+            return [tuple(str(v) for v in row) for row in con.execute(query)]
+        finally:
+            con.close()
 
     # ---- the responder
 
@@ -258,18 +303,33 @@ class Stack:
 
     def job_ids_in_db(self):
         """Every job id in the database, read with a fresh connection."""
-        con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=10)
-        try:
-            return {row[0] for row in con.execute("SELECT id FROM jobs")}
-        finally:
-            con.close()
+        return {row[0] for row in self.sql("SELECT id FROM jobs")}
 
     def integrity_check(self):
-        con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=10)
-        try:
-            return [row[0] for row in con.execute("PRAGMA integrity_check")]
-        finally:
-            con.close()
+        """SQLite's integrity_check; on PostgreSQL (which checks its own pages),
+        ["ok"] unless a succeeded job lacks its stored result."""
+        if self.backend == "postgres":
+            missing = self.sql("SELECT id FROM jobs j WHERE state = 'succeeded' AND NOT EXISTS"
+                               " (SELECT 1 FROM job_results r WHERE r.seq = j.seq)")
+            return ["ok"] if not missing else ["succeeded without result: %s" % m for m in missing]
+        return [row[0] for row in self.sql("PRAGMA integrity_check")]
+
+    def partial_files_of_finished_jobs(self):
+        """Previews and checkpoints still kept for jobs that ended (none should be)."""
+        if self.backend == "postgres":
+            return [r[0] for r in self.sql(
+                "SELECT j.id || ' ' || t.kind FROM jobs j JOIN ("
+                " SELECT seq, 'checkpoint' AS kind FROM job_checkpoints UNION ALL"
+                " SELECT seq, 'preview' FROM job_previews) t ON t.seq = j.seq"
+                " WHERE j.state IN ('succeeded', 'failed', 'canceled')")]
+        return [p.name for p in self.results.iterdir() if p.name.endswith((".ckpt", ".preview.png"))]
+
+    def result_png(self, token, job_id):
+        """A succeeded job's PNG as a client gets it (nginx, X-Accel-Redirect)."""
+        status, _, data = self.request("GET", "/api/v1/jobs/%s/result" % job_id, token=token)
+        if status != 200:
+            raise StackError("GET result of %s: %d %s" % (job_id, status, data[:200]))
+        return data
 
     def log_tail(self, name, lines=30):
         path = self.dir / "log" / (name + ".log") if self.dir else None
@@ -277,13 +337,13 @@ class Stack:
             return "(no log)"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
-    def _spawn(self, name, argv, env=None):
+    def _spawn(self, name, argv, env=None, cwd=None):
         log = open(self.dir / "log" / (name + ".log"), "ab")
         self._logs.append(log)
         # Own session: a stray child never receives the test runner's signals,
         # and _terminate can stop the whole group (fiu-run, nginx workers).
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True,
+                                stderr=subprocess.STDOUT, start_new_session=True, cwd=cwd,
                                 env=dict(os.environ, **(env or {})))
         # stop() ends every process ever spawned here (workers included), so a
         # failing test leaves nothing running.

@@ -65,12 +65,24 @@ class WorkerSet:
         self.registrations = {}  # name -> "registered" lines in its log before the last start
 
     def command(self, name):
-        return [str(stack.BIN_DIR / "renderq-worker"), "--device", "cpu", "--name", name,
-                "--db", str(self.s.db), "--results", str(self.s.results)] + self.extra_args
+        argv = [str(stack.BIN_DIR / "renderq-worker"), "--device", "cpu", "--name", name,
+                "--db", str(self.s.db)]
+        if self.s.backend == "sqlite":
+            argv += ["--results", str(self.s.results)]  # a PostgreSQL queue needs only its URI
+        return argv + self.extra_args
+
+    def host_dir(self, name):
+        """The worker's own directory (its working and temp directory), as if it
+        ran on a host of its own: nothing in it is shared with anyone."""
+        path = self.s.dir / "hosts" / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     def start(self, name):
         self.registrations[name] = len(self.events(name, "registered"))
-        self.procs[name] = self.s._spawn("worker-" + name, self.command(name))
+        home = self.host_dir(name)
+        self.procs[name] = self.s._spawn("worker-" + name, self.command(name), cwd=home,
+                                         env={"TMPDIR": str(home)})
         return self.procs[name]
 
     def wait_registered(self, names, timeout=10):

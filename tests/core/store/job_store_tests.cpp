@@ -57,11 +57,13 @@ BOOST_AUTO_TEST_CASE(ClaimTakesTheOldestAndFinishRecordsTheRun) {
   Job running = Get(a.id);
   BOOST_TEST(running.eta_seconds.value() == 1.0);  // half done after 1 s
   const std::vector<std::uint8_t> png = Bytes("\x89PNG result of a");
-  BOOST_REQUIRE(store->Finish(claimed.lease, Finished(png, "cpu", 2.0, 1234.0, "\"etag\"")).ok());
+  BOOST_REQUIRE(store->Finish(claimed.lease, Finished(png, "cpu", 2.25, 1234.5, "\"etag\"")).ok());
   Job done = Get(a.id);
   BOOST_TEST(JobStateName(done.state) == "succeeded");
   BOOST_TEST(done.progress == 1.0);
   BOOST_TEST(done.device.value() == "cpu");
+  BOOST_TEST(done.render_seconds.value() == 2.25);
+  BOOST_TEST(done.samples_per_second.value() == 1234.5);
   BOOST_TEST(done.result_etag.value() == "\"etag\"");
   BOOST_TEST(!done.position.has_value());
   auto ids = store->SucceededJobIds();
@@ -434,6 +436,9 @@ BOOST_AUTO_TEST_CASE(WorkersThroughputAndQueueSnapshot) {
   WorkerInfo worker{"0", "cuda:0 Test GPU", false, 1234, 0, std::nullopt, 0};
   BOOST_REQUIRE(store->RegisterWorker(worker).ok());
   BOOST_TEST(store->UnitsPerSecond().value() == options.rules.default_units_per_second);
+  BOOST_REQUIRE(store->RecordThroughput("0", 1e6).ok());
+  BOOST_REQUIRE(store->RecordThroughput("0", 1.5e6).ok());
+  BOOST_TEST(store->UnitsPerSecond().value() == 1.5e6);
   BOOST_REQUIRE(store->RecordThroughput("0", 1e6).ok());
   BOOST_TEST(store->RecordThroughput("nobody", 1e6).code() == StatusCode::kNotFound);
   BOOST_TEST(store->UnitsPerSecond().value() == 1e6);
