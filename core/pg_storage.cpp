@@ -89,8 +89,10 @@ bool LooksLikeUuid(std::string_view id) {
 // One transaction on one connection (pooled, or the writer session's).
 class PgTx final : public StorageTx {
  public:
-  PgTx(PgConn* conn, std::optional<PooledPg> pooled, TimeMs now)
-      : conn_(conn), pooled_(std::move(pooled)), now_(now) {}
+  // `database_clock`: now() came from the server (no test clock), so a claim
+  // may take its own instant from it too.
+  PgTx(PgConn* conn, std::optional<PooledPg> pooled, TimeMs now, bool database_clock)
+      : conn_(conn), pooled_(std::move(pooled)), now_(now), database_clock_(database_clock) {}
 
   ~PgTx() override {
     if (open_ && conn_->Healthy()) (void)conn_->Exec("ROLLBACK");
@@ -407,23 +409,28 @@ class PgTx final : public StorageTx {
 
   Result<std::optional<ClaimedJob>> ClaimOldest(const std::string& worker) override {
     // One statement: the oldest queued row nobody else is claiming, its new
-    // lease, the worker's current job, the scene.
+    // lease, the worker's current job, the scene. started_at is the instant
+    // of the claim itself (not of its transaction's start), so claims by
+    // several workers are stamped in the order they took their rows.
     ASSIGN_OR_RETURN(
         PgResult r,
         conn_->Run(
             "WITH next AS (SELECT seq FROM jobs WHERE state = 'queued' ORDER BY seq LIMIT 1"
             "              FOR UPDATE SKIP LOCKED),"
             " claimed AS (UPDATE jobs SET state = 'running', lease_id = nextval('lease_ids'),"
-            "   worker = $1, heartbeat_at = $2, started_at = greatest($2, created_at),"
+            "   worker = $1, heartbeat_at = t.now, started_at = greatest(t.now, created_at),"
             "   progress = checkpoint_samples::float8 / samples,"
             "   attempt_from_samples = checkpoint_samples"
-            "   FROM next WHERE jobs.seq = next.seq RETURNING jobs.*),"
+            "   FROM next, (SELECT coalesce($2::bigint,"
+            "     (extract(epoch FROM clock_timestamp()) * 1000)::bigint) AS now) AS t"
+            "   WHERE jobs.seq = next.seq RETURNING jobs.*),"
             " w AS (UPDATE workers SET current_job = (SELECT id FROM claimed),"
-            "   heartbeat_at = greatest($2, started_at)"
+            "   heartbeat_at = greatest((SELECT heartbeat_at FROM claimed), started_at)"
             "   WHERE name = $1 AND EXISTS (SELECT 1 FROM claimed)) "
             "SELECT " RQ_PG_JOB_COLUMNS ", checkpoint_samples, lease_id,"
             " (SELECT scene FROM job_scenes WHERE job_scenes.seq = claimed.seq) FROM claimed",
-            PgParams().Add(worker).Add(now_)));
+            PgParams().Add(worker).Add(database_clock_ ? std::nullopt
+                                                       : std::optional<std::int64_t>(now_))));
     if (r.rows() == 0) return std::optional<ClaimedJob>();
     ClaimedJob claimed;
     claimed.job = ReadJobRow(r, 0);
@@ -613,6 +620,7 @@ class PgTx final : public StorageTx {
   PgConn* conn_;
   std::optional<PooledPg> pooled_;  // owns conn_ when from the pool
   TimeMs now_;
+  bool database_clock_;
   bool open_ = true;
   bool notify_ = false;
 };
@@ -644,7 +652,7 @@ class PgWriterSession final : public QueueStorage::WriterSession {
       if (conn_->Healthy() && conn_->InTransaction()) (void)conn_->Exec("ROLLBACK");
       return now.status();
     }
-    return std::unique_ptr<StorageTx>(std::make_unique<PgTx>(conn_.get(), std::nullopt, *now));
+    return std::unique_ptr<StorageTx>(std::make_unique<PgTx>(conn_.get(), std::nullopt, *now, clock_ == nullptr));
   }
 
  private:
@@ -683,14 +691,14 @@ Result<std::unique_ptr<StorageTx>> PgStorage::BeginRead() {
   ASSIGN_OR_RETURN(
       const TimeMs now,
       BeginOn(*raw, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", options_.clock));
-  return std::unique_ptr<StorageTx>(std::make_unique<PgTx>(raw, std::move(conn), now));
+  return std::unique_ptr<StorageTx>(std::make_unique<PgTx>(raw, std::move(conn), now, options_.clock == nullptr));
 }
 
 Result<std::unique_ptr<StorageTx>> PgStorage::BeginWrite() {
   ASSIGN_OR_RETURN(PooledPg conn, pool_.Acquire());
   PgConn* raw = &*conn;
   ASSIGN_OR_RETURN(const TimeMs now, BeginOn(*raw, "BEGIN", options_.clock));
-  return std::unique_ptr<StorageTx>(std::make_unique<PgTx>(raw, std::move(conn), now));
+  return std::unique_ptr<StorageTx>(std::make_unique<PgTx>(raw, std::move(conn), now, options_.clock == nullptr));
 }
 
 Result<std::unique_ptr<QueueStorage::WriterSession>> PgStorage::OpenWriterSession() {
