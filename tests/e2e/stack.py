@@ -90,11 +90,12 @@ class Stack:
     unless given one)."""
 
     def __init__(self, threads=4, submit_rate="1000000r/s", submit_burst=1000000,
-                 nginx_workers=1, responder_args=(), backend=None):
+                 nginx_workers=1, responder_args=(), backend=None, pg_durable=False):
         self.backend = backend or os.environ.get("RENDERQ_E2E_BACKEND", "sqlite")
         if self.backend not in ("sqlite", "postgres"):
             raise StackError("unknown backend %r (sqlite or postgres)" % self.backend)
         self.pg_dir = None
+        self.pg_durable = pg_durable  # fsync on (benchmarks); tests keep throwaway data
         self.threads = threads
         self.submit_rate = submit_rate
         self.submit_burst = submit_burst
@@ -168,9 +169,9 @@ class Stack:
 
     def pg_start(self):
         """Starts (or restarts) the private server; returns its URI."""
-        out = subprocess.run([str(SOURCE_DIR / "scripts" / "pg-cluster"), "start", str(self.pg_dir),
-                              str(self.pg_port), "--fast"], capture_output=True, text=True,
-                             timeout=120)
+        argv = [str(SOURCE_DIR / "scripts" / "pg-cluster"), "start", str(self.pg_dir),
+                str(self.pg_port)] + ([] if self.pg_durable else ["--fast"])
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=120)
         if out.returncode != 0:
             raise StackError("pg-cluster start failed:\n" + out.stderr)
         return out.stdout.strip()
