@@ -13,6 +13,7 @@ then the installed layout is checked as an operator would meet it:
 Needs: the built binaries, cmake, nginx, openssl, systemd-analyze (else skips).
 """
 import os
+import shutil
 import pathlib
 import re
 import stat
@@ -116,6 +117,25 @@ def check_tmpfiles_and_sysusers(root, prefix, socket, results):
                           % (path, (oct(got[0]), got[1], got[2]), (oct(mode), owner, group)))
 
 
+def check_postgres_drop_in(root, prefix):
+    """The drop-in for a GPU host on a remote PostgreSQL queue (docs/scaling.md),
+    installed where an operator puts it: the unit still verifies cleanly and
+    stays hardened apart from the network it now needs."""
+    example = pathlib.Path(str(root) + prefix) / "share" / "doc" / "renderq" / \
+        "renderq-worker-postgres.conf"
+    if not example.exists():
+        raise Failure("%s is not installed" % example)
+    drop_in_dir = pathlib.Path(root) / "etc" / "systemd" / "system" / "renderq-worker@.service.d"
+    drop_in_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(example, drop_in_dir / "postgres.conf")
+    try:
+        lib.verify_units(root, ["renderq-worker@0.service"])
+        score = lib.exposure(root, "renderq-worker@0.service")  # also fails above the limit
+        print("ok: renderq-worker@0 with the PostgreSQL drop-in verifies, exposure %.1f" % score)
+    finally:
+        shutil.rmtree(drop_in_dir)
+
+
 def main():
     binary_dir = os.environ.get("RENDERQ_BINARY_DIR")
     if not binary_dir:
@@ -154,6 +174,7 @@ def main():
             print("ok: systemd-analyze verify printed nothing")
             for service in lib.SERVICES:
                 print("ok: %s exposure %.1f" % (service, lib.exposure(root, service)))
+            check_postgres_drop_in(root, prefix)
 
             if os.geteuid() == 0:
                 check_tmpfiles_and_sysusers(root, prefix, socket, results)
