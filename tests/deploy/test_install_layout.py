@@ -117,23 +117,27 @@ def check_tmpfiles_and_sysusers(root, prefix, socket, results):
                           % (path, (oct(got[0]), got[1], got[2]), (oct(mode), owner, group)))
 
 
-def check_postgres_drop_in(root, prefix):
-    """The drop-in for a GPU host on a remote PostgreSQL queue (docs/scaling.md),
-    installed where an operator puts it: the unit still verifies cleanly and
-    stays hardened apart from the network it now needs."""
-    example = pathlib.Path(str(root) + prefix) / "share" / "doc" / "renderq" / \
-        "renderq-worker-postgres.conf"
-    if not example.exists():
-        raise Failure("%s is not installed" % example)
-    drop_in_dir = pathlib.Path(root) / "etc" / "systemd" / "system" / "renderq-worker@.service.d"
-    drop_in_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(example, drop_in_dir / "postgres.conf")
-    try:
-        lib.verify_units(root, ["renderq-worker@0.service"])
-        score = lib.exposure(root, "renderq-worker@0.service")  # also fails above the limit
-        print("ok: renderq-worker@0 with the PostgreSQL drop-in verifies, exposure %.1f" % score)
-    finally:
-        shutil.rmtree(drop_in_dir)
+def check_postgres_drop_ins(root, prefix):
+    """The drop-ins for hosts on a remote PostgreSQL queue (docs/scaling.md),
+    installed where an operator puts them: the units still verify cleanly and
+    stay within the exposure limit, network and all."""
+    docs = pathlib.Path(str(root) + prefix) / "share" / "doc" / "renderq"
+    for drop_in, unit, instance in (
+            ("renderq-worker-postgres.conf", "renderq-worker@.service", "renderq-worker@0.service"),
+            ("renderq-web-postgres.conf", "renderq-fcgi.service", "renderq-fcgi.service"),
+            ("renderq-web-postgres.conf", "renderq-purge.service", "renderq-purge.service")):
+        example = docs / drop_in
+        if not example.exists():
+            raise Failure("%s is not installed" % example)
+        drop_in_dir = pathlib.Path(root) / "etc" / "systemd" / "system" / (unit + ".d")
+        drop_in_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy(example, drop_in_dir / "postgres.conf")
+        try:
+            lib.verify_units(root, [instance])
+            score = lib.exposure(root, instance)  # also fails above the limit
+            print("ok: %s with %s verifies, exposure %.1f" % (instance, drop_in, score))
+        finally:
+            shutil.rmtree(drop_in_dir)
 
 
 def main():
@@ -174,7 +178,7 @@ def main():
             print("ok: systemd-analyze verify printed nothing")
             for service in lib.SERVICES:
                 print("ok: %s exposure %.1f" % (service, lib.exposure(root, service)))
-            check_postgres_drop_in(root, prefix)
+            check_postgres_drop_ins(root, prefix)
 
             if os.geteuid() == 0:
                 check_tmpfiles_and_sysusers(root, prefix, socket, results)
