@@ -294,7 +294,11 @@ BOOST_AUTO_TEST_CASE(ALostLeaseEndsTheAttemptQuietly) {
 }
 
 BOOST_AUTO_TEST_CASE(AnIdleWorkerWakesOnACommitAndStopsWhenTold) {
-  Worker worker(*store, log, Options(), &stop);
+  // With an idle wait far longer than the test, only the commit's
+  // notification can make the worker claim (bench/pickup measures how fast).
+  WorkerOptions options = Options();
+  options.idle_wait = std::chrono::minutes(10);
+  Worker worker(*store, log, options, &stop);
   Status ran;
   std::thread loop([&] { ran = worker.Run(); });
   BOOST_REQUIRE(WaitUntil([&] { return store->Queue().ok() && !store->Queue()->workers.empty(); },
@@ -306,14 +310,17 @@ BOOST_AUTO_TEST_CASE(AnIdleWorkerWakesOnACommitAndStopsWhenTold) {
       WaitUntil([&] { return Get(job.id).state != JobState::kQueued; }, milliseconds(5000)));
   const double latency = std::chrono::duration<double>(SteadyClock::now() - submitted).count();
   BOOST_TEST_MESSAGE("picked up after " << latency * 1000 << " ms");
-  BOOST_CHECK_LT(latency, 0.1);  // the benchmark measures the real figure (target 10 ms)
   BOOST_REQUIRE(
       WaitUntil([&] { return Get(job.id).state == JobState::kSucceeded; }, milliseconds(5000)));
+  // The stop flag alone does not interrupt the wait (renderq-worker's signal
+  // thread also interrupts the poll): any commit ends it, and then the worker
+  // stops instead of claiming.
   stop = true;
-  const auto stopping = SteadyClock::now();
+  BOOST_REQUIRE(store->RegisterWorker(WorkerInfo{"bystander", "cpu", false, 1, 0, {}, 0}).ok());
+  const Job left = Submit(SceneJson(1, 1, 1));
   loop.join();
   BOOST_CHECK(ran.ok());
-  BOOST_CHECK_LT(std::chrono::duration<double>(SteadyClock::now() - stopping).count(), 1.0);
+  BOOST_CHECK_EQUAL(Get(left.id).state, JobState::kQueued);  // stopped before claiming it
 }
 
 BOOST_AUTO_TEST_SUITE_END()
