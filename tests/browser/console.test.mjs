@@ -128,6 +128,12 @@ async function colours(page, selector) {
   });
 }
 
+/** Two-space JSON with vectors on one line, as the console's own examples look. */
+function pretty(scene) {
+  return JSON.stringify(scene, null, 2)
+    .replace(/\[\s+(-?[\d.e+-]+(?:,\s+-?[\d.e+-]+)*)\s+\]/g, (_, inner) => `[${inner.split(/,\s+/).join(", ")}]`);
+}
+
 const shot = (page, name, options = {}) => page.screenshot({path: path.join(SHOTS, name), ...options});
 
 test("signs in with a token, keeps it out of the URL and out of localStorage, signs out", async () => {
@@ -166,7 +172,7 @@ test("submit an example, watch it queued, running (progress moves, live preview)
   await page.locator("#example").selectOption("quick");
   await waitFor("the example in the editor", async () => (await page.locator("#scene").inputValue()).includes('"width": 160'), 5000);
   // ...then the text is swapped for a scene sized to render for several seconds here.
-  await page.locator("#scene").fill(JSON.stringify(WATCH_SCENE, null, 2));
+  await page.locator("#scene").fill(pretty(WATCH_SCENE));
   await page.locator("#submit-button").click();
   await page.waitForURL(/#\/jobs\/[0-9a-f-]{36}$/);
   const id = page.url().split("/").pop();
@@ -223,7 +229,7 @@ test("an invalid scene shows every finding next to the field its pointer names",
   scene.width = 0;
   scene.objects[0].radius = -1;
   delete scene.camera.look_at;
-  await submitText(page, JSON.stringify(scene, null, 2));
+  await submitText(page, pretty(scene));
   await page.locator("#findings").waitFor();
   const finding = (pointer) => page.locator(`#findings li[data-pointer="${pointer}"]`);
   assert.equal(await page.locator("#findings li").count(), 3);
@@ -237,7 +243,11 @@ test("an invalid scene shows every finding next to the field its pointer names",
   await finding("/objects/0/radius").getByRole("button").click();
   const selected = await page.locator("#scene").evaluate((t) => t.value.slice(t.selectionStart, t.selectionEnd));
   assert.equal(selected, '"radius": -1');
-  await shot(page, "console-findings.png", {fullPage: true});
+  // Tall enough for the whole form, so the sticky top bar stays on top.
+  await page.setViewportSize({width: 1280, height: 1720});
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.locator("#scene").evaluate((t) => { t.scrollTop = 0; });
+  await shot(page, "console-findings.png");
   await check();
 });
 
@@ -292,7 +302,7 @@ test("another owner's job is not reachable by URL", async () => {
   await check();
 });
 
-test("the job list filters by state in the URL and pages by cursor", async () => {
+test("the job list filters by state and pages by cursor, both kept in the URL", async () => {
   const {page, check} = await open();
   await signIn(page);
   await page.goto(`${BASE}/#/jobs?state=canceled`);
@@ -303,6 +313,20 @@ test("the job list filters by state in the URL and pages by cursor", async () =>
   await page.waitForURL(/state=succeeded/);
   await page.locator("#jobs-list table").waitFor();
   assert.ok((await page.locator("#jobs-list .badge").allTextContents()).every((b) => b === "succeeded"));
+  // Two a page: "Older" follows the cursor, which the address keeps.
+  await page.goto(`${BASE}/#/jobs?limit=2`);
+  await page.locator("#jobs-list tbody tr").first().waitFor();
+  const firstPage = await page.locator("#jobs-list tbody a").allTextContents();
+  assert.equal(firstPage.length, 2);
+  await page.locator("#older").click();
+  await page.waitForURL(/cursor=/);
+  await waitFor("the second page", async () => {
+    const rows = await page.locator("#jobs-list tbody a").allTextContents();
+    return rows.length > 0 && !rows.some((r) => firstPage.includes(r));
+  }, 10000);
+  await page.reload();  // the page survives a reload: its cursor is in the address
+  await page.locator("#jobs-list tbody tr").first().waitFor();
+  assert.ok(!(await page.locator("#jobs-list tbody a").allTextContents()).some((r) => firstPage.includes(r)));
   await check();
 });
 

@@ -13,6 +13,9 @@ export function mountJobs(main, {route, navigate}) {
   const state = STATES.includes(route.query.get("state")) ? route.query.get("state") : "";
   const cursor = route.query.get("cursor") || "";
   const pages = Number(route.query.get("page") || "1") || 1;  // for the "page N" label only
+  const requested = Number(route.query.get("limit"));
+  const limit = Number.isInteger(requested) && requested >= 1 && requested <= 100 ? requested : PAGE_SIZE;
+  const keep = limit === PAGE_SIZE ? "" : String(limit);  // kept in every link of the page
 
   const filters = h("div.filters", {role: "group", "aria-label": "Filter by state"},
     ["", ...STATES].map((s) => h("a.chip", {
@@ -26,7 +29,7 @@ export function mountJobs(main, {route, navigate}) {
       h("a.button.primary", {href: "#/submit"}, "Submit a scene")),
     filters, h("section.panel", {}, body, pager));
 
-  const resource = api.jobs({state, cursor, limit: PAGE_SIZE});
+  const resource = api.jobs({state, cursor, limit});
   const rows = new Map();
 
   function row(job) {
@@ -77,12 +80,12 @@ export function mountJobs(main, {route, navigate}) {
       if (!body.contains(table)) replace(body, h("div.table-wrap", {}, table));
     }
     replace(pager,
-      cursor ? h("a.button.quiet", {href: `#/jobs${state ? `?state=${state}` : ""}`}, "← Newest") : null,
+      cursor ? h("a.button.quiet", {href: `#/jobs?${new URLSearchParams({...(state && {state}), ...(keep && {limit: keep})})}`}, "← Newest") : null,
       h("span.muted", {}, `Page ${pages}`),
       value.next_cursor
         ? h("a.button.quiet#older", {href: "#", onclick: (event) => {
             event.preventDefault();
-            navigate("/jobs", {state, cursor: value.next_cursor, page: String(pages + 1)});
+            navigate("/jobs", {state, limit: keep, cursor: value.next_cursor, page: String(pages + 1)});
           }}, "Older →")
         : null);
   });

@@ -149,7 +149,7 @@ export function mountSubmit(main, {navigate}) {
     }
     const count = findings.length;
     replace(result, notice("error", count === 1 ? "The scene has a problem." : `The scene has ${count} problems.`,
-      problem.errors && problem.detail ? h("p.muted", {}, problem.detail) : null), list);
+      "Each is shown at the line it points to; nothing was stored."), list);
   }
 
   function waitOut(seconds, words) {
