@@ -71,7 +71,7 @@ async function open({viewport = {width: 1280, height: 860}, colorScheme = "light
   return {
     page, context, requests,
     async check() {
-      const csp = await page.evaluate(() => window.__csp).catch(() => []);
+      const csp = (await page.evaluate(() => window.__csp).catch(() => null)) || [];
       assert.deepEqual([...problems, ...csp.map((c) => `CSP: ${c}`)], [], "the page printed problems");
       await context.close();
     },
@@ -135,6 +135,23 @@ function pretty(scene) {
 }
 
 const shot = (page, name, options = {}) => page.screenshot({path: path.join(SHOTS, name), ...options});
+
+test("the console's pages carry a strict CSP of their own", async () => {
+  const {context, check} = await open();
+  for (const url of ["/", "/console/js/main.js", "/console/css/console.css"]) {
+    const response = await context.request.get(`${BASE}${url}`);
+    const csp = response.headers()["content-security-policy"];
+    assert.match(csp, /default-src 'none'/, url);
+    assert.match(csp, /script-src 'self';/, url);
+    assert.match(csp, /require-trusted-types-for 'script'/, url);
+    assert.doesNotMatch(csp, /unsafe-|https?:|\*/, url);
+  }
+  // Anything but the console's own kinds of file is not served.
+  for (const url of ["/console/", "/console/.hidden.js", "/console/examples/make_mesh_scene.py"]) {
+    assert.equal((await context.request.get(`${BASE}${url}`)).status(), 404, url);
+  }
+  await check();
+});
 
 test("signs in with a token, keeps it out of the URL and out of localStorage, signs out", async () => {
   const {page, check} = await open();

@@ -12,7 +12,8 @@ Exit codes: node's (0 all passed), 77 skipped (no Chromium or no node on this
 machine), 1 for a setup failure (playwright-core not installed: run
 `npm ci` in tests/browser, which scripts/test does).
 
-Environment: RENDERQ_CHROMIUM (default /usr/bin/chromium); RENDERQ_SCREENSHOTS,
+Environment: RENDERQ_CHROMIUM (default /usr/bin/chromium); RENDERQ_BROWSER_TESTS,
+a test-name pattern (node --test-name-pattern) to run only some; RENDERQ_SCREENSHOTS,
 the folder for the screenshots the tests take (default: the build's
 tests/browser/screenshots; `RENDERQ_SCREENSHOTS=docs` refreshes the ones
 docs/console.md shows).
@@ -105,8 +106,10 @@ def main():
         )
         print("stack on %s; the worker renders %.3g samples/s; screenshots in %s"
               % (env["RENDERQ_URL"], speed, shots), flush=True)
-        proc = subprocess.run([node, "--test", "--test-reporter=spec", "--test-concurrency=1",
-                               str(HERE / "console.test.mjs")], cwd=HERE, env=env,
+        only = os.environ.get("RENDERQ_BROWSER_TESTS")  # a name pattern, to run some
+        proc = subprocess.run([node, "--test", "--test-reporter=spec", "--test-concurrency=1"] +
+                              (["--test-name-pattern", only] if only else []) +
+                              [str(HERE / "console.test.mjs")], cwd=HERE, env=env,
                               stdin=subprocess.DEVNULL)
         if proc.returncode != 0:
             for name in ("renderq-fcgi", "worker-cpu"):
