@@ -42,7 +42,8 @@ after(async () => {
  * A fresh context (its own sessionStorage) and page, watched: returns the page
  * and a check() that fails on anything the console should never print.
  */
-async function open({viewport = {width: 1280, height: 860}, colorScheme = "light", allow = []} = {}) {
+async function open({viewport = {width: 1280, height: 860}, colorScheme = "light", allow = [],
+                     allowText = null} = {}) {
   const context = await browser.newContext({ignoreHTTPSErrors: true, viewport, colorScheme,
                                             deviceScaleFactor: 1});
   const page = await context.newPage();
@@ -66,6 +67,7 @@ async function open({viewport = {width: 1280, height: 860}, colorScheme = "light
       if (allow.some((a) => a.status === status && a.path.test(new URL(url).pathname))) return;
       if (status === 404 && /\/preview$/.test(url)) return;
     }
+    if (allowText && allowText.test(text)) return;
     problems.push(`console ${m.type()}: ${text} (${url})`);
   });
   return {
@@ -402,5 +404,66 @@ test("polling pauses while the tab is hidden and uses conditional requests", asy
   await page.waitForTimeout(5000);
   assert.equal(requests.length, before, "polled while hidden");
   assert.equal(await page.locator("#connection").getAttribute("data-state"), "hidden");
+  await check();
+});
+
+test("a full queue is explained in words and the submit button waits out Retry-After", async () => {
+  const {page, check} = await open({allow: [{status: 429, path: /^\/api\/v1\/jobs$/},
+                                            {status: 503, path: /^\/api\/v1\/jobs$/}]});
+  await signIn(page);
+  // The responder's throughput figure, from the detail of a scene it refuses as
+  // too expensive (a 422 stores nothing).
+  const size = {width: 1280, height: 960};
+  const probe = await api("POST", "/api/v1/jobs", TOKEN, {...WATCH_SCENE, ...size, samples: 65536});
+  assert.equal(probe.status, 422, JSON.stringify(probe.body));
+  const unitsPerSecond = Number(/at ([\d.]+) M units\/s/.exec(probe.body.detail)[1]) * 1e6;
+  // Jobs just under the cost limit (1 h here) until the queue's predicted drain
+  // time passes its bound (1 h): the API answers 503, and so does the console.
+  const big = {...WATCH_SCENE, ...size, samples: Math.floor(3400 * unitsPerSecond / (size.width * size.height * WATCH_SCENE.max_depth))};
+  const held = [];
+  for (let i = 0; i < 12; i++) {
+    const {status, body} = await api("POST", "/api/v1/jobs", TOKEN, {...big, seed: 70 + i});
+    if (status === 503) break;
+    assert.equal(status, 201, JSON.stringify(body));
+    held.push(body.id);
+  }
+  await submitText(page, JSON.stringify({...big, seed: 99}));
+  await page.getByText("The queue is full for now.").waitFor();
+  assert.match(await page.locator("#submit-result").textContent(), /wait \d+ s/);
+  assert.match(await page.locator("#submit-button").textContent(), /^Retry in \d+ s$/);
+  assert.equal(await page.locator("#submit-button").isDisabled(), true);
+  for (const id of held) await api("DELETE", `/api/v1/jobs/${id}`, TOKEN);
+
+  // 100 queued jobs of one token (behind a long one that keeps the worker busy): a 429.
+  const long = await api("POST", "/api/v1/jobs", OTHER_TOKEN, {...WATCH_SCENE, samples: Math.min(65536, WATCH_SCENE.samples * 30), seed: 72});
+  assert.equal(long.status, 201);
+  const ids = [];
+  for (let i = 0; i < 100; i++) {
+    const {status, body} = await api("POST", "/api/v1/jobs", TOKEN, {...WATCH_SCENE, samples: 8, seed: 100 + i});
+    assert.equal(status, 201, JSON.stringify(body));
+    ids.push(body.id);
+  }
+  await page.goto(`${BASE}/#/queue`);
+  await submitText(page, JSON.stringify({...WATCH_SCENE, samples: 8, seed: 999}));
+  await page.getByText("You already have the most queued jobs a token may have (100).").waitFor();
+  assert.match(await page.locator("#submit-button").textContent(), /^Retry in \d+ s$/);
+  for (const id of [...ids]) await api("DELETE", `/api/v1/jobs/${id}`, TOKEN);
+  await api("DELETE", `/api/v1/jobs/${long.body.id}`, OTHER_TOKEN);
+  await check();
+});
+
+test("lost connection: the indicator says so, polls back off, and live updates resume", async () => {
+  const {page, context, requests, check} = await open({allowText: /net::ERR_FAILED/});
+  await signIn(page);
+  await context.route("**/api/v1/queue", (route) => route.abort("failed"));
+  await waitFor("offline", async () => (await page.locator("#connection").getAttribute("data-state")) === "offline", 10000);
+  const start = requests.filter((u) => u.endsWith("/api/v1/queue")).length;
+  await page.waitForTimeout(9000);
+  // Live polling would ask 4 to 5 times in 9 s; backing off (4 s, 8 s, ...) asks at most 3.
+  const tries = requests.filter((u) => u.endsWith("/api/v1/queue")).length - start;
+  assert.ok(tries <= 3, `${tries} polls in 9 s while offline`);
+  assert.match(await page.locator("#connection-detail").textContent(), /Cannot reach the server; retrying in \d+ s/);
+  await context.unroute("**/api/v1/queue");
+  await waitFor("live again", async () => (await page.locator("#connection").getAttribute("data-state")) === "live", 40000);
   await check();
 });
