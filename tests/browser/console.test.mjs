@@ -433,6 +433,14 @@ test("a full queue is explained in words and the submit button waits out Retry-A
   assert.match(await page.locator("#submit-button").textContent(), /^Retry in \d+ s$/);
   assert.equal(await page.locator("#submit-button").isDisabled(), true);
   for (const id of held) await api("DELETE", `/api/v1/jobs/${id}`, TOKEN);
+  // A canceled running job counts in the drain time until its worker has stopped.
+  await waitFor("the held jobs to end", async () => {
+    for (const id of held) {
+      const {body} = await api("GET", `/api/v1/jobs/${id}`, TOKEN);
+      if (body.state === "queued" || body.state === "running") return false;
+    }
+    return true;
+  }, 30000);
 
   // 100 queued jobs of one token (behind a long one that keeps the worker busy): a 429.
   const long = await api("POST", "/api/v1/jobs", OTHER_TOKEN, {...WATCH_SCENE, samples: Math.min(65536, WATCH_SCENE.samples * 30), seed: 72});
