@@ -4,6 +4,7 @@
 #   lib/tmpfiles.d                        systemd/CMakeLists.txt
 #   share/renderq/sql                     the schema migrations (sql/CMakeLists.txt)
 #   share/doc/renderq                     deploy.md, renderq.env.example
+#   share/renderq/web, share/renderq/examples  the web console (web/) and the scenes it offers
 #   /etc/nginx/sites-available            renderq.conf, the production nginx site
 # The site's directory is absolute whatever the prefix: Debian's nginx reads only
 # /etc/nginx (stage with DESTDIR=, which applies to it as to everything else).
@@ -43,7 +44,9 @@ set(renderq_site_values
   ACCESS_LOG=/var/log/nginx/renderq.access.log
   ERROR_LOG=/var/log/nginx/renderq.error.log
   SUBMIT_RATE=${RENDERQ_SUBMIT_RATE}
-  SUBMIT_BURST=${RENDERQ_SUBMIT_BURST})
+  SUBMIT_BURST=${RENDERQ_SUBMIT_BURST}
+  WEB_ROOT=${CMAKE_INSTALL_FULL_DATADIR}/renderq/web
+  EXAMPLES_DIR=${CMAKE_INSTALL_FULL_DATADIR}/renderq/examples)
 set(renderq_site ${PROJECT_BINARY_DIR}/deploy/renderq.conf)
 # Rendered at install time by nginx/render_conf.py, which refuses a placeholder
 # without a value or a value without a placeholder.
@@ -57,3 +60,10 @@ install(CODE "
     COMMAND_ERROR_IS_FATAL ANY)
 ")
 install(FILES ${renderq_site} DESTINATION ${RENDERQ_NGINX_SITE_DIR})
+
+# ---- The web console: static files as they are in web/ (no build step), and the
+# example scenes its submit form offers; the nginx site serves both.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/web/ DESTINATION ${CMAKE_INSTALL_DATADIR}/renderq/web)
+install(FILES ${PROJECT_SOURCE_DIR}/examples/cornell_box.json ${PROJECT_SOURCE_DIR}/examples/spheres.json
+              ${PROJECT_SOURCE_DIR}/examples/mesh.json
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/renderq/examples)

@@ -18,14 +18,25 @@
 #include "core/result_file_names.h"
 #include "core/scene_json.h"
 #include "core/token.h"
+#include "fcgi/conditional.h"
 #include "fcgi/cursor.h"
 #include "fcgi/log.h"
+#include "fcgi/openapi_document.h"
 #include "fcgi/problem.h"
 #include "fcgi/query.h"
 
 namespace renderq {
 
-enum class Api::Endpoint : int { kJobs, kJob, kResult, kPreview, kQueue, kHealthz, kMetrics };
+enum class Api::Endpoint : int {
+  kJobs,
+  kJob,
+  kResult,
+  kPreview,
+  kQueue,
+  kHealthz,
+  kMetrics,
+  kOpenApi,
+};
 
 namespace {
 
@@ -47,6 +58,7 @@ std::optional<Route> MatchRoute(std::string_view path) {
   if (path == "/api/v1/queue") return Route{E::kQueue, {}};
   if (path == "/healthz") return Route{E::kHealthz, {}};
   if (path == "/metrics") return Route{E::kMetrics, {}};
+  if (path == "/api/v1/openapi.json") return Route{E::kOpenApi, {}};
   if (!path.starts_with(kJobPrefix)) return std::nullopt;
   std::string_view rest = path.substr(kJobPrefix.size());
   const std::size_t slash = rest.find('/');
@@ -221,6 +233,30 @@ Json RunningJobJson(const Job& job, std::int64_t viewer_id) {
   return out;
 }
 
+// What a job's ETag is computed from: the job as shown, less a running job's
+// ETA, which moves with the clock between two progress reports (the progress,
+// which the ETA follows from, stays in).
+Json JobFingerprint(Json job) {
+  if (job.value("state", "") == "running") job.erase("eta_seconds");
+  return job;
+}
+
+// What the queue's ETag is computed from: the queue as shown, less the clock's
+// share. A heartbeat's age counts only in 10 s steps (a live worker stays in the
+// first step between heartbeats; a stale one moves on), a running job's ETA not
+// at all (its progress stays in).
+Json QueueFingerprint(Json queue) {
+  for (Json& w : queue["workers"]) {
+    w["heartbeat_age_seconds"] = std::floor(w["heartbeat_age_seconds"].get<double>() / 10.0);
+  }
+  for (Json& job : queue["running"]) job.erase("eta_seconds");
+  return queue;
+}
+
+std::string Dump(const Json& json) {
+  return json.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
 bool FileExists(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
@@ -303,6 +339,7 @@ HttpResponse Api::Dispatch(const HttpRequest& request) const {
   }
   if (route->endpoint == Endpoint::kHealthz) return Healthz();
   if (route->endpoint == Endpoint::kMetrics) return MetricsText();
+  if (route->endpoint == Endpoint::kOpenApi) return OpenApi(request);
   return Authenticated(request, route->endpoint, route->id);
 }
 
@@ -334,7 +371,7 @@ HttpResponse Api::Authenticated(const HttpRequest& request, Endpoint endpoint,
   switch (endpoint) {
     case Endpoint::kJobs:
       return request.method == "POST" ? Submit(request, *owner) : ListJobs(request, *owner);
-    case Endpoint::kQueue: return QueueStatus(*owner);
+    case Endpoint::kQueue: return QueueStatus(request, *owner);
     default: return JobRoute(request, endpoint, *owner, raw_id);
   }
 }
@@ -345,7 +382,7 @@ HttpResponse Api::JobRoute(const HttpRequest& request, Endpoint endpoint, const 
   if (!id) return JobNotFound();
   switch (endpoint) {
     case Endpoint::kJob:
-      return request.method == "DELETE" ? CancelJob(owner, *id) : GetJob(owner, *id);
+      return request.method == "DELETE" ? CancelJob(owner, *id) : GetJob(request, owner, *id);
     case Endpoint::kResult: return JobResult(owner, *id);
     case Endpoint::kPreview: return JobPreview(owner, *id);
     default: throw std::logic_error("JobRoute called for a route without a job id");
@@ -505,16 +542,26 @@ HttpResponse Api::ListJobs(const HttpRequest& request, const Owner& owner) const
   Result<JobPage> page = store_->List(list);
   if (!page.ok()) return StoreProblem(page.status());
   Json jobs = Json::array();
-  for (const Job& job : page->jobs) jobs.push_back(JobToJson(job));
+  Json fingerprints = Json::array();
+  for (const Job& job : page->jobs) {
+    jobs.push_back(JobToJson(job));
+    fingerprints.push_back(JobFingerprint(jobs.back()));
+  }
   Json body = {{"jobs", std::move(jobs)}, {"next_cursor", nullptr}};
   if (page->next_before_seq) body["next_cursor"] = EncodeCursor(*page->next_before_seq);
-  return JsonResponse(200, body);
+  HttpResponse response = JsonResponse(200, body);
+  ApplyEtag(request, WeakEtag(Dump({fingerprints, body["next_cursor"]})), response);
+  return response;
 }
 
-HttpResponse Api::GetJob(const Owner& owner, const std::string& id) const {
+HttpResponse Api::GetJob(const HttpRequest& request, const Owner& owner,
+                         const std::string& id) const {
   Result<Job> job = store_->Get(owner.id, id);
   if (!job.ok()) return StoreProblem(job.status());
-  return JsonResponse(200, JobToJson(*job));
+  Json body = JobToJson(*job);
+  HttpResponse response = JsonResponse(200, body);
+  ApplyEtag(request, WeakEtag(Dump(JobFingerprint(std::move(body)))), response);
+  return response;
 }
 
 HttpResponse Api::CancelJob(const Owner& owner, const std::string& id) const {
@@ -595,17 +642,20 @@ HttpResponse Api::ImageResponse(const std::string& id, ArtifactKind kind) const 
   return response;
 }
 
-HttpResponse Api::QueueStatus(const Owner& owner) const {
+HttpResponse Api::QueueStatus(const HttpRequest& request, const Owner& owner) const {
   Result<QueueSnapshot> queue = store_->Queue();
   if (!queue.ok()) return StoreProblem(queue.status());
   Json running = Json::array();
   for (const Job& job : queue->running) running.push_back(RunningJobJson(job, owner.id));
-  return JsonResponse(200, {
-                               {"queued", queue->queued},
-                               {"running", std::move(running)},
-                               {"workers", WorkersJson(queue->workers, clock_->NowMs())},
-                               {"estimated_wait_seconds", queue->estimated_wait_seconds},
-                           });
+  Json body = {
+      {"queued", queue->queued},
+      {"running", std::move(running)},
+      {"workers", WorkersJson(queue->workers, clock_->NowMs())},
+      {"estimated_wait_seconds", queue->estimated_wait_seconds},
+  };
+  HttpResponse response = JsonResponse(200, body);
+  ApplyEtag(request, WeakEtag(Dump(QueueFingerprint(std::move(body)))), response);
+  return response;
 }
 
 HttpResponse Api::Healthz() const {
@@ -617,6 +667,18 @@ HttpResponse Api::Healthz() const {
   }
   return JsonResponse(200,
                       {{"db", "ok"}, {"workers", WorkersJson(queue->workers, clock_->NowMs())}});
+}
+
+HttpResponse Api::OpenApi(const HttpRequest& request) const {
+  // Built once: the document is compiled in (fcgi/embed_openapi.py).
+  static const std::string etag = StrongEtag(OpenApiDocumentJson());
+  HttpResponse response;
+  response.SetHeader("Content-Type", "application/json");
+  // Public and the same for everyone; clients revalidate instead of refetching.
+  response.SetHeader("Cache-Control", "no-cache");
+  response.body = OpenApiDocumentJson();
+  ApplyEtag(request, etag, response);
+  return response;
 }
 
 HttpResponse Api::MetricsText() const {

@@ -3,8 +3,10 @@
 //
 // Routes: POST/GET /api/v1/jobs, GET/DELETE /api/v1/jobs/{id},
 // GET /api/v1/jobs/{id}/result, GET /api/v1/jobs/{id}/preview, GET /api/v1/queue,
-// GET /healthz, GET /metrics (HEAD is served wherever GET is). docs/api.md
-// describes each answer.
+// GET /healthz, GET /metrics, GET /api/v1/openapi.json (HEAD is served wherever
+// GET is). docs/api.md describes each answer; docs/openapi.yaml is the same as
+// an OpenAPI 3.1 document. GETs of a job, the job list and the queue carry a weak
+// ETag and answer If-None-Match with 304 (fcgi/conditional.h).
 //
 // Contract
 // - Handle() never throws and never answers 5xx for bad input: bad input gets a
@@ -69,14 +71,15 @@ class Api {
   HttpResponse SubmitScene(const HttpRequest& request, const Owner& owner,
                            const SceneDescription& scene) const;
   HttpResponse ListJobs(const HttpRequest& request, const Owner& owner) const;
-  HttpResponse GetJob(const Owner& owner, const std::string& id) const;
+  HttpResponse GetJob(const HttpRequest& request, const Owner& owner, const std::string& id) const;
   HttpResponse CancelJob(const Owner& owner, const std::string& id) const;
   HttpResponse JobResult(const Owner& owner, const std::string& id) const;
   HttpResponse JobPreview(const Owner& owner, const std::string& id) const;
   HttpResponse ImageResponse(const std::string& id, ArtifactKind kind) const;
-  HttpResponse QueueStatus(const Owner& owner) const;
+  HttpResponse QueueStatus(const HttpRequest& request, const Owner& owner) const;
   HttpResponse Healthz() const;
   HttpResponse MetricsText() const;
+  HttpResponse OpenApi(const HttpRequest& request) const;
 
   JobStore* store_;
   Metrics* metrics_;

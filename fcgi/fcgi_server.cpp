@@ -72,6 +72,7 @@ void FillRequest(FCGX_Request& fcgi, HttpRequest& request) {
   request.content_length = ParseLength(Param(fcgi, "CONTENT_LENGTH"));
   request.authorization = Param(fcgi, "HTTP_AUTHORIZATION");
   request.idempotency_key = Param(fcgi, "HTTP_IDEMPOTENCY_KEY");
+  request.if_none_match = Param(fcgi, "HTTP_IF_NONE_MATCH");
   request.remote_addr = Param(fcgi, "REMOTE_ADDR");
   if (request.content_length && *request.content_length > 0 &&
       *request.content_length <= kMaxBodyBytes) {
@@ -93,8 +94,9 @@ void WriteResponse(FCGX_Request& fcgi, const HttpRequest& request, const HttpRes
     head += value;
     head += "\r\n";
   }
-  // nginx replaces an X-Accel-Redirect answer with the file it names.
-  if (response.FindHeader("X-Accel-Redirect") == nullptr) {
+  // nginx replaces an X-Accel-Redirect answer with the file it names; a 304 has
+  // no body, and a Content-Length there would claim the 200's length (RFC 9110).
+  if (response.FindHeader("X-Accel-Redirect") == nullptr && response.status != 304) {
     head += "Content-Length: ";
     head += std::to_string(response.body.size());
     head += "\r\n";

@@ -20,6 +20,7 @@ void HttpRequest::Clear() {
   content_length.reset();
   authorization.clear();
   idempotency_key.clear();
+  if_none_match.clear();
   remote_addr.clear();
   body.clear();
 }

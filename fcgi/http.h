@@ -27,6 +27,7 @@ struct HttpRequest {
   std::optional<std::uint64_t> content_length;
   std::string authorization;    // "Bearer <token>"
   std::string idempotency_key;  // "" when absent
+  std::string if_none_match;    // entity tags of a conditional GET; "" when absent
   std::string remote_addr;      // for logs
   // The body as read: exactly content_length bytes when it arrived whole, fewer
   // when the client sent less than it announced, empty when nothing was read

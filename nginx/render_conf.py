@@ -21,6 +21,9 @@ import re
 import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
+# The console's files and the example scenes it offers, as the checkout has them.
+WEB_ROOT = HERE.parent / "web"
+EXAMPLES_DIR = HERE.parent / "examples"
 PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
 
 
@@ -60,7 +63,8 @@ def render_file(template, out, values):
 
 def render_dev(state_dir, *, https_port, http_port, cert, key, socket, results,
                listen="127.0.0.1", server_name="localhost", submit_rate="50r/s",
-               submit_burst=100, worker_processes=1):
+               submit_burst=100, worker_processes=1, web_root=WEB_ROOT,
+               examples_dir=EXAMPLES_DIR):
     """Writes a runnable nginx setup under state_dir; returns the nginx.conf path."""
     state = pathlib.Path(state_dir).resolve()
     for sub in ("tmp", "log"):
@@ -73,6 +77,8 @@ def render_dev(state_dir, *, https_port, http_port, cert, key, socket, results,
         "RESULTS_DIR": pathlib.Path(results).resolve(),
         "ACCESS_LOG": state / "log" / "access.log", "ERROR_LOG": state / "log" / "error.log",
         "SUBMIT_RATE": submit_rate, "SUBMIT_BURST": submit_burst,
+        "WEB_ROOT": pathlib.Path(web_root).resolve(),
+        "EXAMPLES_DIR": pathlib.Path(examples_dir).resolve(),
     })
     main_conf = state / "nginx.conf"
     render_file(HERE / "nginx-dev.conf.in", main_conf, {
@@ -102,6 +108,8 @@ def main(argv):
     dev.add_argument("--submit-rate", default="50r/s")
     dev.add_argument("--submit-burst", type=int, default=100)
     dev.add_argument("--worker-processes", default="1")
+    dev.add_argument("--web-root", default=str(WEB_ROOT))
+    dev.add_argument("--examples-dir", default=str(EXAMPLES_DIR))
     args = parser.parse_args(argv)
     try:
         if args.command == "site":
@@ -117,7 +125,8 @@ def main(argv):
                              http_port=args.http_port, cert=args.cert, key=args.key,
                              socket=args.socket, results=args.results,
                              submit_rate=args.submit_rate, submit_burst=args.submit_burst,
-                             worker_processes=args.worker_processes))
+                             worker_processes=args.worker_processes,
+                             web_root=args.web_root, examples_dir=args.examples_dir))
     except (RenderError, OSError) as e:
         print("render_conf: %s" % e, file=sys.stderr)
         return 1

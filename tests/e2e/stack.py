@@ -38,6 +38,7 @@ SOURCE_DIR = pathlib.Path(os.environ.get("RENDERQ_SOURCE_DIR",
 BIN_DIR = pathlib.Path(os.environ.get("RENDERQ_BIN", SOURCE_DIR / "build" / "bin"))
 sys.path.insert(0, str(SOURCE_DIR / "nginx"))
 import render_conf  # noqa: E402  (lives in nginx/, beside the template it renders)
+import openapi_contract  # noqa: E402  (every answer is checked against docs/openapi.yaml)
 
 SKIP = 77  # ctest's SKIP_RETURN_CODE for renderq_add_script_test
 
@@ -282,7 +283,10 @@ class Stack:
             conn.request(method, path, body=body, headers=h)
             resp = conn.getresponse()
             data = resp.read()
-            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+            headers = {k.lower(): v for k, v in resp.getheaders()}
+            # The contract test: an answer docs/openapi.yaml does not describe fails here.
+            openapi_contract.check(method, path, resp.status, headers, data)
+            return resp.status, headers, data
         finally:
             if own:
                 conn.close()
