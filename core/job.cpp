@@ -60,27 +60,33 @@ std::string FormatTimestamp(TimeMs t) {
 }
 
 nlohmann::json JobToJson(const Job& job) {
+  // Member by member rather than from an initializer list: the list builds
+  // every pair as a temporary array first, which costs a submit's answer
+  // about twice the work.
   const std::string self = "/api/v1/jobs/" + job.id;
-  nlohmann::json j = {
-      {"id", job.id},
-      {"state", JobStateName(job.state)},
-      {"progress", job.progress},
-      {"attempts", job.attempts},
-      {"cancel_requested", job.cancel_requested},
-      {"created_at", FormatTimestamp(job.created_at)},
-      {"started_at", TimestampOrNull(job.started_at)},
-      {"finished_at", TimestampOrNull(job.finished_at)},
-      {"width", job.width},
-      {"height", job.height},
-      {"samples", job.samples},
-      {"links", {{"self", self}, {"result", self + "/result"}}},
-  };
+  nlohmann::json j = nlohmann::json::object();
+  j["id"] = job.id;
+  j["state"] = JobStateName(job.state);
+  j["progress"] = job.progress;
+  j["attempts"] = job.attempts;
+  j["cancel_requested"] = job.cancel_requested;
+  j["created_at"] = FormatTimestamp(job.created_at);
+  j["started_at"] = TimestampOrNull(job.started_at);
+  j["finished_at"] = TimestampOrNull(job.finished_at);
+  j["width"] = job.width;
+  j["height"] = job.height;
+  j["samples"] = job.samples;
+  nlohmann::json& links = j["links"];
+  links["result"] = self + "/result";
+  links["self"] = self;
   // SPEC: position only while queued; eta for queued or running jobs, else null.
   if (job.state == JobState::kQueued) j["position"] = OrNull(job.position);
   const bool active = job.state == JobState::kQueued || job.state == JobState::kRunning;
   j["eta_seconds"] = active ? OrNull(job.eta_seconds) : nlohmann::json(nullptr);
   if (job.error_code) {
-    j["error"] = {{"code", *job.error_code}, {"message", job.error_message.value_or("")}};
+    nlohmann::json& error = j["error"];
+    error["code"] = *job.error_code;
+    error["message"] = job.error_message.value_or("");
   } else {
     j["error"] = nullptr;
   }

@@ -91,8 +91,15 @@ class PgTx final : public StorageTx {
  public:
   // `database_clock`: now() came from the server (no test clock), so a claim
   // may take its own instant from it too.
-  PgTx(PgConn* conn, std::optional<PooledPg> pooled, TimeMs now, bool database_clock)
-      : conn_(conn), pooled_(std::move(pooled)), now_(now), database_clock_(database_clock) {}
+  // `autocommit`: no transaction was begun (a single statement).
+  PgTx(PgConn* conn, std::optional<PooledPg> pooled, TimeMs now, bool database_clock,
+       bool autocommit = false)
+      : conn_(conn),
+        pooled_(std::move(pooled)),
+        now_(now),
+        database_clock_(database_clock),
+        open_(!autocommit),
+        autocommit_(autocommit) {}
 
   ~PgTx() override {
     if (open_ && conn_->Healthy()) (void)conn_->Exec("ROLLBACK");
@@ -102,6 +109,7 @@ class PgTx final : public StorageTx {
   bool Active() const override { return open_ && conn_->Healthy() && conn_->InTransaction(); }
 
   Status Commit() override {
+    if (autocommit_) return Status::Ok();
     if (!open_) return Status::Internal("transaction already ended");
     open_ = false;
     // Empty payload: a hint to look, never the data itself (PostgreSQL folds
@@ -621,7 +629,8 @@ class PgTx final : public StorageTx {
   std::optional<PooledPg> pooled_;  // owns conn_ when from the pool
   TimeMs now_;
   bool database_clock_;
-  bool open_ = true;
+  bool open_;
+  bool autocommit_;
   bool notify_ = false;
 };
 
@@ -652,7 +661,8 @@ class PgWriterSession final : public QueueStorage::WriterSession {
       if (conn_->Healthy() && conn_->InTransaction()) (void)conn_->Exec("ROLLBACK");
       return now.status();
     }
-    return std::unique_ptr<StorageTx>(std::make_unique<PgTx>(conn_.get(), std::nullopt, *now, clock_ == nullptr));
+    return std::unique_ptr<StorageTx>(
+        std::make_unique<PgTx>(conn_.get(), std::nullopt, *now, clock_ == nullptr));
   }
 
  private:
@@ -685,20 +695,27 @@ Result<std::unique_ptr<PgStorage>> PgStorage::Open(const PgStorageOptions& optio
   return std::unique_ptr<PgStorage>(new PgStorage(options));
 }
 
-Result<std::unique_ptr<StorageTx>> PgStorage::BeginRead() {
+Result<std::unique_ptr<StorageTx>> PgStorage::BeginRead(ReadKind kind) {
   ASSIGN_OR_RETURN(PooledPg conn, pool_.Acquire());
   PgConn* raw = &*conn;
+  if (kind == ReadKind::kOneStatement) {
+    return std::unique_ptr<StorageTx>(std::make_unique<PgTx>(raw, std::move(conn), /*now=*/0,
+                                                             options_.clock == nullptr,
+                                                             /*autocommit=*/true));
+  }
   ASSIGN_OR_RETURN(
       const TimeMs now,
       BeginOn(*raw, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", options_.clock));
-  return std::unique_ptr<StorageTx>(std::make_unique<PgTx>(raw, std::move(conn), now, options_.clock == nullptr));
+  return std::unique_ptr<StorageTx>(
+      std::make_unique<PgTx>(raw, std::move(conn), now, options_.clock == nullptr));
 }
 
 Result<std::unique_ptr<StorageTx>> PgStorage::BeginWrite() {
   ASSIGN_OR_RETURN(PooledPg conn, pool_.Acquire());
   PgConn* raw = &*conn;
   ASSIGN_OR_RETURN(const TimeMs now, BeginOn(*raw, "BEGIN", options_.clock));
-  return std::unique_ptr<StorageTx>(std::make_unique<PgTx>(raw, std::move(conn), now, options_.clock == nullptr));
+  return std::unique_ptr<StorageTx>(
+      std::make_unique<PgTx>(raw, std::move(conn), now, options_.clock == nullptr));
 }
 
 Result<std::unique_ptr<QueueStorage::WriterSession>> PgStorage::OpenWriterSession() {

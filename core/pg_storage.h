@@ -63,7 +63,7 @@ class PgStorage final : public QueueStorage {
   ~PgStorage() override;
 
   std::string_view Kind() const override { return "postgresql"; }
-  Result<std::unique_ptr<StorageTx>> BeginRead() override;
+  Result<std::unique_ptr<StorageTx>> BeginRead(ReadKind kind) override;
   Result<std::unique_ptr<StorageTx>> BeginWrite() override;
   Result<std::unique_ptr<WriterSession>> OpenWriterSession() override;
   void PrepareWait() override;

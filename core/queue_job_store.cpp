@@ -257,8 +257,9 @@ Status QueueJobStore::Write(const std::function<Status(StorageTx&)>& work) {
   return tx->Commit();
 }
 
-Status QueueJobStore::Read(const std::function<Status(StorageTx&)>& work) {
-  ASSIGN_OR_RETURN(std::unique_ptr<StorageTx> tx, storage_->BeginRead());
+Status QueueJobStore::Read(const std::function<Status(StorageTx&)>& work,
+                           QueueStorage::ReadKind kind) {
+  ASSIGN_OR_RETURN(std::unique_ptr<StorageTx> tx, storage_->BeginRead(kind));
   RETURN_IF_ERROR(work(*tx));
   return tx->Commit();
 }
@@ -267,10 +268,13 @@ Status QueueJobStore::Read(const std::function<Status(StorageTx&)>& work) {
 
 Result<Owner> QueueJobStore::Authenticate(const std::string& token) {
   std::optional<Owner> owner;
-  RETURN_IF_ERROR(Read([&](StorageTx& tx) -> Status {
-    ASSIGN_OR_RETURN(owner, tx.ReadOwnerByTokenHash(Sha256Hex(token)));
-    return Status::Ok();
-  }));
+  const std::string hash = Sha256Hex(token);
+  RETURN_IF_ERROR(Read(
+      [&](StorageTx& tx) -> Status {
+        ASSIGN_OR_RETURN(owner, tx.ReadOwnerByTokenHash(hash));
+        return Status::Ok();
+      },
+      QueueStorage::ReadKind::kOneStatement));
   if (!owner) return Status::NotFound("unknown or revoked token");
   return std::move(*owner);
 }
@@ -290,10 +294,12 @@ Result<std::string> QueueJobStore::CreateToken(const std::string& name) {
 
 Result<std::vector<TokenInfo>> QueueJobStore::ListTokens() {
   std::vector<TokenInfo> tokens;
-  RETURN_IF_ERROR(Read([&](StorageTx& tx) -> Status {
-    ASSIGN_OR_RETURN(tokens, tx.ReadTokens());
-    return Status::Ok();
-  }));
+  RETURN_IF_ERROR(Read(
+      [&](StorageTx& tx) -> Status {
+        ASSIGN_OR_RETURN(tokens, tx.ReadTokens());
+        return Status::Ok();
+      },
+      QueueStorage::ReadKind::kOneStatement));
   return tokens;
 }
 
@@ -549,10 +555,12 @@ Result<PurgeReport> QueueJobStore::Purge(TimeMs cutoff) {
 
 Result<std::vector<std::string>> QueueJobStore::SucceededJobIds() {
   std::vector<std::string> ids;
-  RETURN_IF_ERROR(Read([&](StorageTx& tx) -> Status {
-    ASSIGN_OR_RETURN(ids, tx.ReadSucceededJobIds());
-    return Status::Ok();
-  }));
+  RETURN_IF_ERROR(Read(
+      [&](StorageTx& tx) -> Status {
+        ASSIGN_OR_RETURN(ids, tx.ReadSucceededJobIds());
+        return Status::Ok();
+      },
+      QueueStorage::ReadKind::kOneStatement));
   return ids;
 }
 

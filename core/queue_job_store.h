@@ -90,8 +90,9 @@ class QueueJobStore final : public JobStore {
 
   // A short write transaction of its own (the worker's writes, administration).
   Status Write(const std::function<Status(StorageTx&)>& work);
-  // A consistent read snapshot.
-  Status Read(const std::function<Status(StorageTx&)>& work);
+  // A consistent read snapshot, or a lone statement (kOneStatement).
+  Status Read(const std::function<Status(StorageTx&)>& work,
+              QueueStorage::ReadKind kind = QueueStorage::ReadKind::kSnapshot);
 
   const QueueJobStoreOptions options_;
   const std::unique_ptr<QueueStorage> storage_;

@@ -179,8 +179,11 @@ class QueueStorage {
   // "sqlite" or "postgresql".
   virtual std::string_view Kind() const = 0;
 
-  // A read snapshot.
-  virtual Result<std::unique_ptr<StorageTx>> BeginRead() = 0;
+  // A read snapshot. kOneStatement: a read of a single statement, which
+  // needs no snapshot of its own (no BEGIN and COMMIT to pay for, which on
+  // PostgreSQL are round trips); now() is 0 in it.
+  enum class ReadKind { kSnapshot, kOneStatement };
+  virtual Result<std::unique_ptr<StorageTx>> BeginRead(ReadKind kind = ReadKind::kSnapshot) = 0;
   // A short write transaction (the worker's writes, administration).
   virtual Result<std::unique_ptr<StorageTx>> BeginWrite() = 0;
 

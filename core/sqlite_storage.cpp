@@ -77,18 +77,23 @@ Status NoResultsDir() {
 // One transaction on one connection (pooled, or the group commit writer's).
 class SqliteTx final : public StorageTx {
  public:
-  SqliteTx(SqliteDb* db, std::optional<PooledDb> pooled, Transaction transaction, TimeMs now,
-           std::string results_dir)
+  // `transaction` empty: a single statement in autocommit mode.
+  SqliteTx(SqliteDb* db, std::optional<PooledDb> pooled, std::optional<Transaction> transaction,
+           TimeMs now, std::string results_dir)
       : db_(db),
         pooled_(std::move(pooled)),
         transaction_(std::move(transaction)),
         now_(now),
-        results_dir_(std::move(results_dir)) {}
+        results_dir_(std::move(results_dir)),
+        autocommit_(!transaction_.has_value()) {}
 
   TimeMs now() const override { return now_; }
-  bool Active() const override { return transaction_.has_value() && db_->InTransaction(); }
+  bool Active() const override {
+    return !autocommit_ && transaction_.has_value() && db_->InTransaction();
+  }
 
   Status Commit() override {
+    if (autocommit_) return Status::Ok();
     if (!transaction_) return Status::Internal("transaction already ended");
     Status committed = transaction_->Commit();
     transaction_.reset();
@@ -678,6 +683,7 @@ class SqliteTx final : public StorageTx {
   std::vector<EndedJobFiles> files_after_commit_;
   std::size_t files_mark_ = 0;  // files_after_commit_ before the current unit
   int files_removed_ = 0;
+  bool autocommit_;
 };
 
 // The group commit writer's connection, opened once and kept.
@@ -728,9 +734,13 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::Open(const SqliteStorageOp
   return std::unique_ptr<SqliteStorage>(new SqliteStorage(options, std::move(pool)));
 }
 
-Result<std::unique_ptr<StorageTx>> SqliteStorage::BeginRead() {
+Result<std::unique_ptr<StorageTx>> SqliteStorage::BeginRead(ReadKind kind) {
   ASSIGN_OR_RETURN(PooledDb db, pool_->Acquire());
   SqliteDb* raw = &*db;
+  if (kind == ReadKind::kOneStatement) {
+    return std::unique_ptr<StorageTx>(std::make_unique<SqliteTx>(raw, std::move(db), std::nullopt,
+                                                                 /*now=*/0, options_.results_dir));
+  }
   ASSIGN_OR_RETURN(Transaction snapshot, Transaction::Begin(*raw, Transaction::Mode::kDeferred));
   return std::unique_ptr<StorageTx>(std::make_unique<SqliteTx>(
       raw, std::move(db), std::move(snapshot), options_.clock->NowMs(), options_.results_dir));

@@ -52,7 +52,7 @@ class SqliteStorage final : public QueueStorage {
   ~SqliteStorage() override;
 
   std::string_view Kind() const override { return "sqlite"; }
-  Result<std::unique_ptr<StorageTx>> BeginRead() override;
+  Result<std::unique_ptr<StorageTx>> BeginRead(ReadKind kind) override;
   Result<std::unique_ptr<StorageTx>> BeginWrite() override;
   Result<std::unique_ptr<WriterSession>> OpenWriterSession() override;
   void PrepareWait() override;

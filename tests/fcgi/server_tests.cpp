@@ -178,8 +178,9 @@ BOOST_AUTO_TEST_CASE(serves_on_a_0660_socket_and_stops_within_a_second) {
   const int status = server.WaitExit(std::chrono::seconds(30));
   const auto took = Clock::now() - stop_started;
   BOOST_TEST(status == 0);
-  BOOST_TEST_MESSAGE("stopped " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
-                                << " ms after SIGTERM");
+  BOOST_TEST_MESSAGE(
+      "stopped " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                 << " ms after SIGTERM");
   BOOST_TEST(!std::filesystem::exists(socket_path));
 }
 
