@@ -71,7 +71,7 @@ def no_progress(s, token):
                                "--cpu-threads", "1"])
     workers.start("p")
     workers.wait_registered(["p"])
-    status, job, _ = ws.submit(s, token, ws.scene(96, 72, 30000, seed=6))
+    status, job, _ = ws.submit(s, token, ws.scene(64, 48, 8000, seed=6))
     assert status == 201, job
     job_id = job["id"]
     for kill in range(1, 4):
