@@ -402,12 +402,9 @@ class PgTx final : public StorageTx {
   }
 
   Result<bool> TouchWorker(const std::string& name) override {
-    ASSIGN_OR_RETURN(
-        PgResult r,
-        conn_->Run("UPDATE workers SET heartbeat_at = greatest($1, started_at)"
-                   " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed"
-                   " WHERE name = $2",
-                   PgParams().Add(now_).Add(name)));
+    ASSIGN_OR_RETURN(PgResult r, conn_->Run("UPDATE workers SET heartbeat_at = greatest($1, "
+                                            "started_at) WHERE name = $2",
+                                            PgParams().Add(now_).Add(name)));
     return r.Changed() > 0;
   }
 
@@ -458,13 +455,8 @@ class PgTx final : public StorageTx {
     if (!LooksLikeUuid(lease.job_id)) return std::optional<bool>();
     ASSIGN_OR_RETURN(
         PgResult r,
-        // A heartbeat does not wait for its WAL flush (synchronous_commit off
-        // for this transaction only): one lost in a database crash merely
-        // ages the lease, and there are five a second per running job.
-        conn_->Run("UPDATE jobs SET progress = $1, heartbeat_at = $2"
-                   " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed"
-                   " WHERE id = $3::uuid AND lease_id = $4 AND state = 'running'"
-                   " RETURNING cancel_requested",
+        conn_->Run("UPDATE jobs SET progress = $1, heartbeat_at = $2" RQ_PG_FENCE(
+                       "$3", "$4") " RETURNING cancel_requested",
                    PgParams().Add(progress).Add(now_).Add(lease.job_id).Add(lease.lease_id)));
     if (r.rows() == 0) return std::optional<bool>();
     return std::optional<bool>(r.Bool(0, 0));
@@ -718,10 +710,15 @@ Result<std::unique_ptr<StorageTx>> PgStorage::BeginRead(ReadKind kind) {
       std::make_unique<PgTx>(raw, std::move(conn), now, options_.clock == nullptr));
 }
 
-Result<std::unique_ptr<StorageTx>> PgStorage::BeginWrite() {
+Result<std::unique_ptr<StorageTx>> PgStorage::BeginWrite(WriteKind kind) {
   ASSIGN_OR_RETURN(PooledPg conn, pool_.Acquire());
   PgConn* raw = &*conn;
-  ASSIGN_OR_RETURN(const TimeMs now, BeginOn(*raw, "BEGIN", options_.clock));
+  // A heartbeat's COMMIT does not wait for its WAL flush (this transaction only).
+  ASSIGN_OR_RETURN(
+      const TimeMs now,
+      BeginOn(*raw,
+              kind == WriteKind::kHeartbeat ? "BEGIN; SET LOCAL synchronous_commit = off" : "BEGIN",
+              options_.clock));
   return std::unique_ptr<StorageTx>(
       std::make_unique<PgTx>(raw, std::move(conn), now, options_.clock == nullptr));
 }
@@ -752,7 +749,7 @@ Result<std::unique_ptr<WorkerNameLock>> PgStorage::LockWorkerName(const std::str
 
 Result<bool> PgStorage::StoreCheckpoint(const Lease& lease, std::span<const std::uint8_t> state,
                                         std::int64_t samples) {
-  ASSIGN_OR_RETURN(std::unique_ptr<StorageTx> tx, BeginWrite());
+  ASSIGN_OR_RETURN(std::unique_ptr<StorageTx> tx, BeginWrite(WriteKind::kDurable));
   ASSIGN_OR_RETURN(const bool held, static_cast<PgTx&>(*tx).StoreCheckpoint(lease, state, samples));
   if (!held) return false;
   RETURN_IF_ERROR(tx->Commit());
@@ -791,7 +788,7 @@ Status PgStorage::StorePreview(const Lease& lease, std::span<const std::uint8_t>
 }
 
 Result<bool> PgStorage::StoreResult(const Lease& lease, const FinishRequest& request) {
-  ASSIGN_OR_RETURN(std::unique_ptr<StorageTx> tx, BeginWrite());
+  ASSIGN_OR_RETURN(std::unique_ptr<StorageTx> tx, BeginWrite(WriteKind::kDurable));
   ASSIGN_OR_RETURN(const bool held, static_cast<PgTx&>(*tx).StoreResult(lease, request));
   if (!held) return false;
   RETURN_IF_ERROR(tx->Commit());

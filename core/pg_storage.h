@@ -64,7 +64,7 @@ class PgStorage final : public QueueStorage {
 
   std::string_view Kind() const override { return "postgresql"; }
   Result<std::unique_ptr<StorageTx>> BeginRead(ReadKind kind) override;
-  Result<std::unique_ptr<StorageTx>> BeginWrite() override;
+  Result<std::unique_ptr<StorageTx>> BeginWrite(WriteKind kind) override;
   Result<std::unique_ptr<WriterSession>> OpenWriterSession() override;
   void PrepareWait() override;
   Status WaitForChange(std::chrono::milliseconds timeout) override;

@@ -251,8 +251,9 @@ Result<std::unique_ptr<QueueJobStore>> QueueJobStore::Create(std::unique_ptr<Que
       new QueueJobStore(options, std::move(storage), std::move(writer)));
 }
 
-Status QueueJobStore::Write(const std::function<Status(StorageTx&)>& work) {
-  ASSIGN_OR_RETURN(std::unique_ptr<StorageTx> tx, storage_->BeginWrite());
+Status QueueJobStore::Write(const std::function<Status(StorageTx&)>& work,
+                            QueueStorage::WriteKind kind) {
+  ASSIGN_OR_RETURN(std::unique_ptr<StorageTx> tx, storage_->BeginWrite(kind));
   RETURN_IF_ERROR(work(*tx));
   return tx->Commit();
 }
@@ -437,12 +438,14 @@ Result<bool> QueueJobStore::Heartbeat(const Lease& lease, double progress) {
     return Status::InvalidArgument("progress must lie in 0..1");
   }
   bool cancel = false;
-  RETURN_IF_ERROR(Write([&](StorageTx& tx) -> Status {
-    ASSIGN_OR_RETURN(std::optional<bool> held, tx.TouchLease(lease, progress));
-    if (!held) return NotHeld(lease);
-    cancel = *held;
-    return Status::Ok();
-  }));
+  RETURN_IF_ERROR(Write(
+      [&](StorageTx& tx) -> Status {
+        ASSIGN_OR_RETURN(std::optional<bool> held, tx.TouchLease(lease, progress));
+        if (!held) return NotHeld(lease);
+        cancel = *held;
+        return Status::Ok();
+      },
+      QueueStorage::WriteKind::kHeartbeat));
   return cancel;
 }
 
@@ -505,10 +508,12 @@ Status QueueJobStore::RecordThroughput(const std::string& worker_name, double un
 }
 
 Status QueueJobStore::WorkerHeartbeat(const std::string& worker_name) {
-  return Write([&](StorageTx& tx) -> Status {
-    ASSIGN_OR_RETURN(const bool found, tx.TouchWorker(worker_name));
-    return found ? Status::Ok() : Status::NotFound("no worker named '" + worker_name + "'");
-  });
+  return Write(
+      [&](StorageTx& tx) -> Status {
+        ASSIGN_OR_RETURN(const bool found, tx.TouchWorker(worker_name));
+        return found ? Status::Ok() : Status::NotFound("no worker named '" + worker_name + "'");
+      },
+      QueueStorage::WriteKind::kHeartbeat);
 }
 
 Result<int> QueueJobStore::RequeueLapsed() {

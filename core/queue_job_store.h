@@ -89,7 +89,8 @@ class QueueJobStore final : public JobStore {
                 std::unique_ptr<GroupCommit> writer);
 
   // A short write transaction of its own (the worker's writes, administration).
-  Status Write(const std::function<Status(StorageTx&)>& work);
+  Status Write(const std::function<Status(StorageTx&)>& work,
+               QueueStorage::WriteKind kind = QueueStorage::WriteKind::kDurable);
   // A consistent read snapshot, or a lone statement (kOneStatement).
   Status Read(const std::function<Status(StorageTx&)>& work,
               QueueStorage::ReadKind kind = QueueStorage::ReadKind::kSnapshot);

@@ -185,7 +185,11 @@ class QueueStorage {
   enum class ReadKind { kSnapshot, kOneStatement };
   virtual Result<std::unique_ptr<StorageTx>> BeginRead(ReadKind kind = ReadKind::kSnapshot) = 0;
   // A short write transaction (the worker's writes, administration).
-  virtual Result<std::unique_ptr<StorageTx>> BeginWrite() = 0;
+  // kHeartbeat: a write whose loss in a crash only ages a lease (heartbeats,
+  // five a second per running job), which the backend may commit without
+  // waiting for the disk; every later durable commit makes it durable too.
+  enum class WriteKind { kDurable, kHeartbeat };
+  virtual Result<std::unique_ptr<StorageTx>> BeginWrite(WriteKind kind = WriteKind::kDurable) = 0;
 
   // The group commit writer's connection (core/group_commit.h): its
   // transactions also exclude every other writer session, on any host, so

@@ -87,6 +87,13 @@ class SqliteTx final : public StorageTx {
         results_dir_(std::move(results_dir)),
         autocommit_(!transaction_.has_value()) {}
 
+  ~SqliteTx() override {
+    transaction_.reset();  // rolls back unless committed
+    if (restore_full_sync_) (void)db_->Exec("PRAGMA synchronous = FULL");
+  }
+
+  void RestoreFullSyncAtEnd(bool restore) { restore_full_sync_ = restore; }
+
   TimeMs now() const override { return now_; }
   bool Active() const override {
     return !autocommit_ && transaction_.has_value() && db_->InTransaction();
@@ -684,6 +691,7 @@ class SqliteTx final : public StorageTx {
   std::size_t files_mark_ = 0;  // files_after_commit_ before the current unit
   int files_removed_ = 0;
   bool autocommit_;
+  bool restore_full_sync_ = false;
 };
 
 // The group commit writer's connection, opened once and kept.
@@ -746,14 +754,25 @@ Result<std::unique_ptr<StorageTx>> SqliteStorage::BeginRead(ReadKind kind) {
       raw, std::move(db), std::move(snapshot), options_.clock->NowMs(), options_.results_dir));
 }
 
-Result<std::unique_ptr<StorageTx>> SqliteStorage::BeginWrite() {
+Result<std::unique_ptr<StorageTx>> SqliteStorage::BeginWrite(WriteKind kind) {
   ASSIGN_OR_RETURN(PooledDb db, pool_->Acquire());
   SqliteDb* raw = &*db;
-  ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(*raw));
+  const bool relaxed = kind == WriteKind::kHeartbeat;
+  // synchronous=NORMAL in WAL mode: the commit is appended to the WAL without
+  // an fsync, and the next FULL commit's fsync covers it. The connection gets
+  // FULL back when the transaction ends (SqliteTx's destructor).
+  if (relaxed) RETURN_IF_ERROR(raw->Exec("PRAGMA synchronous = NORMAL"));
+  Result<Transaction> transaction = Transaction::Begin(*raw);
+  if (!transaction.ok()) {
+    if (relaxed) (void)raw->Exec("PRAGMA synchronous = FULL");
+    return transaction.status();
+  }
   // Read under the write lock, so started_at follows the order of the claims
   // even across worker processes.
-  return std::unique_ptr<StorageTx>(std::make_unique<SqliteTx>(
-      raw, std::move(db), std::move(transaction), options_.clock->NowMs(), options_.results_dir));
+  auto tx = std::make_unique<SqliteTx>(raw, std::move(db), std::move(transaction).value(),
+                                       options_.clock->NowMs(), options_.results_dir);
+  tx->RestoreFullSyncAtEnd(relaxed);
+  return std::unique_ptr<StorageTx>(std::move(tx));
 }
 
 Result<std::unique_ptr<QueueStorage::WriterSession>> SqliteStorage::OpenWriterSession() {
@@ -792,7 +811,7 @@ Result<bool> SqliteStorage::StoreCheckpoint(const Lease& lease, std::span<const 
   // Durable before the row says so; outside the write lock, which submits wait for.
   RETURN_IF_ERROR(
       WriteFileAtomically(JobFilesFor(dir, lease.job_id).checkpoint, state, Durability::kDurable));
-  ASSIGN_OR_RETURN(std::unique_ptr<StorageTx> tx, BeginWrite());
+  ASSIGN_OR_RETURN(std::unique_ptr<StorageTx> tx, BeginWrite(WriteKind::kDurable));
   ASSIGN_OR_RETURN(const bool held,
                    static_cast<SqliteTx&>(*tx).SetCheckpointSamples(lease, samples));
   if (!held) return false;
@@ -818,7 +837,7 @@ Result<bool> SqliteStorage::StoreResult(const Lease& lease, const FinishRequest&
   // the COMMIT that marks the job succeeded comes after the file is durable.
   ASSIGN_OR_RETURN(StagedFile staged, StagedFile::Stage(JobFilesFor(dir, lease.job_id).result,
                                                         request.png, Durability::kDurable));
-  ASSIGN_OR_RETURN(std::unique_ptr<StorageTx> tx, BeginWrite());
+  ASSIGN_OR_RETURN(std::unique_ptr<StorageTx> tx, BeginWrite(WriteKind::kDurable));
   ASSIGN_OR_RETURN(const bool held, static_cast<SqliteTx&>(*tx).MarkSucceeded(lease, request));
   if (!held) return false;
   RETURN_IF_ERROR(staged.Publish());

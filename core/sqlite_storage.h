@@ -53,7 +53,7 @@ class SqliteStorage final : public QueueStorage {
 
   std::string_view Kind() const override { return "sqlite"; }
   Result<std::unique_ptr<StorageTx>> BeginRead(ReadKind kind) override;
-  Result<std::unique_ptr<StorageTx>> BeginWrite() override;
+  Result<std::unique_ptr<StorageTx>> BeginWrite(WriteKind kind) override;
   Result<std::unique_ptr<WriterSession>> OpenWriterSession() override;
   void PrepareWait() override;
   Status WaitForChange(std::chrono::milliseconds timeout) override;

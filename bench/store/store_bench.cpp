@@ -55,7 +55,7 @@ int Fail(const std::string& what, const renderq::Status& s) {
 
 int main(int argc, char** argv) {
   std::string db;
-  int iterations = 2000;
+  int iterations = 20000;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--db" && i + 1 < argc) {
