@@ -236,7 +236,9 @@ class CudaRenderer final : public Renderer {
     unsigned long long rays = 0;
     RENDERQ_CUDA_RETURN_IF_ERROR(
         cudaMemcpyAsync(&rays, rays_.get(), sizeof rays, cudaMemcpyDeviceToHost, stream_.get()));
-    RENDERQ_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_.get()));
+    // Waited for on a blocking-sync event too (a stream synchronise may spin).
+    RENDERQ_CUDA_RETURN_IF_ERROR(cudaEventRecord(stop_[0].get(), stream_.get()));
+    RENDERQ_CUDA_RETURN_IF_ERROR(cudaEventSynchronize(stop_[0].get()));
     AddPassStats(done,
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     AddDeviceStats(rays, kernel_seconds, launches);

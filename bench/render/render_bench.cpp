@@ -234,6 +234,7 @@ int main(int argc, char** argv) {
                  "                            [--only throughput|convergence]\n");
     return 2;
   }
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows when redirected too
   std::printf("renderq-bench-render: CPU, %d threads\n", threads);
   if (only != "throughput") {
     std::printf("convergence at equal CPU time; relMSE = mean (x - ref)^2 / (ref^2 + %g)\n",
