@@ -13,8 +13,8 @@ namespace renderq::kernels {
 inline constexpr float kMiss = -1.0f;
 
 // Both roots are tried so a ray starting inside the sphere hits its far side.
-inline RENDERQ_HOST_DEVICE float IntersectSphere(const Sphere& s, const Ray& r, float t_min,
-                                                 float t_max) {
+RENDERQ_INLINE RENDERQ_HOST_DEVICE float IntersectSphere(const Sphere& s, const Ray& r, float t_min,
+                                                         float t_max) {
   const Vec3 oc = r.origin - s.center;
   const float a = Dot(r.dir, r.dir);
   const float half_b = Dot(oc, r.dir);
@@ -33,8 +33,8 @@ inline RENDERQ_HOST_DEVICE float IntersectSphere(const Sphere& s, const Ray& r, 
 
 // Plane hit, then the hit point's (alpha, beta) in the quad's own basis; the
 // edges count as inside.
-inline RENDERQ_HOST_DEVICE float IntersectQuad(const Quad& q, const Ray& r, float t_min,
-                                               float t_max) {
+RENDERQ_INLINE RENDERQ_HOST_DEVICE float IntersectQuad(const Quad& q, const Ray& r, float t_min,
+                                                       float t_max) {
   const float denom = Dot(q.normal, r.dir);
   if (fabsf(denom) < 1e-12f) return kMiss;  // parallel to the plane
   const float t = (q.plane_d - Dot(q.normal, r.origin)) / denom;
@@ -50,8 +50,8 @@ inline RENDERQ_HOST_DEVICE float IntersectQuad(const Quad& q, const Ray& r, floa
 // parallel (a fixed epsilon would drop tiny triangles of fine meshes); the
 // barycentric bounds are inclusive so rays through a shared edge hit one of the
 // two triangles instead of slipping between them.
-inline RENDERQ_HOST_DEVICE float IntersectTriangle(const Triangle& tri, const Ray& r, float t_min,
-                                                   float t_max) {
+RENDERQ_INLINE RENDERQ_HOST_DEVICE float IntersectTriangle(const Triangle& tri, const Ray& r,
+                                                           float t_min, float t_max) {
   const Vec3 pvec = Cross(r.dir, tri.e2);
   const float det = Dot(tri.e1, pvec);
   if (det == 0.0f) return kMiss;
@@ -67,8 +67,8 @@ inline RENDERQ_HOST_DEVICE float IntersectTriangle(const Triangle& tri, const Ra
   return t;
 }
 
-inline RENDERQ_HOST_DEVICE float IntersectPrim(const SceneView& s, uint32_t ref, const Ray& r,
-                                               float t_min, float t_max) {
+RENDERQ_INLINE RENDERQ_HOST_DEVICE float IntersectPrim(const SceneView& s, uint32_t ref,
+                                                       const Ray& r, float t_min, float t_max) {
   const uint32_t i = PrimRefIndex(ref);
   switch (PrimRefKind(ref)) {
     case kPrimSphere: return IntersectSphere(s.spheres[i], r, t_min, t_max);
@@ -114,9 +114,11 @@ inline RENDERQ_HOST_DEVICE SurfaceHit SurfaceAt(const SceneView& s, uint32_t ref
 }
 
 // A node as two 16-byte loads through the read-only cache on the GPU (the
-// layout is pinned in scene_data.h); a plain copy on the CPU.
-inline RENDERQ_HOST_DEVICE BvhNode LoadNode(const BvhNode* nodes, uint32_t i) {
+// layout is pinned in scene_data.h); on the CPU a reference to it, so the
+// traversal reads only the fields it needs. Callers bind the result to a
+// const reference, which keeps the GPU's copy alive.
 #if defined(__CUDA_ARCH__)
+inline __device__ BvhNode LoadNode(const BvhNode* nodes, uint32_t i) {
   const float4* p = reinterpret_cast<const float4*>(nodes + i);
   const float4 a = __ldg(p);
   const float4 b = __ldg(p + 1);
@@ -133,10 +135,10 @@ inline RENDERQ_HOST_DEVICE BvhNode LoadNode(const BvhNode* nodes, uint32_t i) {
   n.axis = static_cast<uint8_t>((packed >> 16) & 0xffu);
   n.pad = static_cast<uint8_t>(packed >> 24);
   return n;
-#else
-  return nodes[i];
-#endif
 }
+#else
+inline const BvhNode& LoadNode(const BvhNode* nodes, uint32_t i) { return nodes[i]; }
+#endif
 
 // Moves a new ray's origin off the surface on the side it leaves through, by
 // an amount that grows with the coordinates' magnitude (float spacing).
@@ -149,8 +151,8 @@ inline RENDERQ_HOST_DEVICE Vec3 OffsetOrigin(Vec3 p, Vec3 n, Vec3 dir) {
 // Entry distance of a ray into a node's box (slab test), or a negative value
 // for a miss. Written as (b - origin) * inv_dir so a ray parallel to a slab
 // gets +-inf there, never inf - inf.
-inline RENDERQ_HOST_DEVICE float BoxEntry(const BvhNode& n, const Vec3& origin, const Vec3& inv_dir,
-                                          float t_min, float t_max) {
+RENDERQ_INLINE RENDERQ_HOST_DEVICE float BoxEntry(const BvhNode& n, const Vec3& origin,
+                                                  const Vec3& inv_dir, float t_min, float t_max) {
   const float x0 = (n.bmin[0] - origin.x) * inv_dir.x, x1 = (n.bmax[0] - origin.x) * inv_dir.x;
   const float y0 = (n.bmin[1] - origin.y) * inv_dir.y, y1 = (n.bmax[1] - origin.y) * inv_dir.y;
   const float z0 = (n.bmin[2] - origin.z) * inv_dir.z, z1 = (n.bmax[2] - origin.z) * inv_dir.z;
@@ -184,7 +186,7 @@ inline RENDERQ_HOST_DEVICE bool IntersectScene(const SceneView& s, const Ray& r,
   uint32_t best_ref = 0;
   bool found = false;
   for (;;) {
-    const BvhNode node = LoadNode(s.nodes, node_index);
+    const BvhNode& node = LoadNode(s.nodes, node_index);
     if (node.count > 0) {
       for (uint32_t k = 0; k < node.count; ++k) {
         const uint32_t ref = s.prims[node.offset + k];
@@ -233,7 +235,7 @@ inline RENDERQ_HOST_DEVICE bool Occluded(const SceneView& s, const Ray& r, float
   int sp = 0;
   uint32_t node_index = 0;
   for (;;) {
-    const BvhNode node = LoadNode(s.nodes, node_index);
+    const BvhNode& node = LoadNode(s.nodes, node_index);
     if (node.count > 0) {
       for (uint32_t k = 0; k < node.count; ++k) {
         const uint32_t ref = s.prims[node.offset + k];

@@ -41,7 +41,7 @@ inline RENDERQ_HOST_DEVICE uint32_t PrimMaterial(const SceneView& s, uint32_t re
 
 // The power a light is chosen by: mean emitted radiance times emitting area
 // (two sides for quads and triangles); 0 for anything that is not an emitter.
-inline RENDERQ_HOST_DEVICE float LightPower(const SceneView& s, uint32_t ref) {
+RENDERQ_INLINE RENDERQ_HOST_DEVICE float LightPower(const SceneView& s, uint32_t ref) {
   const Material& m = s.materials[PrimMaterial(s, ref)];
   if (m.kind != kMaterialEmissive) return 0.0f;
   const float radiance = (m.emission.x + m.emission.y + m.emission.z) * (1.0f / 3.0f);
@@ -101,8 +101,8 @@ struct LightSample {
 };
 
 // A light sample seen from point p, from three uniform numbers.
-inline RENDERQ_HOST_DEVICE LightSample SampleLight(const SceneView& s, Vec3 p, float u_pick,
-                                                   float u1, float u2) {
+RENDERQ_INLINE RENDERQ_HOST_DEVICE LightSample SampleLight(const SceneView& s, Vec3 p, float u_pick,
+                                                           float u1, float u2) {
   LightSample ls;
   ls.prim = s.lights[PickLight(s, u_pick)].prim;
   ls.emission = s.materials[PrimMaterial(s, ls.prim)].emission;

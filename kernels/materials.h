@@ -90,7 +90,8 @@ inline RENDERQ_HOST_DEVICE bool Scatter(const Material& m, const Ray& in, const 
 // ball |x - R| <= r occupies t in [t_lo, t_hi], so the density is
 // (3 / (4 pi r^3)) * integral of t^2 dt = (t_hi^3 - t_lo^3) / (4 pi r^3);
 // directions below the surface are absorbed by Scatter and have density 0.
-inline RENDERQ_HOST_DEVICE float ScatterPdf(const Material& m, Vec3 in_dir, Vec3 normal, Vec3 wi) {
+RENDERQ_INLINE RENDERQ_HOST_DEVICE float ScatterPdf(const Material& m, Vec3 in_dir, Vec3 normal,
+                                                    Vec3 wi) {
   const float cos_n = Dot(wi, normal);
   if (cos_n <= 0.0f) return 0.0f;
   if (m.kind == kMaterialLambertian) return cos_n * (1.0f / kPi);

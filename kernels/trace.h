@@ -50,9 +50,9 @@ inline RENDERQ_HOST_DEVICE Ray CameraRay(const Camera& c, float s, float t, Rng&
 // The radiance one light sample at `hit` adds, before the path throughput:
 // the light's emission times BSDF times cosine over the light density, with
 // the power heuristic weight. Counts the shadow ray in `rays`.
-inline RENDERQ_HOST_DEVICE Vec3 DirectLight(const SceneView& s, const Material& m,
-                                            const SurfaceHit& hit, Vec3 in_dir, Rng& rng,
-                                            uint32_t& rays) {
+RENDERQ_INLINE RENDERQ_HOST_DEVICE Vec3 DirectLight(const SceneView& s, const Material& m,
+                                                    const SurfaceHit& hit, Vec3 in_dir, Rng& rng,
+                                                    uint32_t& rays) {
   const float u_pick = NextFloat(rng);
   const float u1 = NextFloat(rng);
   const float u2 = NextFloat(rng);

@@ -4,7 +4,9 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cmath>
+#include <algorithm>
 #include <random>
+#include <utility>
 
 #include "kernels/flat_scene.h"
 #include "kernels/lights.h"
@@ -105,10 +107,30 @@ BOOST_AUTO_TEST_CASE(a_sample_lies_on_its_light_and_lightpdf_gives_its_density) 
   BOOST_TEST(checked > 5000);
 }
 
+// A sphere around each light of LightsScene (centre, radius).
+std::pair<Vec3, float> BoundingSphere(const FlatScene& f, uint32_t ref) {
+  const uint32_t i = PrimRefIndex(ref);
+  switch (PrimRefKind(ref)) {
+    case kPrimSphere: return {f.spheres[i].center, f.spheres[i].radius};
+    case kPrimQuad: {
+      const Quad& q = f.quads[i];
+      return {q.corner + (q.u + q.v) * 0.5f,
+              0.5f * std::max(Length(q.u + q.v), Length(q.u - q.v)) * 1.01f};
+    }
+    default: {
+      const Triangle& t = f.triangles[i];
+      const Vec3 c = t.v0 + (t.e1 + t.e2) * (1.0f / 3.0f);
+      const float r = std::max({Length(t.v0 - c), Length(t.v0 + t.e1 - c), Length(t.v0 + t.e2 - c)});
+      return {c, r * 1.01f};
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(light_densities_integrate_to_their_pick_probability) {
   // Integral over all directions of LightPdf (where the ray reaches the light
   // first) = the light's pick probability: the cone, inside-sphere and area
-  // densities are normalised.
+  // densities are normalised. Directions are drawn uniformly in
+  // a cone around the light (all directions from inside it), so many reach it.
   const FlatScene f = BuildFlatScene(LightsScene());
   const SceneView v = f.View();
   struct Case {
@@ -121,21 +143,38 @@ BOOST_AUTO_TEST_CASE(light_densities_integrate_to_their_pick_probability) {
       {"sphere from close outside", 0, {0.0f, 3.6f, 0.0f}},
       {"sphere from inside", 0, {0.1f, 2.9f, 0.2f}},
       {"quad", 1, {0.0f, 2.0f, 0.0f}},
+      {"quad, grazing", 1, {1.0f, 3.9f, -0.5f}},
+      {"quad, far", 1, {30.0f, 0.0f, 20.0f}},
       {"triangle", 2, {2.4f, 0.0f, 1.0f}},
   };
   std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  // 400,000 directions leave 1 % of noise in the grazing cases (4,000,000 agree
+  // within 0.4 % everywhere); the tight check is the sample-density test above.
   constexpr int kN = 400000;
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.name) {
       const uint32_t ref = f.lights[c.light].prim;
+      const auto [centre, radius] = BoundingSphere(f, ref);
+      const Vec3 to = centre - c.p;
+      const float d = Length(to);
+      const float cos_max = d > radius ? std::sqrt(1.0f - radius * radius / (d * d)) : -1.0f;
+      const double cone = 2.0 * kPi * (1.0 - cos_max);
+      Vec3 t, b;
+      const Vec3 w = d > 0 ? to / d : Vec3{0, 0, 1};
+      OrthonormalBasis(w, &t, &b);
       double integral = 0;
       for (int i = 0; i < kN; ++i) {
-        const Vec3 d = UniformDirection(rng);
-        const float t = IntersectPrim(v, ref, Ray{c.p, d}, 0.0f, kInfinity);
-        if (t >= 0.0f) integral += LightPdf(v, ref, c.p, d, t);
+        const float cos_t = 1.0f - u(rng) * (1.0f - cos_max);
+        const float sin_t = std::sqrt(std::max(0.0f, 1.0f - cos_t * cos_t));
+        const float phi = 2.0f * kPi * u(rng);
+        const Vec3 dir = Normalize(t * (sin_t * std::cos(phi)) + b * (sin_t * std::sin(phi)) +
+                                   w * cos_t);
+        const float hit = IntersectPrim(v, ref, Ray{c.p, dir}, 0.0f, kInfinity);
+        if (hit >= 0.0f) integral += LightPdf(v, ref, c.p, dir, hit);
       }
-      integral *= 4.0 * kPi / kN;
-      BOOST_TEST(integral == LightPickProbability(v, ref), boost::test_tools::tolerance(0.02));
+      integral *= cone / kN;
+      BOOST_TEST(integral == LightPickProbability(v, ref), boost::test_tools::tolerance(0.025));
     }
   }
 }
