@@ -169,7 +169,7 @@ void BuildLightTable(FlatScene* f) {
       const uint32_t ref = MakePrimRef(kind, i);
       const float p = LightPower(view, ref);
       if (!(p > 0.0f) || !std::isfinite(p)) continue;
-      f->lights.push_back(Light{ref, 0.0f});
+      f->lights.push_back(Light{ref, 0.0f, 0.0f, LightArea(view, ref)});
       power.push_back(p);
     }
   };
@@ -189,6 +189,10 @@ void BuildLightTable(FlatScene* f) {
   }
   f->lights.back().cdf = 1.0f;
   f->inv_light_power = static_cast<float>(1.0 / total);
+  // The same float product LightPickProbability computes at a BSDF hit.
+  SceneView with_power = view;
+  with_power.inv_light_power = f->inv_light_power;
+  for (Light& l : f->lights) l.pick = LightPickProbability(with_power, l.prim);
 }
 
 SceneView FlatScene::View() const {

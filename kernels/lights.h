@@ -59,6 +59,20 @@ RENDERQ_INLINE RENDERQ_HOST_DEVICE float LightPower(const SceneView& s, uint32_t
   return radiance * area;
 }
 
+// The area light sampling spreads its points over: one side of a quad or
+// triangle, a sphere's whole surface.
+inline RENDERQ_HOST_DEVICE float LightArea(const SceneView& s, uint32_t ref) {
+  const uint32_t i = PrimRefIndex(ref);
+  switch (PrimRefKind(ref)) {
+    case kPrimSphere: {
+      const float r = s.spheres[i].radius;
+      return 4.0f * kPi * r * r;
+    }
+    case kPrimQuad: return Length(Cross(s.quads[i].u, s.quads[i].v));
+    default: return 0.5f * Length(Cross(s.triangles[i].e1, s.triangles[i].e2));
+  }
+}
+
 // The probability that SampleLight picks the light `ref`.
 inline RENDERQ_HOST_DEVICE float LightPickProbability(const SceneView& s, uint32_t ref) {
   return LightPower(s, ref) * s.inv_light_power;
@@ -103,13 +117,14 @@ struct LightSample {
 // A light sample seen from point p, from three uniform numbers.
 RENDERQ_INLINE RENDERQ_HOST_DEVICE LightSample SampleLight(const SceneView& s, Vec3 p, float u_pick,
                                                            float u1, float u2) {
+  const Light& light = s.lights[PickLight(s, u_pick)];
   LightSample ls;
-  ls.prim = s.lights[PickLight(s, u_pick)].prim;
+  ls.prim = light.prim;
   ls.emission = s.materials[PrimMaterial(s, ls.prim)].emission;
   ls.pdf = 0.0f;
   ls.dist = 0.0f;
   ls.wi = {0.0f, 0.0f, 1.0f};
-  const float pick = LightPickProbability(s, ls.prim);
+  const float pick = light.pick;
   if (!(pick > 0.0f)) return ls;
   const uint32_t i = PrimRefIndex(ls.prim);
   switch (PrimRefKind(ls.prim)) {
@@ -128,7 +143,7 @@ RENDERQ_INLINE RENDERQ_HOST_DEVICE LightSample SampleLight(const SceneView& s, V
         ls.dist = Length(to_point);
         if (!(ls.dist > 0.0f)) return ls;
         ls.wi = to_point / ls.dist;
-        ls.pdf = AreaToSolidAngle(ls.dist, fabsf(Dot(n, ls.wi)), 4.0f * kPi * r2);
+        ls.pdf = AreaToSolidAngle(ls.dist, fabsf(Dot(n, ls.wi)), light.area);
         break;
       }
       // Outside: uniform over the cone towards the centre.
@@ -154,7 +169,7 @@ RENDERQ_INLINE RENDERQ_HOST_DEVICE LightSample SampleLight(const SceneView& s, V
       ls.dist = Length(to_point);
       if (!(ls.dist > 0.0f)) return ls;
       ls.wi = to_point / ls.dist;
-      ls.pdf = AreaToSolidAngle(ls.dist, fabsf(Dot(q.normal, ls.wi)), Length(Cross(q.u, q.v)));
+      ls.pdf = AreaToSolidAngle(ls.dist, fabsf(Dot(q.normal, ls.wi)), light.area);
       break;
     }
     default: {
@@ -164,10 +179,9 @@ RENDERQ_INLINE RENDERQ_HOST_DEVICE LightSample SampleLight(const SceneView& s, V
       ls.dist = Length(to_point);
       if (!(ls.dist > 0.0f)) return ls;
       ls.wi = to_point / ls.dist;
-      const Vec3 n = Cross(tri.e1, tri.e2);
-      const float len = Length(n);
-      ls.pdf =
-          len > 0.0f ? AreaToSolidAngle(ls.dist, fabsf(Dot(n, ls.wi)) / len, 0.5f * len) : 0.0f;
+      // |e1 x e2| = 2 area, so |(e1 x e2) . wi| / (2 area) is the cosine.
+      const float cos_light = fabsf(Dot(Cross(tri.e1, tri.e2), ls.wi)) * 0.5f / light.area;
+      ls.pdf = AreaToSolidAngle(ls.dist, cos_light, light.area);
       break;
     }
   }

@@ -73,10 +73,14 @@ static_assert(alignof(BvhNode) == 16, "vector loads need 16-byte alignment");
 // One emissive primitive in the light table (built on the host with the flat
 // scene, kernels/lights.h). Lights are chosen in proportion to their power:
 // light i is taken when a uniform u falls below cdf and not below the cdf of
-// light i - 1; the last cdf is exactly 1.
+// light i - 1; the last cdf is exactly 1. `pick` and `area` repeat what
+// LightPickProbability and the primitive's geometry give, so that a light
+// sample need not recompute them.
 struct Light {
   uint32_t prim;  // tagged primitive reference
   float cdf;
+  float pick;  // probability of choosing this light
+  float area;  // one side's area (spheres: the whole surface)
 };
 
 // Which estimator TracePixelSample runs. Not part of the scene format: the
