@@ -45,10 +45,26 @@ TimedRender RenderForCpuTime(const SceneDescription& scene, Estimator estimator,
 TimedRender RenderBaselineForCpuTime(const SceneDescription& scene, int threads, double cpu_budget);
 
 // A converged image: renderq with next-event estimation for `cpu_seconds`,
-// kept in `cache_dir` under a name made of the scene's content, size and
-// budget, so that a second run of the benchmark reuses it.
-LinearImage ConvergedReference(const SceneDescription& scene, const std::string& scene_text,
-                               int threads, double cpu_seconds, const std::string& cache_dir,
-                               bool* from_cache);
+// as two halves with seeds of their own (so no image being measured shares a
+// sample with it), kept in `cache_dir` under a name made of the scene's
+// content, size and budget, so that a second run of the benchmark reuses it.
+struct Reference {
+  LinearImage image;  // the mean of the halves
+  // The reference's own contribution to a measured relMSE: its variance in
+  // relMSE units, mean of ((A - B) / 2)^2 / (r^2 + eps) over pixels and
+  // channels for halves A and B. RelativeMse(x, image) - noise_floor
+  // estimates x's relMSE against the true image.
+  double noise_floor = 0;
+  bool from_cache = false;
+};
+Reference ConvergedReference(const SceneDescription& scene, const std::string& scene_text,
+                             int threads, double cpu_seconds, const std::string& cache_dir);
+
+// Seeds that the measured renders use (repeat k of a budget) and the
+// reference's halves: disjoint, so that the measured images are independent
+// of the reference.
+inline std::uint32_t MeasuredSeed(std::uint32_t scene_seed, int repeat) {
+  return scene_seed + 1000u + static_cast<std::uint32_t>(repeat);
+}
 
 }  // namespace renderq::bench

@@ -13,9 +13,12 @@
 // (all threads) of: the renderer with next-event estimation and MIS, the same
 // renderer with BSDF sampling only (the estimator before light sampling), and
 // the reference tracer without BVH; then the ratios and the efficiency
-// 1 / (relMSE x CPU seconds). The reference is the renderer itself (next-event
-// estimation, unbiased: tests/kernels/unbiased_tests.cpp) run for
-// reference-factor (10) times the largest budget, cached under --cache.
+// 1 / (relMSE x CPU seconds). relMSE is averaged over independent renders (16
+// of 1 s, 4 of 4 s, 1 of 16 s: the same work per budget), each with a seed of
+// its own. The reference is the renderer itself (next-event estimation,
+// unbiased: tests/kernels/unbiased_tests.cpp) run for reference-factor (10)
+// times the largest budget in two halves with seeds of their own, cached under
+// --cache; its own noise, estimated from the halves, is subtracted.
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -137,6 +140,26 @@ struct ConvergenceScene {
   int width;  // the image is scaled to this width (aspect kept) so it converges in minutes
 };
 
+// relMSE against the reference with the reference's own noise taken out,
+// averaged over `repeats` independent renders (seeds MeasuredSeed(k)).
+struct Averaged {
+  double cpu_seconds = 0, wall_seconds = 0, spp = 0, rel_mse = 0;
+};
+
+template <typename RenderOnce>
+Averaged Average(int repeats, const renderq::bench::Reference& reference, RenderOnce render) {
+  Averaged a;
+  for (int k = 0; k < repeats; ++k) {
+    const renderq::bench::TimedRender r = render(k);
+    a.cpu_seconds += r.cpu_seconds / repeats;
+    a.wall_seconds += r.wall_seconds / repeats;
+    a.spp += r.samples_per_pixel / repeats;
+    a.rel_mse +=
+        (renderq::bench::RelativeMse(r.image, reference.image) - reference.noise_floor) / repeats;
+  }
+  return a;
+}
+
 void Convergence(const std::string& dir, const ConvergenceScene& c, int threads,
                  const std::vector<double>& budgets, double reference_factor,
                  const std::string& cache) {
@@ -147,44 +170,47 @@ void Convergence(const std::string& dir, const ConvergenceScene& c, int threads,
   s.width = c.width;
   const double reference_seconds = reference_factor * budgets.back();
   const auto t0 = std::chrono::steady_clock::now();
-  bool cached = false;
-  const renderq::bench::LinearImage reference =
-      renderq::bench::ConvergedReference(s, text, threads, reference_seconds, cache, &cached);
+  const renderq::bench::Reference reference =
+      renderq::bench::ConvergedReference(s, text, threads, reference_seconds, cache);
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf(
-      "\n%s %dx%d depth %d; reference: renderq nee-mis, %.0f s CPU (%s)\n"
-      "  budget  estimator            CPU s     wall s       spp      relMSE   1/(relMSE*s) "
-      "| bsdf/nee relMSE | eff vs baseline\n",
+      "\n%s %dx%d depth %d; reference: renderq nee-mis, %.0f s CPU in two halves (%s), "
+      "its own noise %.2e (taken out below)\n"
+      "  budget  repeats  estimator            CPU s     wall s       spp      relMSE   "
+      "1/(relMSE*s) | bsdf/nee relMSE | eff vs baseline\n",
       c.name, s.width, s.height, s.max_depth, reference_seconds,
-      cached ? "cached"
-             : ("rendered in " +
-                std::to_string(static_cast<int>(
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count())) +
-                " s wall")
-                   .c_str());
+      reference.from_cache
+          ? "cached"
+          : ("rendered in " + std::to_string(static_cast<int>(took)) + " s wall").c_str(),
+      reference.noise_floor);
   for (double budget : budgets) {
-    using renderq::bench::RelativeMse;
-    const auto nee =
-        renderq::bench::RenderForCpuTime(s, renderq::Estimator::kNextEventMis, threads, budget);
-    const auto bsdf =
-        renderq::bench::RenderForCpuTime(s, renderq::Estimator::kBsdfSampling, threads, budget);
-    const auto base = renderq::bench::RenderBaselineForCpuTime(s, threads, budget);
-    const double e_nee = RelativeMse(nee.image, reference);
-    const double e_bsdf = RelativeMse(bsdf.image, reference);
-    const double e_base = RelativeMse(base.image, reference);
-    const double eff_nee = 1.0 / (e_nee * nee.cpu_seconds);
-    const double eff_bsdf = 1.0 / (e_bsdf * bsdf.cpu_seconds);
-    const double eff_base = 1.0 / (e_base * base.cpu_seconds);
-    auto row = [&](const char* label, const renderq::bench::TimedRender& r, double e, double eff,
-                   const std::string& ratio, double vs_base) {
-      std::printf("  %5.4g s %-20s %7.2f %10.2f %9.0f %11.3e %14.4g | %15s | %14.1fx\n", budget,
-                  label, r.cpu_seconds, r.wall_seconds, r.samples_per_pixel, e, eff, ratio.c_str(),
-                  vs_base);
+    // Equal work per budget: 16 one-second renders, 4 of four seconds, one of 16.
+    const int repeats = std::max(1, static_cast<int>(std::lround(budgets.back() / budget)));
+    auto ours = [&](renderq::Estimator e) {
+      return Average(repeats, reference, [&](int k) {
+        SceneDescription seeded = s;
+        seeded.seed = renderq::bench::MeasuredSeed(s.seed, k);
+        return renderq::bench::RenderForCpuTime(seeded, e, threads, budget);
+      });
+    };
+    const Averaged nee = ours(renderq::Estimator::kNextEventMis);
+    const Averaged bsdf = ours(renderq::Estimator::kBsdfSampling);
+    const Averaged base = Average(repeats, reference, [&](int k) {
+      SceneDescription seeded = s;
+      seeded.seed = renderq::bench::MeasuredSeed(s.seed, k);
+      return renderq::bench::RenderBaselineForCpuTime(seeded, threads, budget);
+    });
+    auto eff = [](const Averaged& a) { return 1.0 / (a.rel_mse * a.cpu_seconds); };
+    auto row = [&](const char* label, const Averaged& a, const std::string& ratio) {
+      std::printf("  %5.4g s %8d  %-20s %7.2f %10.2f %9.0f %11.3e %14.4g | %15s | %14.1fx\n",
+                  budget, repeats, label, a.cpu_seconds, a.wall_seconds, a.spp, a.rel_mse, eff(a),
+                  ratio.c_str(), eff(a) / eff(base));
     };
     char ratio[32];
-    std::snprintf(ratio, sizeof ratio, "%.2fx", e_bsdf / e_nee);
-    row("nee-mis (new)", nee, e_nee, eff_nee, ratio, eff_nee / eff_base);
-    row("bsdf (before)", bsdf, e_bsdf, eff_bsdf, "", eff_bsdf / eff_base);
-    row("baseline (no BVH)", base, e_base, eff_base, "", 1.0);
+    std::snprintf(ratio, sizeof ratio, "%.2fx", bsdf.rel_mse / nee.rel_mse);
+    row("nee-mis (new)", nee, ratio);
+    row("bsdf (before)", bsdf, "");
+    row("baseline (no BVH)", base, "");
   }
 }
 
