@@ -3,8 +3,8 @@
 // describing what Scatter really samples.
 #include <boost/test/unit_test.hpp>
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <random>
 #include <utility>
 
@@ -120,7 +120,8 @@ std::pair<Vec3, float> BoundingSphere(const FlatScene& f, uint32_t ref) {
     default: {
       const Triangle& t = f.triangles[i];
       const Vec3 c = t.v0 + (t.e1 + t.e2) * (1.0f / 3.0f);
-      const float r = std::max({Length(t.v0 - c), Length(t.v0 + t.e1 - c), Length(t.v0 + t.e2 - c)});
+      const float r =
+          std::max({Length(t.v0 - c), Length(t.v0 + t.e1 - c), Length(t.v0 + t.e2 - c)});
       return {c, r * 1.01f};
     }
   }
@@ -168,8 +169,8 @@ BOOST_AUTO_TEST_CASE(light_densities_integrate_to_their_pick_probability) {
         const float cos_t = 1.0f - u(rng) * (1.0f - cos_max);
         const float sin_t = std::sqrt(std::max(0.0f, 1.0f - cos_t * cos_t));
         const float phi = 2.0f * kPi * u(rng);
-        const Vec3 dir = Normalize(t * (sin_t * std::cos(phi)) + b * (sin_t * std::sin(phi)) +
-                                   w * cos_t);
+        const Vec3 dir =
+            Normalize(t * (sin_t * std::cos(phi)) + b * (sin_t * std::sin(phi)) + w * cos_t);
         const float hit = IntersectPrim(v, ref, Ray{c.p, dir}, 0.0f, kInfinity);
         if (hit >= 0.0f) integral += LightPdf(v, ref, c.p, dir, hit);
       }
