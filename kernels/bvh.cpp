@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "kernels/geometry.h"
+
 namespace renderq::kernels {
 
 void Aabb::Grow(Vec3 p) {
@@ -32,12 +34,29 @@ constexpr int kBins = 16;
 constexpr uint32_t kMaxLeafSize = 4;      // always a leaf at or below this
 constexpr uint32_t kMaxSahLeafSize = 16;  // SAH may choose a leaf up to this size
 constexpr float kTraversalCost = 1.0f;    // relative to one primitive test
-// Past this depth splits are by count (median), which bounds the total depth.
+// Past this depth splits are by count (median), which bounds the total depth;
+// lower for inputs so large that 32 SAH levels plus the median levels could
+// exceed kMaxBvhDepth (see SahDepthLimit).
 constexpr int kSahDepthLimit = 32;
+static_assert(kMaxBvhDepth <= kBvhStackSize, "a full-depth traversal must fit the stack");
+
+int CeilLog2(size_t n) {
+  int k = 0;
+  while ((size_t{1} << k) < n) ++k;
+  return k;
+}
+
+// Median splits at most halve (rounding up) the count per level, so from
+// depth L a subtree of n primitives ends within ceil(log2 n) more levels:
+// L + ceil(log2 n) + 1 levels in all stays within kMaxBvhDepth.
+int SahDepthLimit(size_t n) {
+  return std::clamp(kMaxBvhDepth - 1 - CeilLog2(n), 0, kSahDepthLimit);
+}
 
 class Builder {
  public:
-  explicit Builder(std::span<const Aabb> bounds) : bounds_(bounds) {
+  explicit Builder(std::span<const Aabb> bounds)
+      : bounds_(bounds), sah_depth_limit_(SahDepthLimit(bounds.size())) {
     centroids_.resize(bounds.size());
     for (size_t i = 0; i < bounds.size(); ++i) {
       for (int a = 0; a < 3; ++a) {
@@ -77,7 +96,7 @@ class Builder {
 
     uint32_t mid = begin;
     int axis = LongestAxis(centroid_box);
-    if (depth < kSahDepthLimit) {
+    if (depth < sah_depth_limit_) {
       const Split split = FindSahSplit(begin, end, centroid_box);
       const float area = box.SurfaceArea();
       const float split_cost =
@@ -170,6 +189,7 @@ class Builder {
   }
 
   std::span<const Aabb> bounds_;
+  const int sah_depth_limit_;
   std::vector<std::array<float, 3>> centroids_;
   Bvh bvh_;
 };

@@ -28,7 +28,10 @@ struct Bvh {
   std::vector<uint32_t> order;  // leaf order: order[k] is an index into the input boxes
 };
 
-// Below the traversal stack size so that a full-depth path always fits.
+// The most levels (the root is level 1) a built tree has, whatever the input:
+// the builder switches from SAH to median splits early enough to stay within
+// it, and it is no more than the traversal stack (kBvhStackSize), which holds
+// at most one pending subtree per level.
 inline constexpr int kMaxBvhDepth = 56;
 
 Bvh BuildBvh(std::span<const Aabb> prim_bounds);

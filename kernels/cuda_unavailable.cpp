@@ -6,9 +6,14 @@ namespace renderq {
 
 bool CudaBackendCompiled() { return false; }
 std::vector<CudaDeviceInfo> ProbeCudaDevices() { return {}; }
+bool CudaContextLost() { return false; }
+Result<CudaKernelInfo> DescribeCudaKernel(int) {
+  return Status::Unavailable("this build has no CUDA backend (nvcc was not found)");
+}
 
 namespace kernels {
-Result<std::unique_ptr<Renderer>> CreateCudaRenderer(const SceneDescription&, int) {
+Result<std::unique_ptr<Renderer>> CreateCudaRenderer(const SceneDescription&,
+                                                     const RendererOptions&) {
   return Status::Unavailable("this build has no CUDA backend (nvcc was not found)");
 }
 }  // namespace kernels

@@ -4,6 +4,7 @@
 #include <span>
 
 #include "kernels/bvh.h"
+#include "kernels/lights.h"
 
 namespace renderq::kernels {
 namespace {
@@ -147,6 +148,7 @@ FlatScene BuildFlatScene(const SceneDescription& scene) {
   f.prims.reserve(bvh.order.size());
   for (uint32_t i : bvh.order) f.prims.push_back(refs[i]);
 
+  BuildLightTable(&f);
   f.camera = MakeCamera(scene.camera, scene.width, scene.height);
   f.sky_horizon = ToVec3(scene.sky.horizon);
   f.sky_zenith = ToVec3(scene.sky.zenith);
@@ -155,6 +157,42 @@ FlatScene BuildFlatScene(const SceneDescription& scene) {
   f.max_depth = scene.max_depth;
   f.seed = scene.seed;
   return f;
+}
+
+void BuildLightTable(FlatScene* f) {
+  f->lights.clear();
+  f->inv_light_power = 0.0f;
+  const SceneView view = f->View();  // LightPower reads materials and primitives only
+  std::vector<double> power;
+  auto consider = [&](uint32_t kind, size_t count) {
+    for (uint32_t i = 0; i < count; ++i) {
+      const uint32_t ref = MakePrimRef(kind, i);
+      const float p = LightPower(view, ref);
+      if (!(p > 0.0f) || !std::isfinite(p)) continue;
+      f->lights.push_back(Light{ref, 0.0f, 0.0f, LightArea(view, ref)});
+      power.push_back(p);
+    }
+  };
+  consider(kPrimSphere, f->spheres.size());
+  consider(kPrimQuad, f->quads.size());
+  consider(kPrimTriangle, f->triangles.size());
+  if (f->lights.empty()) return;
+  // The cdf in double so that a million lights do not accumulate float error;
+  // pick probabilities at run time are LightPower * inv_light_power, which is
+  // these intervals up to float rounding.
+  double total = 0.0;
+  for (double p : power) total += p;
+  double running = 0.0;
+  for (size_t k = 0; k < f->lights.size(); ++k) {
+    running += power[k];
+    f->lights[k].cdf = static_cast<float>(running / total);
+  }
+  f->lights.back().cdf = 1.0f;
+  f->inv_light_power = static_cast<float>(1.0 / total);
+  // The same float product LightPickProbability computes at a BSDF hit.
+  SceneView with_power = view;
+  with_power.inv_light_power = f->inv_light_power;
+  for (Light& l : f->lights) l.pick = LightPickProbability(with_power, l.prim);
 }
 
 SceneView FlatScene::View() const {
@@ -166,6 +204,10 @@ SceneView FlatScene::View() const {
   v.prims = prims.data();
   v.nodes = nodes.data();
   v.node_count = static_cast<uint32_t>(nodes.size());
+  v.lights = lights.data();
+  v.light_count = static_cast<uint32_t>(lights.size());
+  v.inv_light_power = inv_light_power;
+  v.estimator = kEstimatorNextEventMis;
   v.camera = camera;
   v.sky_horizon = sky_horizon;
   v.sky_zenith = sky_zenith;

@@ -18,6 +18,10 @@ struct FlatScene {
   std::vector<Triangle> triangles;
   std::vector<uint32_t> prims;  // BVH leaf order
   std::vector<BvhNode> nodes;
+  // Emissive primitives with power > 0, in primitive order, with the cdf of
+  // choosing them by power (kernels/lights.h); derived from the above.
+  std::vector<Light> lights;
+  float inv_light_power = 0.0f;
   Camera camera{};
   Vec3 sky_horizon{};
   Vec3 sky_zenith{};
@@ -26,13 +30,18 @@ struct FlatScene {
   int max_depth = 0;
   uint32_t seed = 0;
 
-  // Pointers into this object's vectors: valid while it lives unchanged.
+  // Pointers into this object's vectors: valid while it lives unchanged. The
+  // estimator is next-event estimation; a backend sets view.estimator to change it.
   SceneView View() const;
   // FNV-1a over everything that determines the image, for checkpoint matching.
   std::uint64_t Fingerprint() const;
 };
 
 FlatScene BuildFlatScene(const SceneDescription& scene);
+
+// Fills scene->lights and inv_light_power from its primitives (called by
+// BuildFlatScene; exposed for tests).
+void BuildLightTable(FlatScene* scene);
 
 // The thin-lens camera of a scene description (exposed for tests).
 Camera MakeCamera(const CameraDesc& desc, int width, int height);

@@ -15,6 +15,17 @@
 #define RENDERQ_HOST_DEVICE
 #endif
 
+// For the few small functions on the traversal's inner loop that the host
+// compiler would otherwise keep out of line once two callers use them
+// (closest-hit and shadow traversal); nvcc inlines device code anyway.
+#if defined(__CUDACC__)
+#define RENDERQ_INLINE __forceinline__
+#elif defined(__GNUC__)
+#define RENDERQ_INLINE inline __attribute__((always_inline))
+#else
+#define RENDERQ_INLINE inline
+#endif
+
 namespace renderq::kernels {
 
 inline constexpr float kPi = 3.14159265358979323846f;

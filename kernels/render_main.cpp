@@ -1,6 +1,8 @@
 // renderq-render scene.json out.png [--backend cpu|cuda] [--device N] [--samples N]
-//                [--threads N]
+//                [--threads N] [--estimator nee|bsdf] [--size WxH]
 // Renders a SPEC scene file to a PNG and prints the device and throughput.
+// --estimator bsdf renders with BSDF sampling alone (the random walk before
+// light sampling), for comparisons; --size overrides the image size.
 // Exit codes: 0 done, 1 render or I/O failure, 2 bad usage or invalid scene.
 #include <atomic>
 #include <charconv>
@@ -19,13 +21,15 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: renderq-render scene.json out.png [--backend cpu|cuda] [--device N]\n"
-    "                      [--samples N] [--threads N]\n";
+    "                      [--samples N] [--threads N] [--estimator nee|bsdf] [--size WxH]\n";
 
 struct Args {
   std::string scene_path;
   std::string out_path;
   renderq::RendererOptions options;
   int samples = 0;  // 0: the scene's own
+  int width = 0;    // 0: the scene's own size
+  int height = 0;
 };
 
 bool ParseInt(std::string_view s, int* out) {
@@ -51,6 +55,22 @@ bool ParseArgs(int argc, char** argv, Args* args) {
       if (!ParseInt(argv[++i], &args->options.cuda_device)) return false;
     } else if (a == "--samples" && has_value) {
       if (!ParseInt(argv[++i], &args->samples) || args->samples < 1) return false;
+    } else if (a == "--estimator" && has_value) {
+      const std::string_view v = argv[++i];
+      if (v == "nee") {
+        args->options.estimator = renderq::Estimator::kNextEventMis;
+      } else if (v == "bsdf") {
+        args->options.estimator = renderq::Estimator::kBsdfSampling;
+      } else {
+        return false;
+      }
+    } else if (a == "--size" && has_value) {
+      const std::string_view v = argv[++i];
+      const size_t x = v.find('x');
+      if (x == std::string_view::npos || !ParseInt(v.substr(0, x), &args->width) ||
+          !ParseInt(v.substr(x + 1), &args->height) || args->width < 1 || args->height < 1 ||
+          args->width > 4096 || args->height > 4096)
+        return false;
     } else if (a == "--threads" && has_value) {
       if (!ParseInt(argv[++i], &args->options.cpu_threads) || args->options.cpu_threads < 0)
         return false;
@@ -80,6 +100,10 @@ int Run(const Args& args) {
   }
   renderq::SceneDescription scene = parsed.scene();
   if (args.samples > 0) scene.samples = args.samples;
+  if (args.width > 0) {
+    scene.width = args.width;
+    scene.height = args.height;
+  }
   auto renderer = renderq::Renderer::Create(scene, args.options);
   if (!renderer.ok()) {
     std::cerr << "renderq-render: " << renderer.status().ToString() << "\n";
@@ -102,9 +126,12 @@ int Run(const Args& args) {
     std::cerr << "renderq-render: " << written.ToString() << "\n";
     return 1;
   }
-  std::printf("%s: %dx%d, %d samples on %s in %.3f s, %.0f samples/s\n", args.out_path.c_str(),
-              r.width(), r.height(), r.samples_done(), r.device_name().c_str(), r.render_seconds(),
-              r.samples_per_second());
+  const renderq::RenderStats& stats = r.stats();
+  std::printf(
+      "%s: %dx%d, %d samples on %s (%s) in %.3f s, %.0f samples/s, %.0f rays/s\n",
+      args.out_path.c_str(), r.width(), r.height(), r.samples_done(), r.device_name().c_str(),
+      renderq::EstimatorName(r.origin().estimator), r.render_seconds(), r.samples_per_second(),
+      stats.render_seconds > 0 ? static_cast<double>(stats.rays) / stats.render_seconds : 0.0);
   return 0;
 }
 

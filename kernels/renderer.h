@@ -21,7 +21,8 @@
 // Errors: creation and every method return Status; kDeviceFault when the GPU
 // fails (device lost, out of memory, driver error), kUnavailable when the CUDA
 // backend is not compiled in or the device does not exist, kInvalidArgument for
-// bad arguments or a state that does not belong to this scene, kCancelled when a
+// bad arguments or a state that does not belong to this scene (or was written
+// by another backend, device architecture or estimator), kCancelled when a
 // pass was stopped.
 #pragma once
 
@@ -39,10 +40,49 @@ namespace renderq {
 
 enum class RenderBackend { kCpu, kCuda };
 
+// How a sample is estimated. Not part of the scene format (SPEC): the service
+// always uses kNextEventMis. kBsdfSampling is the random walk the renderer used
+// before light sampling (lights are found only when a bounce happens to hit
+// them): slow to converge but simple, kept as the unbiased reference for the
+// tests and the equal-time benchmark.
+enum class Estimator { kNextEventMis, kBsdfSampling };
+
+const char* RenderBackendName(RenderBackend backend);  // "cpu", "cuda"
+const char* EstimatorName(Estimator estimator);        // "nee-mis", "bsdf"
+
 struct RendererOptions {
   RenderBackend backend = RenderBackend::kCpu;
   int cuda_device = 0;  // CUDA device ordinal, for RenderBackend::kCuda
   int cpu_threads = 0;  // worker threads for the CPU backend; 0 = all cores
+  Estimator estimator = Estimator::kNextEventMis;
+  // CUDA: samples of one pixel traced side by side by the threads of a block
+  // (1..128, a power of two); 0 picks it from the image size so that small
+  // images still fill the GPU. The image does not depend on it.
+  int cuda_sample_lanes = 0;
+};
+
+// What wrote a render state. A render continues byte-identically only on the
+// same backend, device architecture and estimator (the CPU and each GPU
+// architecture round differently), so ImportState refuses a state whose
+// origin differs from the renderer's and the render starts over.
+struct StateOrigin {
+  RenderBackend backend = RenderBackend::kCpu;
+  std::uint32_t device_arch = 0;  // CUDA: 10 * major + minor compute capability; CPU: 0
+  Estimator estimator = Estimator::kNextEventMis;
+
+  bool operator==(const StateOrigin&) const = default;
+};
+std::string StateOriginName(const StateOrigin& origin);  // "cuda sm_90, nee-mis"
+
+// Measurements over every pass of a renderer.
+struct RenderStats {
+  double render_seconds = 0.0;  // wall seconds inside RenderPass
+  // Seconds the device spent in kernels (CUDA, from events); the CPU backend
+  // counts its passes' wall time. render_seconds - device_seconds is overhead.
+  double device_seconds = 0.0;
+  double pixel_samples = 0.0;
+  std::uint64_t rays = 0;      // camera, bounce and shadow rays
+  std::uint64_t launches = 0;  // kernel launches (CUDA) or passes (CPU)
 };
 
 struct CudaDeviceInfo {
@@ -59,6 +99,25 @@ bool CudaBackendCompiled();
 // The CUDA devices present. Never fails: an empty list when the backend is not
 // compiled in, no driver is loaded or no GPU is present.
 std::vector<CudaDeviceInfo> ProbeCudaDevices();
+
+// True once a CUDA call of this process returned a sticky error (illegal
+// address, launch failure, ECC, ...): the CUDA context is then unusable for
+// the rest of the process, and only a new process can use the GPU again.
+bool CudaContextLost();
+
+// The render kernel as compiled for device `ordinal` (for benchmarks and the
+// occupancy check): registers and local memory per thread, and how many of
+// its blocks fit on one SM.
+struct CudaKernelInfo {
+  int registers = 0;
+  int local_bytes = 0;  // per thread: the traversal stacks and spills
+  int shared_bytes = 0;
+  int threads_per_block = 0;
+  int blocks_per_sm = 0;
+  int sm_count = 0;
+  int max_threads_per_sm = 0;
+};
+Result<CudaKernelInfo> DescribeCudaKernel(int ordinal);
 
 class Renderer {
  public:
@@ -90,7 +149,11 @@ class Renderer {
   // measured over every pass of this renderer; 0 before the first pass. The
   // cost model multiplies by max_depth to get its units per second.
   double samples_per_second() const;
-  double render_seconds() const { return render_seconds_; }
+  double render_seconds() const { return stats_.render_seconds; }
+  const RenderStats& stats() const { return stats_; }
+
+  // The backend, device architecture and estimator this renderer's states carry.
+  const StateOrigin& origin() const { return origin_; }
 
   // The current image: width × height × 3 bytes, rows top to bottom, sRGB.
   // All black before the first sample.
@@ -100,7 +163,9 @@ class Renderer {
   virtual Result<std::vector<float>> Accumulation() = 0;
 
   // The resumable state (samples done + buffer) as bytes, with a fingerprint of
-  // the scene so a state is never imported into a different scene.
+  // the scene so a state is never imported into a different scene, and the
+  // origin() that wrote it so it is never continued by another backend,
+  // device architecture or estimator (kInvalidArgument, naming both).
   Result<std::vector<std::uint8_t>> ExportState();
   Status ImportState(std::span<const std::uint8_t> bytes);
   // The same through a file; SaveState replaces it atomically and durably
@@ -109,11 +174,17 @@ class Renderer {
   Status LoadState(const std::string& path);
 
  protected:
+  // A renderer whose states carry `origin`; the two-argument form is a CPU
+  // renderer with next-event estimation.
+  Renderer(const SceneDescription& scene, std::uint64_t fingerprint, const StateOrigin& origin);
   Renderer(const SceneDescription& scene, std::uint64_t fingerprint);
 
   // Replaces the buffer (size checked by the caller).
   virtual Status SetAccumulation(std::span<const float> sums) = 0;
+  // A pass of `samples` samples per pixel that took `seconds` (wall).
   void AddPassStats(int samples, double seconds);
+  // What the device reports for the same pass (the CPU backend: its wall time).
+  void AddDeviceStats(std::uint64_t rays, double device_seconds, std::uint64_t launches);
   void set_samples_done(int n) { samples_done_ = n; }
 
  private:
@@ -121,9 +192,9 @@ class Renderer {
   int height_;
   int max_depth_;
   std::uint64_t fingerprint_;
+  StateOrigin origin_;
   int samples_done_ = 0;
-  double render_seconds_ = 0.0;
-  double pixel_samples_ = 0.0;
+  RenderStats stats_;
 };
 
 }  // namespace renderq

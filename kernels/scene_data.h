@@ -56,14 +56,40 @@ inline RENDERQ_HOST_DEVICE uint32_t PrimRefIndex(uint32_t ref) { return ref & kP
 
 // A node of the flattened BVH in depth-first order: an interior node's first
 // child follows it directly, `offset` is the second child; a leaf (count > 0)
-// holds prims[offset .. offset + count).
-struct BvhNode {
+// holds prims[offset .. offset + count). 32 bytes, 16-byte aligned, so the GPU
+// reads a node as two 16-byte vector loads (LoadNode in geometry.h); the
+// layout is pinned by the static_asserts below.
+struct alignas(16) BvhNode {
   float bmin[3];
   float bmax[3];
   uint32_t offset;
   uint16_t count;
   uint8_t axis;
   uint8_t pad;
+};
+static_assert(sizeof(BvhNode) == 32, "two 16-byte loads per node");
+static_assert(alignof(BvhNode) == 16, "vector loads need 16-byte alignment");
+
+// One emissive primitive in the light table (built on the host with the flat
+// scene, kernels/lights.h). Lights are chosen in proportion to their power:
+// light i is taken when a uniform u falls below cdf and not below the cdf of
+// light i - 1; the last cdf is exactly 1. `pick` and `area` repeat what
+// LightPickProbability and the primitive's geometry give, so that a light
+// sample need not recompute them.
+struct Light {
+  uint32_t prim;  // tagged primitive reference
+  float cdf;
+  float pick;  // probability of choosing this light
+  float area;  // one side's area (spheres: the whole surface)
+};
+
+// Which estimator TracePixelSample runs. Not part of the scene format: the
+// service always renders with next-event estimation; the BSDF-sampling
+// random walk (the renderer before light sampling) is kept as the slow but
+// simple unbiased reference for tests and benchmarks.
+enum EstimatorKind : uint32_t {
+  kEstimatorNextEventMis = 0,  // light sampling + BSDF sampling, power heuristic
+  kEstimatorBsdf = 1,          // BSDF sampling only: lights are found by chance
 };
 
 struct Camera {
@@ -83,6 +109,10 @@ struct SceneView {
   const uint32_t* prims;  // primitive refs in BVH leaf order
   const BvhNode* nodes;
   uint32_t node_count;  // 0: empty scene
+  const Light* lights;
+  uint32_t light_count;   // 0: no emissive primitive with power
+  float inv_light_power;  // 1 / the sum of LightPower over the table
+  uint32_t estimator;     // EstimatorKind
   Camera camera;
   Vec3 sky_horizon;
   Vec3 sky_zenith;

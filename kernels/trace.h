@@ -1,9 +1,25 @@
 // TracePixelSample: the one path-tracing entry both backends call, plus the
-// camera, sky and material sampling it is made of.
+// camera and the sky it starts and ends with. Materials are in materials.h,
+// light sampling in lights.h.
+//
+// The estimator (SceneView::estimator) is a path tracer with next-event
+// estimation and multiple importance sampling, after pbrt-v4's PathIntegrator:
+// at every hit on a material that UsesLightSampling, one light sample (a light
+// chosen by power, a point on it, a shadow ray) is added with the power
+// heuristic weight against BSDF sampling, and an emitter that the next BSDF-
+// sampled ray hits is weighted against light sampling, so no light path is
+// counted twice. Emission seen from the camera or through a specular bounce
+// (smooth glass, mirror metal) counts in full; the sky is found by BSDF
+// sampling alone, as before. With kEstimatorBsdf the loop is the plain random
+// walk (lights only found by chance), which draws exactly the random numbers
+// the renderer drew before light sampling existed.
 #pragma once
 
 #include "kernels/geometry.h"
 #include "kernels/host_device.h"
+#include "kernels/lights.h"
+#include "kernels/materials.h"
+#include "kernels/sampling.h"
 #include "kernels/scene_data.h"
 
 namespace renderq::kernels {
@@ -11,36 +27,13 @@ namespace renderq::kernels {
 // Bounces before Russian roulette may end a path.
 inline constexpr int kRouletteStartDepth = 3;
 
+// A shadow ray stops this fraction short of the light point, so the light's
+// own surface (or a surface just behind it, such as a ceiling above a lamp)
+// is never mistaken for an occluder.
+inline constexpr float kShadowRayEnd = 1.0f - 1e-4f;
+
 inline RENDERQ_HOST_DEVICE Vec3 SkyRadiance(const SceneView& s, Vec3 unit_dir) {
   return Lerp(s.sky_horizon, s.sky_zenith, MaxF(unit_dir.y, 0.0f));
-}
-
-inline RENDERQ_HOST_DEVICE Vec3 RandomUnitVector(Rng& rng) {
-  const float z = 1.0f - 2.0f * NextFloat(rng);
-  const float r = sqrtf(MaxF(0.0f, 1.0f - z * z));
-  const float phi = 2.0f * kPi * NextFloat(rng);
-  return {r * cosf(phi), r * sinf(phi), z};
-}
-
-inline RENDERQ_HOST_DEVICE Vec3 RandomInUnitSphere(Rng& rng) {
-  return RandomUnitVector(rng) * cbrtf(NextFloat(rng));
-}
-
-inline RENDERQ_HOST_DEVICE void RandomInUnitDisk(Rng& rng, float* dx, float* dy) {
-  const float r = sqrtf(NextFloat(rng));
-  const float phi = 2.0f * kPi * NextFloat(rng);
-  *dx = r * cosf(phi);
-  *dy = r * sinf(phi);
-}
-
-inline RENDERQ_HOST_DEVICE Vec3 Reflect(Vec3 v, Vec3 n) { return v - n * (2.0f * Dot(v, n)); }
-
-// Schlick's approximation of the Fresnel reflectance.
-inline RENDERQ_HOST_DEVICE float Schlick(float cosine, float eta_ratio) {
-  float r0 = (1.0f - eta_ratio) / (1.0f + eta_ratio);
-  r0 = r0 * r0;
-  const float m = 1.0f - cosine;
-  return r0 + (1.0f - r0) * m * m * m * m * m;
 }
 
 inline RENDERQ_HOST_DEVICE Ray CameraRay(const Camera& c, float s, float t, Rng& rng) {
@@ -54,61 +47,32 @@ inline RENDERQ_HOST_DEVICE Ray CameraRay(const Camera& c, float s, float t, Rng&
   return Ray{origin, Normalize(target - origin)};
 }
 
-// Moves a new ray's origin off the surface on the side it leaves through, by
-// an amount that grows with the coordinates' magnitude (float spacing).
-inline RENDERQ_HOST_DEVICE Vec3 OffsetOrigin(Vec3 p, Vec3 n, Vec3 dir) {
-  const float scale = MaxF(1.0f, MaxF(fabsf(p.x), MaxF(fabsf(p.y), fabsf(p.z))));
-  const float eps = 1e-4f * scale;
-  return Dot(dir, n) > 0.0f ? p + n * eps : p - n * eps;
-}
-
-// Samples the next direction at a hit. Returns false when the path is absorbed.
-inline RENDERQ_HOST_DEVICE bool Scatter(const Material& m, const Ray& in, const SurfaceHit& h,
-                                        Rng& rng, Ray* out, Vec3* attenuation) {
-  Vec3 dir;
-  switch (m.kind) {
-    case kMaterialLambertian: {
-      // normal + uniform unit vector is cosine distributed: the cosine/pdf cancel.
-      dir = h.normal + RandomUnitVector(rng);
-      const float len2 = Dot(dir, dir);
-      dir = len2 < 1e-12f ? h.normal : dir / sqrtf(len2);
-      *attenuation = m.albedo;
-      break;
-    }
-    case kMaterialMetal: {
-      dir = Reflect(in.dir, h.normal);
-      if (m.roughness > 0.0f) dir = Normalize(dir + RandomInUnitSphere(rng) * m.roughness);
-      if (Dot(dir, h.normal) <= 0.0f) return false;  // scattered below the surface
-      *attenuation = m.albedo;
-      break;
-    }
-    case kMaterialDielectric: {
-      const float eta = h.front_face ? 1.0f / m.ior : m.ior;
-      const float cos_theta = MinF(-Dot(in.dir, h.normal), 1.0f);
-      const float sin2 = MaxF(0.0f, 1.0f - cos_theta * cos_theta);
-      const bool total_internal = eta * eta * sin2 > 1.0f;
-      if (total_internal || Schlick(cos_theta, eta) > NextFloat(rng)) {
-        dir = Reflect(in.dir, h.normal);
-      } else {
-        const Vec3 perp = (in.dir + h.normal * cos_theta) * eta;
-        const Vec3 para = h.normal * -sqrtf(fabsf(1.0f - Dot(perp, perp)));
-        dir = Normalize(perp + para);
-      }
-      *attenuation = {1.0f, 1.0f, 1.0f};
-      break;
-    }
-    default: return false;  // emissive surfaces do not scatter
-  }
-  out->origin = OffsetOrigin(h.point, h.normal, dir);
-  out->dir = dir;
-  return true;
+// The radiance one light sample at `hit` adds, before the path throughput:
+// the light's emission times BSDF times cosine over the light density, with
+// the power heuristic weight. Counts the shadow ray in `rays`.
+RENDERQ_INLINE RENDERQ_HOST_DEVICE Vec3 DirectLight(const SceneView& s, const Material& m,
+                                                    const SurfaceHit& hit, Vec3 in_dir, Rng& rng,
+                                                    uint32_t& rays) {
+  const float u_pick = NextFloat(rng);
+  const float u1 = NextFloat(rng);
+  const float u2 = NextFloat(rng);
+  const LightSample ls = SampleLight(s, hit.point, u_pick, u1, u2);
+  if (!(ls.pdf > 0.0f)) return {0.0f, 0.0f, 0.0f};
+  const float scatter_pdf = ScatterPdf(m, in_dir, hit.normal, ls.wi);
+  if (!(scatter_pdf > 0.0f)) return {0.0f, 0.0f, 0.0f};
+  ++rays;
+  const Ray shadow{OffsetOrigin(hit.point, hit.normal, ls.wi), ls.wi};
+  if (Occluded(s, shadow, 0.0f, ls.dist * kShadowRayEnd, ls.prim)) return {0.0f, 0.0f, 0.0f};
+  const float weight = PowerHeuristic(ls.pdf, scatter_pdf);
+  return m.albedo * ls.emission * (scatter_pdf * weight / ls.pdf);
 }
 
 // The radiance carried by sample `sample` of pixel (px, py), rows from the
 // top. A pure function of its arguments: this is what makes renders
-// deterministic. Non-finite results are returned as black.
+// deterministic. Non-finite results are returned as black. `rays` is
+// increased by the number of rays traced (camera, bounce and shadow rays).
 inline RENDERQ_HOST_DEVICE Vec3 TracePixelSample(const SceneView& s, int px, int py,
-                                                 uint32_t sample) {
+                                                 uint32_t sample, uint32_t& rays) {
   Rng rng = MakeRng(
       s.seed,
       static_cast<uint32_t>(py) * static_cast<uint32_t>(s.width) + static_cast<uint32_t>(px),
@@ -116,21 +80,45 @@ inline RENDERQ_HOST_DEVICE Vec3 TracePixelSample(const SceneView& s, int px, int
   const float u = (static_cast<float>(px) + NextFloat(rng)) / static_cast<float>(s.width);
   const float v = (static_cast<float>(py) + NextFloat(rng)) / static_cast<float>(s.height);
   Ray ray = CameraRay(s.camera, u, v, rng);
+  const bool light_sampling = s.estimator == kEstimatorNextEventMis && s.light_count > 0;
   Vec3 radiance = {0.0f, 0.0f, 0.0f};
   Vec3 throughput = {1.0f, 1.0f, 1.0f};
+  // Whether an emitter hit by `ray` counts in full: true for the camera ray,
+  // after a specular bounce and without light sampling; otherwise the last
+  // vertex took a light sample, and the emitter is weighted against it using
+  // the density the ray was sampled with and the point it left from.
+  bool full_emission = true;
+  float scatter_pdf = 0.0f;
+  Vec3 from = ray.origin;
   for (int depth = 0; depth < s.max_depth; ++depth) {
     SurfaceHit hit;
+    ++rays;
     if (!IntersectScene(s, ray, 0.0f, kInfinity, &hit)) {
       radiance += throughput * SkyRadiance(s, ray.dir);
       break;
     }
     const Material& m = s.materials[hit.material];
     if (m.kind == kMaterialEmissive) {
-      radiance += throughput * m.emission;
+      float weight = 1.0f;
+      if (!full_emission) {
+        weight = PowerHeuristic(scatter_pdf, LightPdf(s, hit.prim, from, ray.dir, hit.t));
+      }
+      radiance += throughput * m.emission * weight;
       break;
     }
+    const bool sample_light = light_sampling && UsesLightSampling(m);
+    // A light sample stands for the next vertex, which must be within max_depth.
+    if (sample_light && depth + 1 < s.max_depth) {
+      radiance += throughput * DirectLight(s, m, hit, ray.dir, rng, rays);
+    }
+    const Vec3 in_dir = ray.dir;
     Vec3 attenuation;
     if (!Scatter(m, ray, hit, rng, &ray, &attenuation)) break;
+    full_emission = !sample_light;
+    if (sample_light) {
+      scatter_pdf = ScatterPdf(m, in_dir, hit.normal, ray.dir);
+      from = hit.point;
+    }
     throughput *= attenuation;
     if (depth + 1 >= kRouletteStartDepth) {
       // Survival in proportion to the throughput; paths at full strength always go on.

@@ -25,6 +25,11 @@ SceneDescription SmokeTestScene() {
 
 Result<std::string> ProbeCudaDevice(int ordinal) {
   if (!CudaBackendCompiled()) return Status::Unavailable("this build has no CUDA backend");
+  if (CudaContextLost()) {
+    return Status::DeviceFault(
+        "the CUDA context of this process is lost after a sticky error; only a new process can "
+        "use the GPU");
+  }
   const std::vector<CudaDeviceInfo> devices = ProbeCudaDevices();
   const bool present = std::any_of(devices.begin(), devices.end(),
                                    [&](const CudaDeviceInfo& d) { return d.ordinal == ordinal; });
@@ -41,8 +46,8 @@ Result<std::string> ProbeCudaDevice(int ordinal) {
   return renderer->device_name();
 }
 
-DeviceChoice ChooseDevice(std::optional<int> cuda_device, int cpu_threads,
-                          const DeviceProbe& probe) {
+DeviceChoice ChooseDevice(std::optional<int> cuda_device, int cpu_threads, const DeviceProbe& probe,
+                          const ContextLostCheck& context_lost) {
   DeviceChoice choice;
   choice.options.backend = RenderBackend::kCpu;
   choice.options.cpu_threads = cpu_threads;
@@ -52,12 +57,24 @@ DeviceChoice ChooseDevice(std::optional<int> cuda_device, int cpu_threads,
   if (!gpu.ok()) {
     choice.fallback = true;
     choice.reason = gpu.status().ToString();
+    choice.context_lost = context_lost();
     return choice;
   }
   choice.options.backend = RenderBackend::kCuda;
   choice.options.cuda_device = *cuda_device;
   choice.label = *gpu;
   return choice;
+}
+
+bool GpuRecheckDue(const DeviceChoice& current, std::optional<int> cuda_device,
+                   std::chrono::steady_clock::duration since_last_check,
+                   std::chrono::steady_clock::duration interval) {
+  return cuda_device.has_value() && current.fallback && !current.context_lost &&
+         since_last_check >= interval;
+}
+
+bool NeedsFreshProcess(const DeviceChoice& current, bool gpu_worked_before) {
+  return current.fallback && current.context_lost && gpu_worked_before;
 }
 
 }  // namespace renderq

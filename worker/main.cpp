@@ -1,6 +1,8 @@
 // renderq-worker: drains the renderq queue on one GPU (or the CPU).
 // Exit codes: 0 stopped by a signal, 1 could not start (database, registration,
-// another live process with the same --name), 2 bad usage.
+// another live process with the same --name), 2 bad usage, 3 the GPU's CUDA
+// context was lost (a sticky error): a fresh process gets the GPU back, so
+// systemd (Restart=always) starts one.
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -60,6 +62,10 @@ int Run(const renderq::WorkerCommandLine& cl) {
           "db=" + renderq::RedactedDb(cl.db_path) + " results=" + options.job.results_dir);
   renderq::Worker worker(**store, log, options, &stop);
   const renderq::Status s = worker.Run();
+  if (!s.ok() && worker.needs_fresh_process()) {
+    log.Log("exiting_for_restart", "", s.ToString());
+    return 3;
+  }
   if (!s.ok()) {
     log.Log("start_failed", "", s.ToString());
     return 1;

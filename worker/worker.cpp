@@ -65,13 +65,23 @@ Status Worker::Register() {
 
 void Worker::CheckDevice(bool initial) {
   const DeviceChoice before = device_;
-  device_ = ChooseDevice(options_.cuda_device, options_.cpu_threads, options_.probe);
-  if (device_.fallback) {
+  device_ = ChooseDevice(options_.cuda_device, options_.cpu_threads, options_.probe,
+                         options_.cuda_context_lost);
+  last_device_check_ = std::chrono::steady_clock::now();
+  const bool changed = before.label != device_.label || before.fallback != device_.fallback;
+  // Logged when it starts, not on every periodic recheck that finds it unchanged.
+  if (device_.fallback && (initial || changed)) {
     log_.Log("cpu_fallback", "",
              "requested=cuda:" + std::to_string(*options_.cuda_device) + " reason=\"" +
                  device_.reason + "\"");
   }
-  if (!initial && (before.label != device_.label || before.fallback != device_.fallback)) {
+  if (device_.options.backend == RenderBackend::kCuda) gpu_worked_ = true;
+  if (NeedsFreshProcess(device_, gpu_worked_)) {
+    fresh_process_needed_ = true;
+    log_.Log("gpu_context_lost", "", "reason=\"" + device_.reason + "\" action=exit_for_restart");
+    return;
+  }
+  if (!initial && changed) {
     // The workers table (and so /api/v1/queue) must show the device in use.
     Register().ok();
   }
@@ -91,10 +101,13 @@ void Worker::MaybeWorkerHeartbeat() {
 }
 
 Result<std::optional<JobReport>> Worker::RunOnce() {
-  if (recheck_device_) {
+  if (recheck_device_ || GpuRecheckDue(device_, options_.cuda_device,
+                                       std::chrono::steady_clock::now() - last_device_check_,
+                                       options_.gpu_recheck_interval)) {
     recheck_device_ = false;
     CheckDevice(/*initial=*/false);
   }
+  if (fresh_process_needed_) return std::optional<JobReport>();
   MaybeWorkerHeartbeat();
   ASSIGN_OR_RETURN(std::optional<ClaimedJob> claim, store_.ClaimNext(options_.name));
   if (!claim) return std::optional<JobReport>();
@@ -135,6 +148,10 @@ Status Worker::Run() {
   RETURN_IF_ERROR(Start());
   while (stop_ == nullptr || !stop_->load()) {
     const Result<std::optional<JobReport>> ran = RunOnce();
+    if (fresh_process_needed_) {
+      return Status::DeviceFault("the GPU's CUDA context is lost (" + device_.reason +
+                                 "): exiting so that a new process can use the GPU");
+    }
     if (ran.ok() && ran->has_value()) continue;  // maybe more work: claim again at once
     if (!ran.ok()) {
       log_.Log("claim_failed", "", ran.status().ToString());

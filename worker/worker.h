@@ -11,7 +11,9 @@
 // bounded by `idle_wait` so the worker's own heartbeat and the sweep of lapsed leases (inside
 // ClaimNext) still happen on an empty queue. After a GPU fault the device is checked again before
 // the next claim; a job that faults `max_faults_per_job` times in a row on a device that passes its
-// check is failed (render_failed), so it cannot bounce forever.
+// check is failed (render_failed), so it cannot bounce forever. On the CPU fallback the GPU is
+// checked again every `gpu_recheck_interval` between jobs; when the GPU's CUDA context is lost for
+// good (worker/device.h) Run() returns kDeviceFault so the process exits and a fresh one gets it.
 //
 // Thread safety: one thread runs the loop; `stop` may be set from any thread
 // (the signal thread), and WakeUp() may be called from any thread.
@@ -37,8 +39,10 @@ struct WorkerOptions {
   std::chrono::milliseconds idle_wait{1000};
   std::chrono::milliseconds worker_heartbeat_interval{5000};
   int max_faults_per_job = 2;
+  std::chrono::milliseconds gpu_recheck_interval{60000};
   RendererFactory factory = CreateRenderer;
   DeviceProbe probe = ProbeCudaDevice;
+  ContextLostCheck cuda_context_lost = CudaContextLost;
   // Start() requeues the jobs still leased to `name` at once. Set only while
   // this process holds JobStore::LockWorkerName(name): then those leases
   // belong to a dead process and need not wait to lapse.
@@ -58,10 +62,14 @@ class Worker {
   // queue was empty. kUnavailable when the claim itself failed.
   Result<std::optional<JobReport>> RunOnce();
 
-  // Start(), then RunOnce() until `stop` is set.
+  // Start(), then RunOnce() until `stop` is set, or until only a fresh
+  // process can use the GPU again (then kDeviceFault, with nothing claimed).
   Status Run();
 
   const DeviceChoice& device() const { return device_; }
+  // The GPU's CUDA context is lost and the GPU worked in this process: the
+  // worker claims nothing more and the process should exit to be restarted.
+  bool needs_fresh_process() const { return fresh_process_needed_; }
 
  private:
   Status Register();
@@ -78,6 +86,9 @@ class Worker {
   JobRunner runner_;
   DeviceChoice device_;
   bool recheck_device_ = false;
+  bool gpu_worked_ = false;
+  bool fresh_process_needed_ = false;
+  std::chrono::steady_clock::time_point last_device_check_{};
   std::string last_fault_job_;
   int last_fault_count_ = 0;
   std::string last_fault_message_;

@@ -160,32 +160,40 @@ class Reference {
 
 }  // namespace
 
-double RenderReference(const SceneDescription& scene, int samples, int threads, double* checksum) {
+double RenderReferencePass(const SceneDescription& scene, int samples, int threads, int pass,
+                           std::vector<double>* rgb_sums) {
   const Reference ref(scene);
   std::atomic<int> next_row{0};
-  std::vector<double> row_sums(static_cast<size_t>(scene.height), 0.0);
+  const auto width = static_cast<size_t>(scene.width);
+  rgb_sums->resize(width * static_cast<size_t>(scene.height) * 3, 0.0);
   const auto start = std::chrono::steady_clock::now();
   auto work = [&] {
     for (int y; (y = next_row.fetch_add(1)) < scene.height;) {
-      std::mt19937 rng(static_cast<unsigned>(scene.seed * 7919u + static_cast<unsigned>(y)));
-      double sum = 0;
+      std::seed_seq seq{scene.seed, static_cast<unsigned>(y), static_cast<unsigned>(pass)};
+      std::mt19937 rng(seq);
       for (int x = 0; x < scene.width; ++x) {
+        double* px = &(*rgb_sums)[(static_cast<size_t>(y) * width + static_cast<size_t>(x)) * 3];
         for (int s = 0; s < samples; ++s) {
           const V l = ref.Sample(x, y, rng);
-          sum += l.x + l.y + l.z;
+          px[0] += l.x;
+          px[1] += l.y;
+          px[2] += l.z;
         }
       }
-      row_sums[static_cast<size_t>(y)] = sum;
     }
   };
   std::vector<std::thread> pool;
   for (int i = 1; i < threads; ++i) pool.emplace_back(work);
   work();
   for (auto& t : pool) t.join();
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+double RenderReference(const SceneDescription& scene, int samples, int threads, double* checksum) {
+  std::vector<double> sums;
+  const double seconds = RenderReferencePass(scene, samples, threads, /*pass=*/0, &sums);
   *checksum = 0;
-  for (double v : row_sums) *checksum += v;
+  for (double v : sums) *checksum += v;
   return seconds;
 }
 

@@ -8,9 +8,17 @@
 
 namespace renderq::bench {
 
+#include <vector>
+
 // Renders `samples` samples per pixel of `scene` on `threads` threads and
 // returns the wall-clock seconds taken. The image is discarded, except for a
 // checksum kept so the work cannot be optimised away (returned via *checksum).
 double RenderReference(const SceneDescription& scene, int samples, int threads, double* checksum);
+
+// The same, adding each pixel's radiance sums to *rgb_sums (width × height × 3,
+// rows top to bottom). `pass` selects independent random streams, so passes
+// 0, 1, 2, ... can be added up into one converging image.
+double RenderReferencePass(const SceneDescription& scene, int samples, int threads, int pass,
+                           std::vector<double>* rgb_sums);
 
 }  // namespace renderq::bench

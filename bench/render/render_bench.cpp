@@ -1,10 +1,25 @@
-// renderq-bench-render [--threads N] [--examples DIR]
+// renderq-bench-render [--threads N] [--examples DIR] [--budgets 1,4,16]
+//                      [--reference-factor F] [--cache DIR] [--only throughput|convergence]
 //
-// CPU samples/s of the renderer (kernels/, BVH) against the reference tracer
-// without acceleration structure (reference_tracer.h), per example scene, same
-// scene, same samples, same thread count; then a 1,000,000-triangle BVH build.
-// The mesh scene's baseline runs on a reduced image (it would take hours at
-// full size); samples/s is a per-sample rate either way and is labelled so.
+// Throughput: CPU samples/s of the renderer (kernels/, BVH) against the
+// reference tracer without acceleration structure (reference_tracer.h), per
+// example scene, same scene, same samples, same thread count; then a
+// 1,000,000-triangle BVH build. The mesh scene's baseline runs on a reduced
+// image (it would take hours at full size); samples/s is a per-sample rate
+// either way and is labelled so.
+//
+// Convergence: for the Cornell box, the sky-lit spheres and the dim room, the
+// relative MSE against a converged reference after 1, 4 and 16 s of CPU time
+// (all threads) of: the renderer with next-event estimation and MIS, the same
+// renderer with BSDF sampling only (the estimator before light sampling), and
+// the reference tracer without BVH; then the ratios and the efficiency
+// 1 / (relMSE x CPU seconds). relMSE is averaged over independent renders (16
+// of 1 s, 4 of 4 s, 1 of 16 s: the same work per budget), each with a seed of
+// its own. The reference is the renderer itself (next-event estimation,
+// unbiased: tests/kernels/unbiased_tests.cpp) run for reference-factor (10)
+// times the largest budget in two halves with seeds of their own, cached under
+// --cache; its own noise, estimated from the halves, is subtracted.
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -13,7 +28,9 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "bench/render/convergence.h"
 #include "bench/render/reference_tracer.h"
 #include "core/scene_json.h"
 #include "kernels/flat_scene.h"
@@ -23,11 +40,12 @@ namespace {
 
 using renderq::SceneDescription;
 
-bool Load(const std::string& path, SceneDescription* out) {
+bool Load(const std::string& path, SceneDescription* out, std::string* text = nullptr) {
   std::ifstream in(path);
   if (!in) return false;
   std::stringstream body;
   body << in.rdbuf();
+  if (text != nullptr) *text = body.str();
   renderq::SceneParseResult parsed = renderq::ParseScene(body.str());
   if (!parsed.ok()) {
     std::fprintf(stderr, "%s: %s\n", path.c_str(), parsed.error().message.c_str());
@@ -117,23 +135,144 @@ SceneDescription MillionTriangles(int rings) {
   return s;
 }
 
+struct ConvergenceScene {
+  const char* name;
+  int width;  // the image is scaled to this width (aspect kept) so it converges in minutes
+};
+
+// relMSE against the reference with the reference's own noise taken out,
+// averaged over `repeats` independent renders (seeds MeasuredSeed(k)).
+struct Averaged {
+  double cpu_seconds = 0, wall_seconds = 0, spp = 0, rel_mse = 0;
+};
+
+template <typename RenderOnce>
+Averaged Average(int repeats, const renderq::bench::Reference& reference, RenderOnce render) {
+  Averaged a;
+  for (int k = 0; k < repeats; ++k) {
+    const renderq::bench::TimedRender r = render(k);
+    a.cpu_seconds += r.cpu_seconds / repeats;
+    a.wall_seconds += r.wall_seconds / repeats;
+    a.spp += r.samples_per_pixel / repeats;
+    a.rel_mse +=
+        (renderq::bench::RelativeMse(r.image, reference.image) - reference.noise_floor) / repeats;
+  }
+  return a;
+}
+
+void Convergence(const std::string& dir, const ConvergenceScene& c, int threads,
+                 const std::vector<double>& budgets, double reference_factor,
+                 const std::string& cache) {
+  SceneDescription s;
+  std::string text;
+  if (!Load(dir + "/" + c.name + ".json", &s, &text)) return;
+  s.height = std::max(1, s.height * c.width / s.width);
+  s.width = c.width;
+  const double reference_seconds = reference_factor * budgets.back();
+  const auto t0 = std::chrono::steady_clock::now();
+  const renderq::bench::Reference reference =
+      renderq::bench::ConvergedReference(s, text, threads, reference_seconds, cache);
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf(
+      "\n%s %dx%d depth %d; reference: renderq nee-mis, %.0f s CPU in two halves (%s), "
+      "its own noise %.2e (taken out below)\n"
+      "  budget  repeats  estimator            CPU s     wall s       spp      relMSE   "
+      "1/(relMSE*s) | bsdf/nee relMSE | eff vs baseline\n",
+      c.name, s.width, s.height, s.max_depth, reference_seconds,
+      reference.from_cache
+          ? "cached"
+          : ("rendered in " + std::to_string(static_cast<int>(took)) + " s wall").c_str(),
+      reference.noise_floor);
+  for (double budget : budgets) {
+    // Equal work per budget: 16 one-second renders, 4 of four seconds, one of 16.
+    const int repeats = std::max(1, static_cast<int>(std::lround(budgets.back() / budget)));
+    auto ours = [&](renderq::Estimator e) {
+      return Average(repeats, reference, [&](int k) {
+        SceneDescription seeded = s;
+        seeded.seed = renderq::bench::MeasuredSeed(s.seed, k);
+        return renderq::bench::RenderForCpuTime(seeded, e, threads, budget);
+      });
+    };
+    const Averaged nee = ours(renderq::Estimator::kNextEventMis);
+    const Averaged bsdf = ours(renderq::Estimator::kBsdfSampling);
+    const Averaged base = Average(repeats, reference, [&](int k) {
+      SceneDescription seeded = s;
+      seeded.seed = renderq::bench::MeasuredSeed(s.seed, k);
+      return renderq::bench::RenderBaselineForCpuTime(seeded, threads, budget);
+    });
+    auto eff = [](const Averaged& a) { return 1.0 / (a.rel_mse * a.cpu_seconds); };
+    auto row = [&](const char* label, const Averaged& a, const std::string& ratio) {
+      std::printf("  %5.4g s %8d  %-20s %7.2f %10.2f %9.0f %11.3e %14.4g | %15s | %14.1fx\n",
+                  budget, repeats, label, a.cpu_seconds, a.wall_seconds, a.spp, a.rel_mse, eff(a),
+                  ratio.c_str(), eff(a) / eff(base));
+    };
+    char ratio[32];
+    std::snprintf(ratio, sizeof ratio, "%.2fx", bsdf.rel_mse / nee.rel_mse);
+    row("nee-mis (new)", nee, ratio);
+    row("bsdf (before)", bsdf, "");
+    row("baseline (no BVH)", base, "");
+  }
+}
+
+std::vector<double> ParseBudgets(const std::string& list) {
+  std::vector<double> out;
+  std::stringstream in(list);
+  for (std::string item; std::getline(in, item, ',');) {
+    const double v = std::atof(item.c_str());
+    if (v > 0) out.push_back(v);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::string dir = std::string(RENDERQ_SOURCE_DIR) + "/examples";
+  std::vector<double> budgets = {1, 4, 16};
+  double reference_factor = 10;
+  std::string cache = std::string(RENDERQ_BINARY_DIR) + "/bench-render-cache";
+  std::string only;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--threads") {
       threads = std::atoi(argv[i + 1]);
     } else if (a == "--examples") {
       dir = argv[i + 1];
+    } else if (a == "--budgets") {
+      budgets = ParseBudgets(argv[i + 1]);
+    } else if (a == "--reference-factor") {
+      reference_factor = std::atof(argv[i + 1]);
+    } else if (a == "--cache") {
+      cache = argv[i + 1];
+    } else if (a == "--only") {
+      only = argv[i + 1];
     } else {
-      std::fprintf(stderr, "usage: renderq-bench-render [--threads N] [--examples DIR]\n");
-      return 2;
+      only = "?";
     }
   }
+  if ((argc % 2) == 0 || threads < 1 || budgets.empty() || reference_factor <= 0 ||
+      !(only.empty() || only == "throughput" || only == "convergence")) {
+    std::fprintf(stderr,
+                 "usage: renderq-bench-render [--threads N] [--examples DIR] [--budgets 1,4,16]\n"
+                 "                            [--reference-factor F] [--cache DIR]\n"
+                 "                            [--only throughput|convergence]\n");
+    return 2;
+  }
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows when redirected too
   std::printf("renderq-bench-render: CPU, %d threads\n", threads);
+  if (only != "throughput") {
+    std::printf("convergence at equal CPU time; relMSE = mean (x - ref)^2 / (ref^2 + %g)\n",
+                renderq::bench::kRelMseEpsilon);
+    for (const ConvergenceScene& c :
+         {ConvergenceScene{"cornell_box", 128}, ConvergenceScene{"spheres", 160},
+          ConvergenceScene{"dim_room", 128}}) {
+      Convergence(dir, c, threads, budgets, reference_factor, cache);
+    }
+    if (only == "convergence") return 0;
+    std::printf("\n");
+  }
   struct Example {
     const char* name;
     int baseline_width;  // 0: the baseline renders the full image

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "kernels/flat_scene.h"
 #include "kernels/png_writer.h"
 #include "kernels/renderer.h"
 #include "tests/kernels/test_scenes.h"
@@ -16,11 +17,37 @@
 namespace renderq {
 namespace {
 
-std::unique_ptr<Renderer> MakeCpu(const SceneDescription& s, int threads) {
-  auto r = Renderer::Create(s, RendererOptions{RenderBackend::kCpu, 0, threads});
+std::unique_ptr<Renderer> MakeCpu(const SceneDescription& s, int threads,
+                                  Estimator estimator = Estimator::kNextEventMis) {
+  RendererOptions o;
+  o.cpu_threads = threads;
+  o.estimator = estimator;
+  auto r = Renderer::Create(s, o);
   BOOST_REQUIRE_MESSAGE(r.ok(), r.status().ToString());
   return std::move(r).value();
 }
+
+// The CPU renderer presenting itself as another backend: what a state written
+// by a GPU worker looks like to a CPU one, without a GPU.
+class ForeignOriginRenderer final : public Renderer {
+ public:
+  ForeignOriginRenderer(const SceneDescription& scene, const StateOrigin& origin)
+      : Renderer(scene, kernels::BuildFlatScene(scene).Fingerprint(), origin),
+        inner_(MakeCpu(scene, 1)) {}
+  Status RenderPass(int samples, const std::atomic<bool>* cancel) override {
+    const Status s = inner_->RenderPass(samples, cancel);
+    set_samples_done(inner_->samples_done());
+    return s;
+  }
+  std::string device_name() const override { return "cuda:0 Pretend"; }
+  Result<std::vector<float>> Accumulation() override { return inner_->Accumulation(); }
+
+ protected:
+  Status SetAccumulation(std::span<const float> /*sums*/) override { return Status::Ok(); }
+
+ private:
+  std::unique_ptr<Renderer> inner_;
+};
 
 std::vector<float> Sums(Renderer& r) {
   auto a = r.Accumulation();
@@ -114,6 +141,76 @@ BOOST_AUTO_TEST_CASE(state_of_another_scene_or_corrupted_is_refused) {
   BOOST_TEST(r->ImportState(truncated).code() == StatusCode::kInvalidArgument);
   BOOST_TEST(r->samples_done() == 1);  // refused imports leave the state alone
   BOOST_TEST(r->ImportState(*bytes).ok());
+}
+
+BOOST_AUTO_TEST_CASE(state_of_another_backend_or_estimator_is_refused_naming_both) {
+  const SceneDescription s = testing::MixedScene(16, 16);
+  auto cpu = MakeCpu(s, 1);
+  BOOST_REQUIRE(cpu->RenderPass(2, nullptr).ok());
+  BOOST_TEST(StateOriginName(cpu->origin()) == "cpu, nee-mis");
+
+  // Written on a GPU: refused by the CPU renderer, which keeps its own state.
+  ForeignOriginRenderer gpu(s, StateOrigin{RenderBackend::kCuda, 90, Estimator::kNextEventMis});
+  BOOST_REQUIRE(gpu.RenderPass(3, nullptr).ok());
+  auto gpu_state = gpu.ExportState();
+  BOOST_REQUIRE(gpu_state.ok());
+  Status st = cpu->ImportState(*gpu_state);
+  BOOST_TEST(st.code() == StatusCode::kInvalidArgument);
+  BOOST_TEST(st.message().find("cuda sm_90, nee-mis") != std::string::npos, st.message());
+  BOOST_TEST(st.message().find("cpu, nee-mis") != std::string::npos, st.message());
+  BOOST_TEST(cpu->samples_done() == 2);
+
+  // And the other way round; another GPU architecture is another origin too.
+  auto cpu_state = cpu->ExportState();
+  BOOST_REQUIRE(cpu_state.ok());
+  BOOST_TEST(gpu.ImportState(*cpu_state).code() == StatusCode::kInvalidArgument);
+  ForeignOriginRenderer other_gpu(s,
+                                  StateOrigin{RenderBackend::kCuda, 80, Estimator::kNextEventMis});
+  BOOST_TEST(other_gpu.ImportState(*gpu_state).code() == StatusCode::kInvalidArgument);
+  ForeignOriginRenderer same_gpu(s,
+                                 StateOrigin{RenderBackend::kCuda, 90, Estimator::kNextEventMis});
+  BOOST_TEST(same_gpu.ImportState(*gpu_state).ok());
+
+  // Another estimator, same backend.
+  auto bsdf = MakeCpu(s, 1, Estimator::kBsdfSampling);
+  BOOST_REQUIRE(bsdf->RenderPass(1, nullptr).ok());
+  st = cpu->ImportState(*bsdf->ExportState());
+  BOOST_TEST(st.code() == StatusCode::kInvalidArgument);
+  BOOST_TEST(st.message().find("cpu, bsdf") != std::string::npos, st.message());
+}
+
+BOOST_AUTO_TEST_CASE(state_from_before_light_sampling_is_refused) {
+  // Version 1: "RQSTATE1", u32 1, then width, height, samples, fingerprint...
+  const SceneDescription s = testing::MixedScene(4, 4);
+  std::vector<std::uint8_t> v1 = {'R', 'Q', 'S', 'T', 'A', 'T', 'E', '1', 1, 0, 0, 0};
+  v1.resize(8 + 4 * 4 + 8 + 4 * 4 * 3 * 4 + 8, 0);
+  auto r = MakeCpu(s, 1);
+  const Status st = r->ImportState(v1);
+  BOOST_TEST(st.code() == StatusCode::kInvalidArgument);
+  BOOST_TEST(st.message().find("version 1") != std::string::npos, st.message());
+}
+
+BOOST_AUTO_TEST_CASE(stats_count_rays_and_passes) {
+  auto r = MakeCpu(testing::MixedScene(16, 8), 2);
+  BOOST_REQUIRE(r->RenderPass(2, nullptr).ok());
+  BOOST_REQUIRE(r->RenderPass(3, nullptr).ok());
+  const RenderStats& st = r->stats();
+  BOOST_TEST(st.launches == 2u);
+  BOOST_TEST(st.pixel_samples == 16.0 * 8 * 5);
+  // At least one camera ray per sample, at most a bounce and a shadow ray per depth.
+  BOOST_TEST(st.rays >= static_cast<std::uint64_t>(16 * 8 * 5));
+  BOOST_TEST(st.rays <= static_cast<std::uint64_t>(16 * 8 * 5 * 2 * 8));
+  BOOST_TEST(st.device_seconds == st.render_seconds);
+}
+
+BOOST_AUTO_TEST_CASE(estimators_agree_on_a_furnace_and_next_event_is_the_default) {
+  BOOST_TEST((RendererOptions{}.estimator == Estimator::kNextEventMis));
+  auto nee = MakeCpu(testing::FurnaceScene(0.5f), 0);
+  auto bsdf = MakeCpu(testing::FurnaceScene(0.5f), 0, Estimator::kBsdfSampling);
+  BOOST_REQUIRE(nee->RenderPass(8, nullptr).ok());
+  BOOST_REQUIRE(bsdf->RenderPass(8, nullptr).ok());
+  // No emitters: light sampling has nothing to do and draws nothing extra.
+  BOOST_TEST((Sums(*nee) == Sums(*bsdf)));
 }
 
 BOOST_AUTO_TEST_CASE(cancel_stops_quickly_and_leaves_a_consistent_state) {

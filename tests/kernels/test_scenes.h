@@ -3,10 +3,15 @@
 
 #include <cmath>
 #include <cstdint>
+#include <fstream>
+#include <optional>
 #include <ostream>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "core/scene.h"
+#include "core/scene_json.h"
 #include "core/status.h"
 
 namespace renderq {
@@ -19,6 +24,18 @@ inline std::ostream& operator<<(std::ostream& os, StatusCode code) {
 }  // namespace renderq
 
 namespace renderq::testing {
+
+// A SPEC scene file of the source tree (path relative to its root); nullopt
+// when it cannot be read or does not parse.
+inline std::optional<SceneDescription> LoadSceneFile(const std::string& relative_path) {
+  std::ifstream in(std::string(RENDERQ_SOURCE_DIR) + "/" + relative_path);
+  if (!in) return std::nullopt;
+  std::stringstream body;
+  body << in.rdbuf();
+  SceneParseResult parsed = ParseScene(body.str());
+  if (!parsed.ok()) return std::nullopt;
+  return std::move(parsed).scene();
+}
 
 // An albedo-1 lambertian sphere under a uniform sky of `sky` radiance.
 inline SceneDescription FurnaceScene(float sky) {
