@@ -100,7 +100,9 @@ class Renderer {
   virtual Result<std::vector<float>> Accumulation() = 0;
 
   // The resumable state (samples done + buffer) as bytes, with a fingerprint of
-  // the scene so a state is never imported into a different scene.
+  // the scene so a state is never imported into a different scene. ImportState
+  // also refuses a state with more samples than the scene asks for or with a
+  // negative or non-finite sum: no render of the scene writes one.
   Result<std::vector<std::uint8_t>> ExportState();
   Status ImportState(std::span<const std::uint8_t> bytes);
   // The same through a file; SaveState replaces it atomically and durably
@@ -120,6 +122,7 @@ class Renderer {
   int width_;
   int height_;
   int max_depth_;
+  int scene_samples_;  // what the scene asks for: a state never holds more
   std::uint64_t fingerprint_;
   int samples_done_ = 0;
   double render_seconds_ = 0.0;
