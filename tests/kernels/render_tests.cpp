@@ -7,8 +7,8 @@
 
 #include <atomic>
 #include <cstring>
-#include <limits>
 #include <filesystem>
+#include <limits>
 #include <thread>
 
 #include "kernels/png_writer.h"
@@ -141,8 +141,8 @@ BOOST_AUTO_TEST_CASE(hostile_state_with_a_valid_checksum_is_refused) {
     BOOST_TEST(r->ImportState(rechecksummed(state)).code() == StatusCode::kInvalidArgument,
                "samples_done " << samples);
   }
-  for (const float sum : {std::numeric_limits<float>::quiet_NaN(),
-                          std::numeric_limits<float>::infinity(), -1.0f}) {
+  for (const float sum :
+       {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(), -1.0f}) {
     std::vector<std::uint8_t> state = *bytes;
     std::memcpy(state.data() + 32 + 4 * 5, &sum, 4);
     BOOST_TEST(r->ImportState(rechecksummed(state)).code() == StatusCode::kInvalidArgument,
