@@ -155,8 +155,8 @@ class Api:
             conn.close()
 
 
-def exported(run, name):
-    return run.wait_for_line(r"^export %s=(\S+)$" % name, timeout=60).group(1)
+def exported(run, name, timeout=60):
+    return run.wait_for_line(r"^export %s=(\S+)$" % name, timeout=timeout).group(1)
 
 
 def wait_for_worker(api, timeout=60):
@@ -278,7 +278,8 @@ def phase_give_up(checkout, env):
 def phase_demo(checkout, env):
     run = ScriptRun(checkout, ["--demo"], env)
     try:
-        url = exported(run, "RENDERQ_URL")
+        # The first run installs and builds before it prints anything.
+        url = exported(run, "RENDERQ_URL", timeout=BUILD_AND_DEMO_LIMIT)
         token = exported(run, "RENDERQ_TOKEN")
         assert url == env["RENDERQ_EXPECT_URL"], url
         api = Api(url, checkout / "var" / "tls" / "cert.pem", token)
