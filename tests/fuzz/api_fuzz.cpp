@@ -13,7 +13,10 @@
 // Headers the responder reads: Authorization, Content-Type, Content-Length,
 // Idempotency-Key. Placeholders reach the states a fuzzer cannot guess:
 // $ALICE / $BOB (the two owners' tokens), $JOB (the last job created),
-// $NEXT (the last next_cursor answered) and $LEN (the body's length).
+// $DONE / $RUNNING (alice's succeeded job, with its PNG and preview on disk,
+// and her running job, claimed by a registered worker), $NEXT (the last
+// next_cursor answered) and $LEN (the body's length). The queue limits are
+// small (5 per owner, 8 in all), so a session of 8 requests can reach 429.
 //
 // What must hold for every request: Handle() returns (never crashes, hangs or
 // leaks), never answers 500 (a 500 is a bug by Api's contract), answers a
@@ -38,6 +41,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
+#include "core/result_file_names.h"
 #include "core/sqlite_job_store.h"
 #include "fcgi/api.h"
 #include "fcgi/http.h"
@@ -66,6 +70,8 @@ struct World {
   std::unique_ptr<renderq::Api> api;
   sqlite3* side = nullptr;
   std::string alice, bob;
+  std::string done_job, running_job;  // the fixture: kept across inputs
+  std::int64_t fixture_seq = 0;       // jobs after this one are the input's
 
   World() {
     const char* base = std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : "/tmp";
@@ -74,12 +80,16 @@ struct World {
     dir = pattern;
     renderq::SqliteJobStoreOptions options;
     options.path = dir + "/queue.db";
+    options.limits.max_queued = 8;
+    options.limits.max_queued_per_owner = 5;
+    options.lease_timeout_ms = 1000LL * 3600 * 24 * 365;  // the fixture's worker stays live
     auto opened = renderq::SqliteJobStore::Open(options);
     Require(opened.ok(), "open the store");
     store = std::move(opened).value();
     alice = store->CreateToken("alice").value();
     bob = store->CreateToken("bob").value();
     std::filesystem::create_directory(dir + "/results");
+    MakeFixture();
     renderq::ApiOptions api_options;
     api_options.results_dir = dir + "/results";
     api = std::make_unique<renderq::Api>(store.get(), &metrics, renderq::SystemClock::Instance(),
@@ -88,6 +98,57 @@ struct World {
         sqlite3_open_v2(options.path.c_str(), &side, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK,
         "open the side connection");
     sqlite3_busy_timeout(side, 5000);
+  }
+
+  // Alice's succeeded job (PNG and preview in results/) and her running job,
+  // held by a registered worker, so /result, /preview and /queue answer with
+  // what a live queue shows.
+  void MakeFixture() {
+    const std::int64_t owner = store->Authenticate(alice).value().id;
+    auto submit = [&](int seed) {
+      renderq::SubmitRequest r;
+      r.owner_id = owner;
+      r.scene_json = R"({"width": 8, "height": 4, "samples": 1, "seed": )" + std::to_string(seed) +
+                     R"(, "camera": {"position": [0, 0, 3], "look_at": [0, 0, 0]},)"
+                     R"( "materials": [], "objects": []})";
+      r.request_hash = std::string(64, 'a');
+      r.width = 8;
+      r.height = 4;
+      r.samples = 1;
+      r.max_depth = 8;
+      r.cost_units = 8.0 * 4 * 8;
+      auto outcome = store->Submit(r);
+      Require(outcome.ok(), "fixture submit");
+      return outcome->job;
+    };
+    renderq::WorkerInfo worker;
+    worker.name = "fuzz";
+    worker.device = "cpu";
+    worker.pid = ::getpid();
+    Require(store->RegisterWorker(worker).ok(), "fixture worker");
+    done_job = submit(1).id;
+    auto claimed = store->ClaimNext("fuzz");
+    Require(claimed.ok() && claimed->has_value(), "fixture claim");
+    renderq::FinishRequest finish;
+    finish.device = "cpu";
+    finish.render_seconds = 0.5;
+    finish.samples_per_second = 1000;
+    finish.result_etag = "\"fixture\"";
+    Require(store->Finish((*claimed)->lease, finish).ok(), "fixture finish");
+    for (const std::string& name :
+         {renderq::ResultFileName(done_job), renderq::PreviewFileName(done_job)}) {
+      std::FILE* f = std::fopen((dir + "/results/" + name).c_str(), "wb");
+      Require(f != nullptr, "fixture file");
+      std::fputs("\x89PNG fixture", f);
+      std::fclose(f);
+    }
+    const renderq::Job running = submit(2);
+    running_job = running.id;
+    fixture_seq = running.seq;
+    claimed = store->ClaimNext("fuzz");
+    Require(claimed.ok() && claimed->has_value(), "fixture claim");
+    Require(store->Heartbeat((*claimed)->lease, 0.5).ok(), "fixture heartbeat");
+    Require(store->RecordThroughput("fuzz", 2e7).ok(), "fixture throughput");
   }
 
   ~World() {
@@ -99,10 +160,9 @@ struct World {
   // Every input starts from the same queue (two owners, no jobs), so an input
   // behaves the same whenever libFuzzer replays it.
   void Reset() {
-    Require(sqlite3_exec(side,
-                         "DELETE FROM idempotency_keys; UPDATE workers SET current_job = NULL;"
-                         " DELETE FROM jobs;",
-                         nullptr, nullptr, nullptr) == SQLITE_OK,
+    const std::string sql = "DELETE FROM idempotency_keys; DELETE FROM jobs WHERE seq > " +
+                            std::to_string(fixture_seq) + "; UPDATE jobs SET cancel_requested = 0;";
+    Require(sqlite3_exec(side, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK,
             "reset the queue");
   }
 };
@@ -149,6 +209,8 @@ HttpRequest BuildRequest(std::string_view text, const World& world, const Sessio
       space == std::string_view::npos ? std::string() : std::string(line.substr(space + 1));
   target =
       Replace(Replace(std::move(target), "$JOB", session.last_job), "$NEXT", session.next_cursor);
+  target =
+      Replace(Replace(std::move(target), "$DONE", world.done_job), "$RUNNING", world.running_job);
   if (const std::size_t q = target.find('?'); q != std::string::npos) {
     request.query = target.substr(q + 1);
     target.resize(q);
