@@ -5,7 +5,11 @@ find_package(PostgreSQL 15 REQUIRED)  # libpq only (libpq-dev); the server is fo
 find_package(PNG REQUIRED)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 find_package(nlohmann_json 3.10 REQUIRED)
-find_package(Boost 1.74 REQUIRED COMPONENTS unit_test_framework)
+# Boost.Test only for the suites: a service build (scripts/run, -DRENDERQ_TESTS=OFF)
+# needs no test package.
+if(RENDERQ_TESTS)
+  find_package(Boost 1.74 REQUIRED COMPONENTS unit_test_framework)
+endif()
 
 # libfcgi ships no CMake or pkg-config files.
 find_path(FCGI_INCLUDE_DIR fcgiapp.h REQUIRED)

@@ -1,6 +1,8 @@
 #include "kernels/renderer.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cfloat>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -102,6 +104,7 @@ Renderer::Renderer(const SceneDescription& scene, std::uint64_t fingerprint,
     : width_(scene.width),
       height_(scene.height),
       max_depth_(scene.max_depth),
+      scene_samples_(std::max(scene.samples, 0)),
       fingerprint_(fingerprint),
       origin_(origin) {}
 
@@ -181,9 +184,21 @@ Status Renderer::ImportState(std::span<const std::uint8_t> bytes) {
       ReadAt<std::uint64_t>(bytes, kOffsetFingerprint) != fingerprint_) {
     return Status::InvalidArgument("render state belongs to a different scene");
   }
+  // The checksum only proves the bytes are the ones written; a state this
+  // scene's render cannot have (more samples than it asks for, a sum no
+  // sample adds up to) is refused too, so a hostile file cannot overflow the
+  // sample count or put NaN into the image.
   const auto samples = ReadAt<std::uint32_t>(bytes, kOffsetSamples);
+  if (samples > static_cast<std::uint32_t>(scene_samples_)) {
+    return Status::InvalidArgument("render state has " + std::to_string(samples) +
+                                   " samples, the scene asks for " +
+                                   std::to_string(scene_samples_));
+  }
   std::vector<float> sums(floats);
   std::memcpy(sums.data(), bytes.data() + kStateHeaderSize, floats * sizeof(float));
+  if (!std::all_of(sums.begin(), sums.end(), [](float v) { return v >= 0.0f && v <= FLT_MAX; })) {
+    return Status::InvalidArgument("render state holds a negative or non-finite sum");
+  }
   RETURN_IF_ERROR(SetAccumulation(sums));
   samples_done_ = static_cast<int>(samples);
   return Status::Ok();

@@ -166,6 +166,8 @@ class Renderer {
   // the scene so a state is never imported into a different scene, and the
   // origin() that wrote it so it is never continued by another backend,
   // device architecture or estimator (kInvalidArgument, naming both).
+  // ImportState also refuses a state with more samples than the scene asks
+  // for or with a negative or non-finite sum: no render of the scene writes one.
   Result<std::vector<std::uint8_t>> ExportState();
   Status ImportState(std::span<const std::uint8_t> bytes);
   // The same through a file; SaveState replaces it atomically and durably
@@ -191,6 +193,7 @@ class Renderer {
   int width_;
   int height_;
   int max_depth_;
+  int scene_samples_;  // what the scene asks for: a state never holds more
   std::uint64_t fingerprint_;
   StateOrigin origin_;
   int samples_done_ = 0;

@@ -8,7 +8,14 @@ worker (it appears in /api/v1/queue `workers`), render every example into out/
 and exit 0.
 
 Phase 2 (no flag, same copy): the printed curl command, pasted as a user would,
-submits a job that succeeds; Ctrl-C (SIGINT) stops the whole stack.
+submits a job that succeeds. Then the supervision: the worker and the responder
+are SIGKILLed while a job waits; both come back (new pids in var/run/), the API
+answers again, the waiting job and one submitted after the restart succeed, and
+nginx is the same process throughout. Ctrl-C (SIGINT) stops the whole stack.
+
+Phase 3 (same copy, built): a worker that keeps dying (SIGKILLed at each start,
+RENDERQ_RESTART_LIMIT=3) makes scripts/run give up: it exits 1 and leaves no
+process behind.
 
 The copy holds what git would commit (tracked files and untracked files that are
 not ignored), so a file missing from the repository fails here as in a fresh
@@ -33,6 +40,13 @@ import http.client
 import stack
 
 DEMO_TIMEOUT = 600  # seconds for the demo's renders (a few seconds each here)
+# What the supervision check submits: a second or so of CPU rendering.
+SCENE = {
+    "width": 96, "height": 64, "samples": 16, "seed": 1,
+    "camera": {"position": [0, 1, 5], "look_at": [0, 0.5, 0]},
+    "materials": [{"name": "red", "type": "lambertian", "albedo": [0.8, 0.1, 0.1]}],
+    "objects": [{"type": "sphere", "center": [0, 0.5, 0], "radius": 0.5, "material": "red"}],
+}
 BUILD_AND_DEMO_LIMIT = 1500  # the whole first phase, build included
 
 
@@ -123,18 +137,26 @@ class Api:
         self.token = token
 
     def get(self, path):
+        return self.call("GET", path)
+
+    def post_job(self, scene):
+        return self.call("POST", "/api/v1/jobs", json.dumps(scene).encode(),
+                         {"Content-Type": "application/json"})
+
+    def call(self, method, path, body=None, headers=None):
         conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=10,
                                            context=self.context)
         try:
-            conn.request("GET", path, headers={"Authorization": "Bearer " + self.token})
+            conn.request(method, path, body=body,
+                         headers=dict({"Authorization": "Bearer " + self.token}, **(headers or {})))
             resp = conn.getresponse()
             return resp.status, resp.read()
         finally:
             conn.close()
 
 
-def exported(run, name):
-    return run.wait_for_line(r"^export %s=(\S+)$" % name, timeout=60).group(1)
+def exported(run, name, timeout=60):
+    return run.wait_for_line(r"^export %s=(\S+)$" % name, timeout=timeout).group(1)
 
 
 def wait_for_worker(api, timeout=60):
@@ -162,10 +184,102 @@ def wait_for_job(api, job_id, timeout):
         time.sleep(0.5)
 
 
+def pid_file(checkout, name):
+    """The pid scripts/run recorded for NAME, or None."""
+    with contextlib.suppress(OSError, ValueError):
+        return int((checkout / "var" / "run" / (name + ".pid")).read_text())
+    return None
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def wait_restarted(checkout, name, old_pid, timeout=30):
+    """The new pid of NAME once scripts/run has started it again."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pid = pid_file(checkout, name)
+        if pid is not None and pid != old_pid and alive(pid):
+            return pid
+        time.sleep(0.1)
+    raise AssertionError("%s (was pid %s) not restarted in %d s" % (name, old_pid, timeout))
+
+
+def wait_answering(api, timeout=30):
+    """Until /api/v1/queue answers 200 again (nginx says 502 while no responder)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(OSError):
+            status, _ = api.get("/api/v1/queue")
+            if status == 200:
+                return
+        assert time.monotonic() < deadline, "the API does not answer %d s after the restart" % timeout
+        time.sleep(0.2)
+
+
+def supervision(run, checkout, api):
+    """SIGKILL the worker and the responder: the stack carries on, nginx untouched."""
+    nginx = pid_file(checkout, "nginx")
+    worker = pid_file(checkout, "renderq-worker")
+    responder = pid_file(checkout, "renderq-fcgi")
+    assert nginx and worker and responder, "scripts/run recorded no pids in var/run/"
+    status, body = api.post_job(SCENE)
+    assert status == 201, (status, body)
+    waiting = json.loads(body)["id"]
+    os.kill(worker, signal.SIGKILL)
+    os.kill(responder, signal.SIGKILL)
+    new_worker = wait_restarted(checkout, "renderq-worker", worker)
+    new_responder = wait_restarted(checkout, "renderq-fcgi", responder)
+    wait_answering(api)
+    status, body = api.post_job(dict(SCENE, seed=2))
+    assert status == 201, "submit after the restart: %d %s" % (status, body)
+    after = json.loads(body)["id"]
+    for job_id in (waiting, after):
+        done = wait_for_job(api, job_id, timeout=120)
+        assert done["state"] == "succeeded", done
+    assert pid_file(checkout, "nginx") == nginx and alive(nginx), "nginx was restarted"
+    assert run.proc.poll() is None, "scripts/run exited after a restart"
+    print("interactive: worker %d -> %d and responder %d -> %d restarted after SIGKILL; both "
+          "jobs succeeded; nginx still pid %d" % (worker, new_worker, responder, new_responder,
+                                                  nginx), flush=True)
+
+
+def phase_give_up(checkout, env):
+    """A worker killed at every start: scripts/run stops the stack and exits 1."""
+    env = dict(env, RENDERQ_SKIP_DEPS="1", RENDERQ_SKIP_BUILD="1", RENDERQ_RESTART_LIMIT="3")
+    run = ScriptRun(checkout, [], env)
+    try:
+        exported(run, "RENDERQ_TOKEN")
+        killed = []
+        deadline = time.monotonic() + 60
+        while run.proc.poll() is None and time.monotonic() < deadline:
+            pid = pid_file(checkout, "renderq-worker")
+            if pid is not None and pid not in killed and alive(pid):
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            time.sleep(0.05)
+        code = run.proc.wait(timeout=30)
+        assert code == 1, "scripts/run exited %s when the worker kept dying, want 1" % code
+        assert len(killed) == 3, "killed %d workers before it gave up, want 3" % len(killed)
+        assert "giving up" in run.stderr_tail(), run.stderr_tail()
+        leftovers = subprocess.run(["pgrep", "-f", str(checkout)], capture_output=True, text=True)
+        pids = [p for p in leftovers.stdout.split() if int(p) != os.getpid()]
+        assert not pids, "processes left after giving up: %s" % pids
+        print("give up: 3 worker deaths within the window stopped the stack, exit 1", flush=True)
+    finally:
+        run.stop()
+
+
 def phase_demo(checkout, env):
     run = ScriptRun(checkout, ["--demo"], env)
     try:
-        url = exported(run, "RENDERQ_URL")
+        # The first run installs and builds before it prints anything.
+        url = exported(run, "RENDERQ_URL", timeout=BUILD_AND_DEMO_LIMIT)
         token = exported(run, "RENDERQ_TOKEN")
         assert url == env["RENDERQ_EXPECT_URL"], url
         api = Api(url, checkout / "var" / "tls" / "cert.pem", token)
@@ -209,6 +323,7 @@ def phase_interactive(checkout, env):
         status, png = api.get("/api/v1/jobs/%s/result" % job["id"])
         assert status == 200 and png[:4] == b"\x89PNG", status
         print("interactive: the printed curl command's job succeeded", flush=True)
+        supervision(run, checkout, api)
 
         run.proc.send_signal(signal.SIGINT)  # Ctrl-C goes to the script
         code = run.proc.wait(timeout=30)
@@ -239,6 +354,7 @@ def main():
         phase_demo(checkout, env)
         print("demo phase took %.0f s" % (time.monotonic() - started), flush=True)
         phase_interactive(checkout, env)
+        phase_give_up(checkout, env)
     finally:
         subprocess.run(["pkill", "-KILL", "-f", str(work)], capture_output=True)
         shutil.rmtree(work, ignore_errors=True)

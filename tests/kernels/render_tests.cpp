@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 #include <filesystem>
+#include <limits>
 #include <thread>
 
 #include "kernels/flat_scene.h"
@@ -211,6 +213,43 @@ BOOST_AUTO_TEST_CASE(estimators_agree_on_a_furnace_and_next_event_is_the_default
   BOOST_REQUIRE(bsdf->RenderPass(8, nullptr).ok());
   // No emitters: light sampling has nothing to do and draws nothing extra.
   BOOST_TEST((Sums(*nee) == Sums(*bsdf)));
+}
+
+// A state whose checksum is right but whose content no render of this scene
+// writes (found by tests/fuzz/checkpoint_fuzz.cpp): a sample count beyond the
+// scene's made samples_done() negative, and a NaN sum reached the image.
+BOOST_AUTO_TEST_CASE(hostile_state_with_a_valid_checksum_is_refused) {
+  // The state's layout (kernels/renderer.cpp): magic, version, backend, device
+  // architecture, estimator, width, height, samples, fingerprint, then the sums.
+  constexpr std::size_t kStateSamplesOffset = 32;
+  constexpr std::size_t kStateHeaderBytes = 44;
+  const SceneDescription s = testing::MixedScene(8, 8);
+  auto r = MakeCpu(s, 1);
+  BOOST_REQUIRE(r->RenderPass(1, nullptr).ok());
+  auto bytes = r->ExportState();
+  BOOST_REQUIRE(bytes.ok());
+  auto rechecksummed = [](std::vector<std::uint8_t> state) {
+    std::uint64_t h = 14695981039346656037ull;  // FNV-1a, as the format defines
+    for (std::size_t i = 0; i + 8 < state.size(); ++i) h = (h ^ state[i]) * 1099511628211ull;
+    std::memcpy(state.data() + state.size() - 8, &h, 8);
+    return state;
+  };
+  BOOST_TEST(r->ImportState(rechecksummed(*bytes)).ok());  // the helper is the format's
+
+  for (const std::uint32_t samples : {std::uint32_t{0xffffffff}, std::uint32_t(s.samples + 1)}) {
+    std::vector<std::uint8_t> state = *bytes;
+    std::memcpy(state.data() + kStateSamplesOffset, &samples, 4);
+    BOOST_TEST(r->ImportState(rechecksummed(state)).code() == StatusCode::kInvalidArgument,
+               "samples_done " << samples);
+  }
+  for (const float sum :
+       {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(), -1.0f}) {
+    std::vector<std::uint8_t> state = *bytes;
+    std::memcpy(state.data() + kStateHeaderBytes + 4 * 5, &sum, 4);
+    BOOST_TEST(r->ImportState(rechecksummed(state)).code() == StatusCode::kInvalidArgument,
+               "a sum of " << sum);
+  }
+  BOOST_TEST(r->samples_done() == 1);
 }
 
 BOOST_AUTO_TEST_CASE(cancel_stops_quickly_and_leaves_a_consistent_state) {
