@@ -17,6 +17,11 @@ Phase 3 (same copy, built): a worker that keeps dying (SIGKILLed at each start,
 RENDERQ_RESTART_LIMIT=3) makes scripts/run give up: it exits 1 and leaves no
 process behind.
 
+Phase 4 (same copy, built): `scripts/run --postgres --demo` creates a
+PostgreSQL server under var/pg/, runs two workers that share nothing but its
+URI (each in its own directory under var/hosts/, no --results), renders every
+example, exits 0, and stops the server with everything else.
+
 The copy holds what git would commit (tracked files and untracked files that are
 not ignored), so a file missing from the repository fails here as in a fresh
 clone. Ports are picked here. Everything is removed however the test ends.
@@ -275,6 +280,39 @@ def phase_give_up(checkout, env):
         run.stop()
 
 
+def phase_postgres(checkout, env):
+    env = dict(env, RENDERQ_SKIP_BUILD="1", RENDERQ_PG_PORT=str(stack.free_port()))
+    for png in (checkout / "out").glob("*.png"):
+        png.unlink()
+    run = ScriptRun(checkout, ["--postgres", "--demo"], env)
+    try:
+        url = exported(run, "RENDERQ_URL", timeout=300)
+        token = exported(run, "RENDERQ_TOKEN")
+        db = run.wait_for_line(r"^Queue database: (postgresql://\S+)", timeout=10).group(1)
+        api = Api(url, checkout / "var" / "tls" / "cert.pem", token)
+        deadline = time.monotonic() + 60
+        names = set()
+        while names != {"host-a", "host-b"}:
+            assert time.monotonic() < deadline, "workers seen: %s" % names
+            names = {w["name"] for w in wait_for_worker(api)}
+            time.sleep(0.2)
+        code = run.proc.wait(timeout=DEMO_TIMEOUT + 60)
+        assert code == 0, "scripts/run --postgres --demo exited %d; stderr:\n%s" % (
+            code, run.stderr_tail())
+    finally:
+        run.stop()
+    for name in sorted(p.stem for p in (checkout / "examples").glob("*.json")):
+        png = checkout / "out" / (name + ".png")
+        assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", \
+            "out/%s.png missing after the PostgreSQL demo" % name
+    assert not list((checkout / "var" / "hosts").glob("*/*")), "a worker wrote into its directory"
+    leftovers = subprocess.run(["pgrep", "-f", str(checkout / "var" / "pg")], capture_output=True,
+                               text=True)
+    assert not leftovers.stdout.split(), "PostgreSQL still running after the demo"
+    print("postgres: two workers on %s rendered every example; the server stopped" % db,
+          flush=True)
+
+
 def phase_demo(checkout, env):
     run = ScriptRun(checkout, ["--demo"], env)
     try:
@@ -355,6 +393,7 @@ def main():
         print("demo phase took %.0f s" % (time.monotonic() - started), flush=True)
         phase_interactive(checkout, env)
         phase_give_up(checkout, env)
+        phase_postgres(checkout, env)
     finally:
         subprocess.run(["pkill", "-KILL", "-f", str(work)], capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
