@@ -223,6 +223,46 @@ BOOST_AUTO_TEST_CASE(ExactlyOneClaimerWinsAmongProcesses) {
              std::set<std::string>(submitted.begin(), submitted.end()));
 }
 
+// Admission decided by several processes (each a responder with its own
+// writer session) committing at once: the per-owner limit still holds exactly.
+BOOST_AUTO_TEST_CASE(AdmissionLimitsHoldAcrossProcesses) {
+  options.clock = nullptr;  // the backend's own clock
+  options.rules.limits.max_queued_per_owner = 12;
+  options.rules.limits.max_drain_seconds = 1e12;
+  Open();
+  const std::int64_t owner = NewOwner("alice");
+  store.reset();  // no connection may cross the fork
+  constexpr int kProcesses = 4, kEach = 10;
+  InChildren(kProcesses, [&](int index) {
+    auto opened = OpenJobStore(db(), options);
+    if (!opened.ok()) return 2;
+    std::ofstream out(dir / ("admitted-" + std::to_string(index)));
+    for (int i = 0; i < kEach; ++i) {
+      auto outcome = (*opened)->Submit(Request(owner));
+      if (!outcome.ok()) return 3;
+      if (outcome->kind == SubmitOutcome::Kind::kCreated) {
+        out << "created\n";
+      } else if (outcome->kind == SubmitOutcome::Kind::kOwnerQueueFull) {
+        if (outcome->retry_after_seconds < 1) return 4;
+        out << "refused\n";
+      } else {
+        return 5;
+      }
+    }
+    return out.good() ? 0 : 6;
+  });
+  int created = 0, refused = 0;
+  for (int i = 0; i < kProcesses; ++i) {
+    std::ifstream in(dir / ("admitted-" + std::to_string(i)));
+    std::string word;
+    while (in >> word) (word == "created" ? created : refused)++;
+  }
+  BOOST_TEST(created == 12);
+  BOOST_TEST(refused == kProcesses * kEach - 12);
+  Open();
+  BOOST_TEST(store->Queue()->queued == 12);
+}
+
 // 64 threads submit at once: the writer must commit them in far fewer
 // transactions than submits. Also prints the throughput.
 BOOST_AUTO_TEST_CASE(GroupCommitBatchesConcurrentSubmits) {
