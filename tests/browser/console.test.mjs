@@ -412,9 +412,11 @@ test("a full queue is explained in words and the submit button waits out Retry-A
                                             {status: 503, path: /^\/api\/v1\/jobs$/}]});
   await signIn(page);
   // The responder's throughput figure, from the detail of a scene it refuses as
-  // too expensive (a 422 stores nothing).
+  // too expensive (a 422 stores nothing): the largest scene SPEC allows, so that
+  // no machine renders it within the limit.
   const size = {width: 1280, height: 960};
-  const probe = await api("POST", "/api/v1/jobs", TOKEN, {...WATCH_SCENE, ...size, samples: 65536});
+  const probe = await api("POST", "/api/v1/jobs", TOKEN,
+                          {...WATCH_SCENE, width: 4096, height: 4096, samples: 65536, max_depth: 64});
   assert.equal(probe.status, 422, JSON.stringify(probe.body));
   const unitsPerSecond = Number(/at ([\d.]+) M units\/s/.exec(probe.body.detail)[1]) * 1e6;
   // Jobs just under the cost limit (1 h here) until the queue's predicted drain
