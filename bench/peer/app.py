@@ -14,13 +14,16 @@ users write it, not tuned. Run it the way they do:
 Environment: PEER_TOKEN (the bearer token every request must carry),
 PEER_RENDER (the renderer, default `renderq-render` on PATH), PEER_RESULTS
 (directory for the PNGs, default a fresh temporary one), PEER_RENDER_THREADS
-(the renderer's --threads, default 0: all cores).
+(the renderer's --threads, default 0: all cores), PEER_RENDER_SLEEP (seconds:
+when set, the pool's process sleeps that long instead of running the renderer,
+as if the render ran on a GPU and cost this host no CPU; no PNG is written).
 """
 import asyncio
 import os
 import secrets
 import subprocess
 import tempfile
+import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
@@ -33,6 +36,9 @@ TOKEN = os.environ["PEER_TOKEN"]
 RENDER = os.environ.get("PEER_RENDER", "renderq-render")
 RESULTS = os.environ.get("PEER_RESULTS") or tempfile.mkdtemp(prefix="peer-results-")
 RENDER_THREADS = os.environ.get("PEER_RENDER_THREADS", "0")
+# Parsed here so that a bad value stops the server at start, not each job.
+RENDER_SLEEP = float(os.environ["PEER_RENDER_SLEEP"]) if os.environ.get("PEER_RENDER_SLEEP") \
+    else None
 
 app = FastAPI(title="render queue (asyncio.Queue + ProcessPoolExecutor)")
 jobs: dict[str, dict] = {}
@@ -62,6 +68,9 @@ def now():
 
 def render(scene_json: str, out: str) -> None:
     """Runs in the pool's process: the renderer on one scene."""
+    if RENDER_SLEEP is not None:
+        time.sleep(RENDER_SLEEP)
+        return
     with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
         f.write(scene_json)
         f.flush()
