@@ -69,7 +69,8 @@ int main(int argc, char** argv) {
   }
   std::filesystem::path temp;
   if (db.empty()) {
-    temp = std::filesystem::temp_directory_path() / ("renderq-bench-store-" + std::to_string(getpid()));
+    temp = std::filesystem::temp_directory_path() /
+           ("renderq-bench-store-" + std::to_string(getpid()));
     std::filesystem::create_directories(temp / "results");
     db = (temp / "queue.db").string();
   }
@@ -108,17 +109,21 @@ int main(int argc, char** argv) {
   constexpr int kRounds = 4;
   for (int round = 0; round < kRounds; ++round) {
     for (Case& c : cases) {
-      c.get_us += MicrosPerCall(iterations / kRounds, [&] {
-        if (!store.Get(owner, c.claim.job.id).ok()) std::abort();
-      }) / kRounds;
-      c.heartbeat_us += MicrosPerCall(iterations / kRounds, [&] {
-        if (!store.Heartbeat(c.claim.lease, 0.5).ok()) std::abort();
-      }) / kRounds;
+      c.get_us += MicrosPerCall(iterations / kRounds,
+                                [&] {
+                                  if (!store.Get(owner, c.claim.job.id).ok()) std::abort();
+                                }) /
+                  kRounds;
+      c.heartbeat_us += MicrosPerCall(iterations / kRounds,
+                                      [&] {
+                                        if (!store.Heartbeat(c.claim.lease, 0.5).ok()) std::abort();
+                                      }) /
+                        kRounds;
     }
   }
   const std::string backend(store.storage().Kind());
-  std::printf("store bench on %s, %d calls each, scene bodies %zu and %zu bytes\n",
-              backend.c_str(), iterations, cases[0].scene.size(), cases[1].scene.size());
+  std::printf("store bench on %s, %d calls each, scene bodies %zu and %zu bytes\n", backend.c_str(),
+              iterations, cases[0].scene.size(), cases[1].scene.size());
   for (const Case& c : cases) {
     std::printf("  %-12s  Get %8.1f us   Heartbeat %8.1f us\n", c.name, c.get_us, c.heartbeat_us);
   }
