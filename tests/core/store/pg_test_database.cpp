@@ -33,15 +33,28 @@ int FreePort() {
   return ntohs(address.sin_port);
 }
 
-std::string Run(const std::string& command) {
-  std::string out;
+// A command's exit status and its whole output (stdout and whatever it sends
+// to stderr with 2>&1), for messages.
+struct CommandResult {
+  int status = -1;
+  std::string output;
+};
+
+CommandResult Run(const std::string& command) {
+  CommandResult result;
   FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return out;
+  if (pipe == nullptr) return result;
   char buffer[512];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
-  if (::pclose(pipe) != 0) return "";
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  return out;
+  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) result.output += buffer;
+  result.status = ::pclose(pipe);
+  return result;
+}
+
+// pg-cluster prints the URI as its last line; notes before it go to stderr.
+std::string LastLine(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  const std::size_t start = text.rfind('\n');
+  return start == std::string::npos ? text : text.substr(start + 1);
 }
 
 class Cluster {
@@ -81,9 +94,11 @@ class Cluster {
     std::string pattern = (std::filesystem::temp_directory_path() / "renderq-pg-XXXXXX").string();
     BOOST_REQUIRE(::mkdtemp(pattern.data()) != nullptr);
     dir_ = pattern;
-    const std::string uri =
+    const CommandResult started =
         Run(script_ + " start '" + dir_ + "' " + std::to_string(FreePort()) + " --fast 2>&1");
-    BOOST_REQUIRE_MESSAGE(uri.starts_with("postgresql://"), "pg-cluster start: " << uri);
+    const std::string uri = LastLine(started.output);
+    BOOST_REQUIRE_MESSAGE(started.status == 0 && uri.starts_with("postgresql://"),
+                          "pg-cluster start: " << started.output);
     base_ = uri.substr(0, uri.rfind('/'));
   }
 

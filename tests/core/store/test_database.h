@@ -1,6 +1,6 @@
 // The database a store test runs on: SQLite (a file in the test's directory)
 // or PostgreSQL (a fresh database on a server this process starts, see
-// tests/support/pg_cluster.h), chosen by the test binary's own argument after
+// pg_test_database.cpp), chosen by the test binary's own argument after
 // Boost.Test's: `renderq_store_tests -- --backend=postgres`. ctest runs every
 // contract suite once per backend the build has.
 #pragma once
