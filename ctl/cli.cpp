@@ -7,7 +7,7 @@
 #include <sstream>
 #include <string_view>
 
-#include "core/program_options.h"
+#include "core/util/program_options.h"
 
 namespace renderq {
 namespace {

@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/open_job_store.h"
-#include "core/sqlite_maintenance.h"
+#include "core/store/open_job_store.h"
+#include "core/sqlite/sqlite_maintenance.h"
 #include "ctl/duration.h"
 #include "ctl/output.h"
 #include "ctl/result_files.h"

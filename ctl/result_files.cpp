@@ -7,7 +7,7 @@
 #include <set>
 #include <system_error>
 
-#include "core/result_file_names.h"
+#include "core/sqlite/result_file_names.h"
 
 namespace renderq {
 

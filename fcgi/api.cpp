@@ -14,10 +14,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/atomic_file.h"
-#include "core/result_file_names.h"
-#include "core/scene_json.h"
-#include "core/token.h"
+#include "core/util/atomic_file.h"
+#include "core/sqlite/result_file_names.h"
+#include "core/model/scene_json.h"
+#include "core/store/token.h"
 #include "fcgi/conditional.h"
 #include "fcgi/cursor.h"
 #include "fcgi/log.h"

@@ -26,10 +26,10 @@
 #include <string>
 #include <string_view>
 
-#include "core/clock.h"
-#include "core/cost_model.h"
-#include "core/job_store.h"
-#include "core/scene.h"
+#include "core/model/clock.h"
+#include "core/model/cost_model.h"
+#include "core/store/job_store.h"
+#include "core/model/scene.h"
 #include "fcgi/http.h"
 #include "fcgi/metrics.h"
 

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "core/token.h"
+#include "core/store/token.h"
 
 namespace renderq {
 

@@ -18,7 +18,7 @@
 #include <string>
 #include <thread>
 
-#include "core/open_job_store.h"
+#include "core/store/open_job_store.h"
 #include "fcgi/api.h"
 #include "fcgi/fcgi_server.h"
 #include "fcgi/flags.h"

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "core/atomic_file.h"
+#include "core/util/atomic_file.h"
 #include "kernels/backends.h"
 #include "kernels/color.h"
 #include "kernels/flat_scene.h"

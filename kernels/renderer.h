@@ -33,8 +33,8 @@
 #include <string>
 #include <vector>
 
-#include "core/scene.h"
-#include "core/status.h"
+#include "core/model/scene.h"
+#include "core/model/status.h"
 
 namespace renderq {
 

@@ -8,8 +8,8 @@
 #include <sstream>
 #include <string_view>
 
-#include "core/open_job_store.h"
-#include "core/program_options.h"
+#include "core/store/open_job_store.h"
+#include "core/util/program_options.h"
 
 namespace renderq {
 namespace {

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <system_error>
 
-#include "core/atomic_file.h"
+#include "core/util/atomic_file.h"
 
 namespace renderq {
 namespace {

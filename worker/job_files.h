@@ -7,9 +7,9 @@
 
 #include <string>
 
-#include "core/job_store.h"
-#include "core/result_file_names.h"
-#include "core/status.h"
+#include "core/store/job_store.h"
+#include "core/sqlite/result_file_names.h"
+#include "core/model/status.h"
 
 namespace renderq {
 

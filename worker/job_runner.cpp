@@ -8,7 +8,7 @@
 #include <optional>
 #include <thread>
 
-#include "core/scene_json.h"
+#include "core/model/scene_json.h"
 #include "kernels/png_writer.h"
 #include "worker/etag.h"
 #include "worker/pass_sizer.h"

@@ -28,7 +28,7 @@
 #include <atomic>
 #include <string>
 
-#include "core/job_store.h"
+#include "core/store/job_store.h"
 #include "worker/device.h"
 #include "worker/job_heartbeat.h"
 #include "worker/log.h"

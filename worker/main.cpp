@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "core/open_job_store.h"
+#include "core/store/open_job_store.h"
 #include "worker/cli.h"
 #include "worker/log.h"
 #include "worker/signals.h"

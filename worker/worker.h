@@ -24,7 +24,7 @@
 #include <optional>
 #include <string>
 
-#include "core/job_store.h"
+#include "core/store/job_store.h"
 #include "worker/device.h"
 #include "worker/job_runner.h"
 #include "worker/log.h"

@@ -25,7 +25,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/scene_json.h"
+#include "core/model/scene_json.h"
 #include "kernels/renderer.h"
 
 namespace {

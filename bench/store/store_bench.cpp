@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "core/open_job_store.h"
-#include "core/token.h"
+#include "core/store/open_job_store.h"
+#include "core/store/token.h"
 
 namespace {
 

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/open_job_store.h"
+#include "core/store/open_job_store.h"
 #include "ctl/cli.h"
 #include "tests/ctl/ctl_runner.h"
 

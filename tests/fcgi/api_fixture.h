@@ -10,8 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/clock.h"
-#include "core/open_job_store.h"
+#include "core/model/clock.h"
+#include "core/store/open_job_store.h"
 #include "fcgi/api.h"
 #include "fcgi/http.h"
 #include "fcgi/metrics.h"

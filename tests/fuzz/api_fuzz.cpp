@@ -40,9 +40,9 @@
 #include <sqlite3.h>
 #include <nlohmann/json.hpp>
 
-#include "core/clock.h"
-#include "core/open_job_store.h"
-#include "core/result_file_names.h"
+#include "core/model/clock.h"
+#include "core/store/open_job_store.h"
+#include "core/sqlite/result_file_names.h"
 #include "fcgi/api.h"
 #include "fcgi/http.h"
 #include "fcgi/metrics.h"

@@ -4,7 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/atomic_file.h"
+#include "core/util/atomic_file.h"
 #include "tests/worker/worker_fixture.h"
 #include "worker/etag.h"
 #include "worker/job_files.h"

@@ -17,8 +17,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/open_job_store.h"
-#include "core/scene_json.h"
+#include "core/store/open_job_store.h"
+#include "core/model/scene_json.h"
 #include "kernels/png_writer.h"
 #include "worker/log.h"
 #include "worker/worker.h"

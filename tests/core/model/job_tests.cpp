@@ -2,7 +2,7 @@
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
-#include "core/job.h"
+#include "core/model/job.h"
 
 namespace renderq {
 namespace {

@@ -2,7 +2,7 @@
 // check by hand.
 #include <boost/test/unit_test.hpp>
 
-#include "core/queue_rules.h"
+#include "core/model/queue_rules.h"
 
 namespace renderq {
 namespace {

@@ -42,9 +42,9 @@
 #include <thread>
 #include <vector>
 
-#include "core/open_job_store.h"
-#include "core/sqlite_maintenance.h"
-#include "core/token.h"
+#include "core/store/open_job_store.h"
+#include "core/sqlite/sqlite_maintenance.h"
+#include "core/store/token.h"
 #include "tests/core/store/powercut_vfs.h"
 
 namespace renderq::testing {

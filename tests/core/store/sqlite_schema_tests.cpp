@@ -9,9 +9,9 @@
 #include <thread>
 #include <vector>
 
-#include "core/sqlite_db.h"
-#include "core/sqlite_maintenance.h"
-#include "core/sqlite_migrations.h"
+#include "core/sqlite/sqlite_db.h"
+#include "core/sqlite/sqlite_maintenance.h"
+#include "core/sqlite/sqlite_migrations.h"
 #include "tests/core/store/store_fixture.h"
 
 namespace renderq::testing {
@@ -38,10 +38,10 @@ BOOST_FIXTURE_TEST_SUITE(StoreSchema, StoreFixture)
 BOOST_AUTO_TEST_CASE(MigratesAnEmptyFileAndReopeningIsANoOp) {
   {
     auto db = OpenRaw(database->uri());
-    auto found = ApplyMigrations(*db);
+    auto found = ApplySqliteMigrations(*db);
     BOOST_REQUIRE(found.ok());
     BOOST_TEST(*found == 0);
-    BOOST_TEST(QueryText(*db, "PRAGMA user_version") == std::to_string(LatestSchemaVersion()));
+    BOOST_TEST(QueryText(*db, "PRAGMA user_version") == std::to_string(LatestSqliteSchemaVersion()));
     BOOST_TEST(
         QueryText(*db,
                   "SELECT count(*) FROM sqlite_schema WHERE name IN "
@@ -51,9 +51,9 @@ BOOST_AUTO_TEST_CASE(MigratesAnEmptyFileAndReopeningIsANoOp) {
   auto db = OpenRaw(database->uri());
   const std::string schema_before =
       QueryText(*db, "SELECT group_concat(sql, ';') FROM sqlite_schema");
-  auto again = ApplyMigrations(*db);
+  auto again = ApplySqliteMigrations(*db);
   BOOST_REQUIRE(again.ok());
-  BOOST_TEST(*again == LatestSchemaVersion());
+  BOOST_TEST(*again == LatestSqliteSchemaVersion());
   BOOST_TEST(QueryText(*db, "SELECT group_concat(sql, ';') FROM sqlite_schema") == schema_before);
   // And the store opens it as it is.
   Open();
@@ -67,7 +67,7 @@ BOOST_AUTO_TEST_CASE(UpgradesAVersionOneDatabaseKeepingEverything) {
     auto db = OpenRaw(database->uri());
     auto tx = Transaction::Begin(*db);
     BOOST_REQUIRE(tx.ok());
-    BOOST_REQUIRE(db->Exec(Migrations()[0].sql).ok());
+    BOOST_REQUIRE(db->Exec(SqliteMigrations()[0].sql).ok());
     BOOST_REQUIRE(db->Exec("PRAGMA user_version = 1").ok());
     const std::string rows = R"(
       INSERT INTO owners (id, name, created_at) VALUES (1, 'alice', 0);
@@ -123,7 +123,7 @@ BOOST_AUTO_TEST_CASE(UpgradesAVersionOneDatabaseKeepingEverything) {
   BOOST_TEST(Submit(owner->id).seq == 10);
   store.reset();
   auto db = OpenRaw(database->uri());
-  BOOST_TEST(QueryText(*db, "PRAGMA user_version") == std::to_string(LatestSchemaVersion()));
+  BOOST_TEST(QueryText(*db, "PRAGMA user_version") == std::to_string(LatestSqliteSchemaVersion()));
   BOOST_TEST(QueryText(*db, "PRAGMA foreign_keys") == "1");
   BOOST_TEST(database->IntegrityProblems()->empty());
 }
@@ -131,7 +131,7 @@ BOOST_AUTO_TEST_CASE(UpgradesAVersionOneDatabaseKeepingEverything) {
 BOOST_AUTO_TEST_CASE(RefusesASchemaNewerThanTheBuild) {
   {
     auto db = OpenRaw(database->uri());
-    BOOST_REQUIRE(ApplyMigrations(*db).ok());
+    BOOST_REQUIRE(ApplySqliteMigrations(*db).ok());
     BOOST_REQUIRE(db->Exec("PRAGMA user_version = 999").ok());
   }
   auto opened = OpenJobStore(database->uri(), options);

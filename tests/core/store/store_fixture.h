@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "core/clock.h"
-#include "core/open_job_store.h"
-#include "core/token.h"
+#include "core/model/clock.h"
+#include "core/store/open_job_store.h"
+#include "core/store/token.h"
 #include "tests/core/store/test_database.h"
 
 namespace renderq {

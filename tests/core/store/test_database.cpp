@@ -4,8 +4,8 @@
 
 #include <cstring>
 
-#include "core/sqlite_db.h"
-#include "core/sqlite_maintenance.h"
+#include "core/sqlite/sqlite_db.h"
+#include "core/sqlite/sqlite_maintenance.h"
 
 namespace renderq::testing {
 namespace {
