@@ -1,21 +1,17 @@
 #include "fcgi/api.h"
 
 #include <strings.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <exception>
-#include <filesystem>
 #include <optional>
 #include <stdexcept>
 #include <variant>
 
 #include <nlohmann/json.hpp>
 
-#include "core/util/atomic_file.h"
-#include "core/sqlite/result_file_names.h"
 #include "core/model/scene_json.h"
 #include "core/store/token.h"
 #include "fcgi/conditional.h"
@@ -255,11 +251,6 @@ Json QueueFingerprint(Json queue) {
 
 std::string Dump(const Json& json) {
   return json.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
-
-bool FileExists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
 struct ListQuery {
@@ -604,41 +595,26 @@ HttpResponse Api::JobPreview(const Owner& owner, const std::string& id) const {
   return response;
 }
 
-// A job's image: nginx sends the file through X-Accel-Redirect when it is in
-// results_dir (the SQLite store keeps it there; a PostgreSQL store's result is
-// copied there once, as a cache); a preview from a PostgreSQL store, or any
-// image when there is no results_dir, travels in the body.
+// A job's image: nginx sends the file through X-Accel-Redirect when the store
+// has it in the results directory nginx serves; otherwise the bytes travel in
+// the body.
 HttpResponse Api::ImageResponse(const std::string& id, ArtifactKind kind) const {
   const bool result = kind == ArtifactKind::kResult;
-  const std::string name = result ? ResultFileName(id) : PreviewFileName(id);
+  Result<Artifact> artifact = store_->ReadArtifact(id, kind);
+  if (!artifact.ok()) {
+    if (artifact.status().code() == StatusCode::kNotFound) {
+      if (result) LogLine("job " + id + " succeeded but its result is missing");
+      return NotFound(result ? "the result of this job is missing" : "no preview yet");
+    }
+    return StoreProblem(artifact.status());
+  }
   HttpResponse response;
   response.SetHeader("Content-Type", "image/png");
-  const std::string cached =
-      options_.results_dir.empty() ? "" : (std::filesystem::path(options_.results_dir) / name);
-  if (!result || cached.empty() || !FileExists(cached)) {
-    Result<Artifact> artifact = store_->ReadArtifact(id, kind);
-    if (!artifact.ok()) {
-      if (artifact.status().code() == StatusCode::kNotFound) {
-        if (result) LogLine("job " + id + " succeeded but its result is missing");
-        return NotFound(result ? "the result of this job is missing" : "no preview yet");
-      }
-      return StoreProblem(artifact.status());
-    }
-    if (artifact->file.empty()) {
-      if (!result || cached.empty()) {
-        response.body.assign(artifact->bytes.begin(), artifact->bytes.end());
-        return response;
-      }
-      // Visible at once is enough: the database keeps the durable copy.
-      const Status written = WriteFileAtomically(cached, artifact->bytes, Durability::kVisibleOnly);
-      if (!written.ok()) {
-        LogLine("result cache: " + written.ToString());
-        response.body.assign(artifact->bytes.begin(), artifact->bytes.end());
-        return response;
-      }
-    }
+  if (artifact->file.empty()) {
+    response.body.assign(artifact->bytes.begin(), artifact->bytes.end());
+  } else {
+    response.SetHeader("X-Accel-Redirect", options_.internal_results_prefix + artifact->file);
   }
-  response.SetHeader("X-Accel-Redirect", options_.internal_results_prefix + name);
   return response;
 }
 

@@ -38,11 +38,8 @@ namespace renderq {
 struct ApiOptions {
   // SPEC: a scene predicted to render longer than this is 422 too-expensive.
   double max_render_seconds = kDefaultMaxRenderSeconds;
-  // The results directory nginx serves (internal_results_prefix): where a
-  // SQLite store keeps <id>.png and <id>.preview.png, or where results from a
-  // PostgreSQL store are cached. "": images travel in the response body.
-  std::string results_dir;
-  // nginx's internal location that serves files of results_dir.
+  // nginx's internal location that serves the results directory, where the
+  // store keeps the images it answers with a file name (StoreOptions::results_dir).
   std::string internal_results_prefix = "/internal/results/";
   // The workers' measured throughput changes once per finished job; reading it
   // once a second instead of once per submit keeps the submit path to one

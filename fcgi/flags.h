@@ -5,7 +5,7 @@
 #include <string>
 
 #include "core/model/cost_model.h"
-#include "core/store/job_store.h"
+#include "core/model/queue_rules.h"
 
 namespace renderq {
 

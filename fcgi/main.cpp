@@ -103,7 +103,7 @@ int Run(const Flags& flags) {
   store_options.rules.limits.max_queued_per_owner = flags.max_queued_per_owner;
   store_options.rules.limits.max_drain_seconds = flags.max_drain_seconds;
   store_options.results_dir = flags.results;
-  Result<std::unique_ptr<QueueJobStore>> store = OpenJobStore(flags.db, store_options);
+  Result<std::unique_ptr<JobStore>> store = OpenJobStore(flags.db, store_options);
   if (!store.ok()) {
     LogLine("cannot open the database " + RedactedDb(flags.db) + ": " + store.status().ToString());
     return 1;
@@ -111,7 +111,6 @@ int Run(const Flags& flags) {
   Metrics metrics;
   ApiOptions api_options;
   api_options.max_render_seconds = flags.max_render_seconds;
-  api_options.results_dir = flags.results;
   const Api api(store->get(), &metrics, SystemClock::Instance(), api_options);
 
   FcgiServer server(&api, *listen_fd, flags.threads);

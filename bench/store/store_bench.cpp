@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -25,7 +26,7 @@
 namespace {
 
 using renderq::ClaimedJob;
-using renderq::QueueJobStore;
+using renderq::JobStore;
 using renderq::SubmitRequest;
 
 // A valid scene body of about `bytes` bytes: one small mesh padded with more
@@ -78,7 +79,7 @@ int main(int argc, char** argv) {
   options.results_dir = temp.empty() ? "" : (temp / "results").string();
   auto opened = renderq::OpenJobStore(db, options);
   if (!opened.ok()) return Fail("open " + renderq::RedactedDb(db), opened.status());
-  QueueJobStore& store = **opened;
+  JobStore& store = **opened;
   auto token = store.CreateToken("bench-" + std::to_string(getpid()));
   if (!token.ok()) return Fail("token", token.status());
   const std::int64_t owner = store.Authenticate(*token)->id;
@@ -121,7 +122,7 @@ int main(int argc, char** argv) {
                         kRounds;
     }
   }
-  const std::string backend(store.storage().Kind());
+  const std::string backend(store.BackendName());
   std::printf("store bench on %s, %d calls each, scene bodies %zu and %zu bytes\n", backend.c_str(),
               iterations, cases[0].scene.size(), cases[1].scene.size());
   for (const Case& c : cases) {

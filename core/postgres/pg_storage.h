@@ -76,6 +76,8 @@ class PgStorage final : public QueueStorage {
   Result<bool> StoreResult(const Lease& lease, const FinishRequest& request) override;
   Result<Artifact> ReadArtifact(const std::string& job_id, ArtifactKind kind) override;
   Status Ping() override;
+  Result<CheckReport> Check() override;
+  Status Backup(const std::string& destination) override;
 
  private:
   explicit PgStorage(PgStorageOptions options);

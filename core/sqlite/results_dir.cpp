@@ -5,8 +5,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
+#include <filesystem>
+#include <set>
+#include <string_view>
+#include <system_error>
 
+#include "core/util/atomic_file.h"
 #include "core/util/unique_fd.h"
 
 namespace renderq {
@@ -21,6 +27,25 @@ Result<int> RemoveIfPresent(const std::string& path) {
   if (::unlink(path.c_str()) == 0) return 1;
   if (errno == ENOENT) return 0;
   return ErrnoStatus("cannot remove", path);
+}
+
+namespace fs = std::filesystem;
+
+// A temp file's owner is gone when no such process exists. Our own pid cannot
+// own a temp yet (the sweep runs before any write), so it was a predecessor's.
+bool OwnerIsGone(pid_t pid) {
+  if (pid == ::getpid()) return true;
+  return ::kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+// The job id of a preview or checkpoint file name, or "" for any other name.
+std::string PartialFileJobId(std::string_view name) {
+  for (std::string_view suffix : {kPreviewFileSuffix, kCheckpointFileSuffix}) {
+    if (name.size() > suffix.size() && name.ends_with(suffix) && name.front() != '.') {
+      return std::string(name.substr(0, name.size() - suffix.size()));
+    }
+  }
+  return "";
 }
 
 }  // namespace
@@ -62,6 +87,55 @@ Result<int> RemoveJobFiles(const std::string& results_dir, const std::string& jo
   }
   if (!first.ok()) return first;
   return removed;
+}
+
+Result<SweepReport> SweepResultsDir(const std::string& results_dir,
+                                    const std::function<bool(const std::string&)>& job_is_over) {
+  SweepReport report;
+  std::error_code ec;
+  for (fs::directory_iterator it(results_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const std::optional<pid_t> owner = TempFileOwner(name);
+    if (owner) {
+      if (OwnerIsGone(*owner) && RemoveFileIfExists(it->path().string()).ok()) {
+        ++report.temps_removed;
+      }
+      continue;
+    }
+    const std::string job_id = PartialFileJobId(name);
+    if (!job_id.empty() && job_is_over(job_id) && RemoveFileIfExists(it->path().string()).ok()) {
+      ++report.stale_files_removed;
+    }
+  }
+  if (ec) return Status::Unavailable("cannot list " + results_dir + ": " + ec.message());
+  return report;
+}
+
+Result<ResultFileCheck> CompareResultFiles(const std::string& results_dir,
+                                           const std::vector<std::string>& succeeded_ids) {
+  ResultFileCheck report;
+  std::set<std::string> on_disk;
+  std::error_code ec;
+  if (fs::exists(results_dir, ec)) {
+    for (fs::directory_iterator it(results_dir, ec), end; !ec && it != end; it.increment(ec)) {
+      const fs::path& p = it->path();
+      // "<id>.png" only: an id has no dot, previews ("<id>.preview.png") do.
+      const bool result =
+          p.extension() == kResultFileSuffix && p.stem().string().find('.') == std::string::npos;
+      if (result && it->is_regular_file(ec)) {
+        on_disk.insert(p.stem().string());
+      }
+    }
+  }
+  if (ec) return Status::Unavailable("cannot list " + results_dir + ": " + ec.message());
+  const std::set<std::string> succeeded(succeeded_ids.begin(), succeeded_ids.end());
+  for (const std::string& id : on_disk) {
+    if (!succeeded.contains(id)) report.orphans.push_back(JobFilesFor(results_dir, id).result);
+  }
+  for (const std::string& id : succeeded) {
+    if (!on_disk.contains(id)) report.missing.push_back(id);
+  }
+  return report;
 }
 
 }  // namespace renderq

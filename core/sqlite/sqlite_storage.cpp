@@ -14,6 +14,7 @@
 #include "core/util/atomic_file.h"
 #include "core/util/instance_lock.h"
 #include "core/sqlite/results_dir.h"
+#include "core/sqlite/sqlite_maintenance.h"
 #include "core/sqlite/sqlite_migrations.h"
 
 namespace renderq {
@@ -847,16 +848,48 @@ Result<bool> SqliteStorage::StoreResult(const Lease& lease, const FinishRequest&
 
 Result<Artifact> SqliteStorage::ReadArtifact(const std::string& job_id, ArtifactKind kind) {
   ASSIGN_OR_RETURN(const std::string dir, ResultsDir());
-  const JobFiles files = JobFilesFor(dir, job_id);
   Artifact artifact;
-  artifact.file = kind == ArtifactKind::kResult ? files.result : files.preview;
+  artifact.file = kind == ArtifactKind::kResult ? ResultFileName(job_id) : PreviewFileName(job_id);
   std::error_code ec;
-  if (!std::filesystem::exists(artifact.file, ec)) {
+  if (!std::filesystem::exists(std::filesystem::path(dir) / artifact.file, ec)) {
     return Status::NotFound("no " +
                             std::string(kind == ArtifactKind::kResult ? "result" : "preview") +
                             " file for job " + job_id);
   }
   return artifact;
+}
+
+// ---- Maintenance ------------------------------------------------------------------
+
+Result<SweepReport> SqliteStorage::SweepFiles(
+    const std::function<bool(const std::string& job_id)>& job_is_over) {
+  if (options_.results_dir.empty()) return SweepReport{};
+  return SweepResultsDir(options_.results_dir, job_is_over);
+}
+
+Result<CheckReport> SqliteStorage::Check() {
+  CheckReport report;
+  ASSIGN_OR_RETURN(report.integrity_problems, CheckSqliteIntegrity(options_.path));
+  report.integrity_checked = true;
+  std::vector<std::string> succeeded;
+  {
+    ASSIGN_OR_RETURN(std::unique_ptr<StorageTx> tx, BeginRead(ReadKind::kOneStatement));
+    ASSIGN_OR_RETURN(succeeded, tx->ReadSucceededJobIds());
+  }
+  ASSIGN_OR_RETURN(const std::string dir, ResultsDir());
+  ASSIGN_OR_RETURN(ResultFileCheck files, CompareResultFiles(dir, succeeded));
+  report.files_checked = true;
+  report.orphan_files = std::move(files.orphans);
+  report.missing_results = std::move(files.missing);
+  return report;
+}
+
+Status SqliteStorage::Backup(const std::string& destination) {
+  std::error_code ec;
+  if (std::filesystem::exists(destination, ec)) {
+    return Status::Conflict(destination + " exists; not overwriting it");
+  }
+  return BackupSqliteDatabase(options_.path, destination);
 }
 
 // ---- Change notification ------------------------------------------------------

@@ -22,6 +22,7 @@
 //   arms the watch before each claim.
 // - Worker names: an flock beside the database (core/instance_lock.h), which
 //   the kernel drops with the process, however it dies.
+// - Maintenance: an online backup and integrity_check (core/sqlite/sqlite_maintenance.h).
 //
 // Thread safety: QueueStorage's. Open only after any fork(). Several processes
 // may open the same file at once; they must be on one host (WAL's shared memory).
@@ -65,10 +66,10 @@ class SqliteStorage final : public QueueStorage {
   Result<bool> StoreResult(const Lease& lease, const FinishRequest& request) override;
   Result<Artifact> ReadArtifact(const std::string& job_id, ArtifactKind kind) override;
   Status Ping() override;
-
-  const SqliteStorageOptions& options() const { return options_; }
-  // A pooled connection, for SQLite-only maintenance (core/sqlite_maintenance.h).
-  Result<PooledDb> Connection() { return pool_->Acquire(); }
+  Result<SweepReport> SweepFiles(
+      const std::function<bool(const std::string& job_id)>& job_is_over) override;
+  Result<CheckReport> Check() override;
+  Status Backup(const std::string& destination) override;
 
  private:
   SqliteStorage(SqliteStorageOptions options, std::unique_ptr<SqlitePool> pool);

@@ -54,12 +54,7 @@ class GroupCommit {
   // or kUnavailable if the batch did not commit.
   Status Run(const Work& work);
 
-  struct Stats {
-    std::int64_t units = 0;    // units run
-    std::int64_t batches = 0;  // transactions attempted (a rerun counts once more)
-    std::int64_t commits = 0;  // transactions committed
-    std::int64_t reruns = 0;   // batches run again unit by unit after a unit failed
-  };
+  using Stats = GroupCommitCounters;
   Stats stats() const;
 
   // Numbers the transactions; work units read it (on the writer thread) to

@@ -13,161 +13,20 @@
 // when a method fails.
 #pragma once
 
-#include <array>
 #include <chrono>
-#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/model/job.h"
-#include "core/model/queue_rules.h"
 #include "core/model/status.h"
+#include "core/store/store_types.h"
 
 namespace renderq {
-
-// ---- Responder side ------------------------------------------------------
-
-struct Owner {
-  std::int64_t id = 0;
-  std::string name;
-};
-
-struct SubmitRequest {
-  std::int64_t owner_id = 0;
-  std::string scene_json;       // the validated body, stored as received
-  std::string idempotency_key;  // empty: none
-  std::string request_hash;     // SHA-256 hex of the body, for key reuse checks
-  int width = 0, height = 0, samples = 0, max_depth = 0;
-  double cost_units = 0.0;
-};
-
-struct SubmitOutcome {
-  enum class Kind {
-    kCreated,         // new job committed
-    kReplayed,        // same owner, key and body within 24 h: the original job
-    kKeyConflict,     // same key, different body
-    kOwnerQueueFull,  // the owner already has kMaxQueuedPerOwner queued jobs
-    kQueueFull,       // the queue holds kMaxQueued jobs, or drains too slowly
-  };
-  Kind kind = Kind::kCreated;
-  Job job;                         // kCreated, kReplayed
-  double retry_after_seconds = 0;  // kOwnerQueueFull, kQueueFull
-};
-
-struct ListRequest {
-  std::int64_t owner_id = 0;  // 0: every owner's jobs (admin)
-  std::optional<JobState> state;
-  int limit = 20;                          // 1..100
-  std::optional<std::int64_t> before_seq;  // from the cursor: jobs older than this
-};
-
-struct JobPage {
-  std::vector<Job> jobs;                        // newest first
-  std::optional<std::int64_t> next_before_seq;  // absent on the last page
-};
-
-struct CancelOutcome {
-  enum class Kind { kCanceled, kCancelRequested, kAlreadyTerminal };
-  Kind kind = Kind::kCanceled;
-  Job job;
-};
-
-struct WorkerInfo {
-  std::string name;       // "cpu", "0", ...: the systemd instance
-  std::string device;     // "cpu", "cuda:0 NVIDIA H100"
-  bool fallback = false;  // asked for a GPU, running on the CPU
-  std::int64_t pid = 0;
-  TimeMs heartbeat_at = 0;
-  std::optional<std::string> current_job;
-  double units_per_second = 0;  // last measured throughput (cost units / s)
-};
-
-struct QueueSnapshot {
-  std::int64_t queued = 0;
-  std::vector<Job> running;
-  std::vector<WorkerInfo> workers;
-  double estimated_wait_seconds = 0;  // until every queued job is done
-};
-
-// ---- Worker side ---------------------------------------------------------
-
-// Proof that a worker holds a job; every later write is fenced by it, so a
-// worker whose lease lapsed (and whose job was requeued) cannot finish it.
-struct Lease {
-  std::string job_id;
-  std::int64_t lease_id = 0;  // increases on every claim of any job
-};
-
-struct ClaimedJob {
-  Lease lease;
-  Job job;
-  std::string scene_json;
-  // Samples of the checkpoint the job resumes from (0: none); its bytes come
-  // from LoadCheckpoint(), so a claim stays cheap when the job starts over.
-  std::int64_t checkpoint_samples = 0;
-};
-
-struct FinishRequest {
-  std::string device;
-  double render_seconds = 0;
-  double samples_per_second = 0;
-  std::string result_etag;
-  // The PNG. Stored durably before the job is marked succeeded, in the same
-  // commit where the backend can (PostgreSQL), or synced to its file before
-  // that commit (SQLite).
-  std::span<const std::uint8_t> png;
-};
-
-// The largest checkpoint a backend keeps. A renderer's state is 12 bytes a
-// pixel (4096 × 4096 would be 192 MiB); above this bound SaveCheckpoint()
-// refuses with kResourceExhausted and a lost job starts over instead of resuming.
-inline constexpr std::size_t kMaxCheckpointBytes = std::size_t{64} << 20;
-
-// ---- Images served to clients ---------------------------------------------
-
-enum class ArtifactKind { kResult, kPreview };
-
-// Where the responder finds a job's image: a file on this host (the SQLite
-// backend keeps them in its results directory, which nginx serves), or the
-// bytes themselves (the PostgreSQL backend keeps them in the database).
-struct Artifact {
-  std::string file;                 // non-empty: the file that holds it
-  std::vector<std::uint8_t> bytes;  // otherwise
-};
-
-// ---- Administration ------------------------------------------------------
-
-struct PurgeReport {
-  std::vector<std::string> job_ids;  // the jobs deleted
-  int files_removed = 0;             // their files, where the backend keeps files
-};
-
-// Proof that this process is the only live one using a worker name (see
-// JobStore::LockWorkerName); released on destruction.
-class WorkerNameLock {
- public:
-  virtual ~WorkerNameLock() = default;
-};
-
-struct TokenInfo {
-  std::string name;
-  TimeMs created_at = 0;
-  std::optional<TimeMs> revoked_at;
-};
-
-// What /metrics reports about the jobs table, read in one snapshot.
-struct JobStats {
-  std::array<std::int64_t, 5> by_state{};  // indexed by JobState, every state
-  // Render durations of the jobs that succeeded at or after the asked time:
-  // le[i] counts those with render_seconds <= the i-th bound (cumulative).
-  std::vector<std::int64_t> le;
-  std::int64_t count = 0;
-  double sum_seconds = 0;
-};
 
 class JobStore {
  public:
@@ -250,8 +109,26 @@ class JobStore {
   virtual Result<Artifact> ReadArtifact(const std::string& job_id, ArtifactKind kind) = 0;
 
   // -- administration
-  // Deletes terminal jobs finished before `cutoff`, with their images.
+  // Deletes terminal jobs finished before `cutoff`, with their images (and
+  // what this host cached of them).
   virtual Result<PurgeReport> Purge(TimeMs cutoff) = 0;
+  // Run once when a worker starts, before it claims: removes what crashed
+  // processes and finished jobs left among the files the backend keeps on
+  // this host (never a live process's temp files, nor the files of a queued
+  // or running job, nor those of a job that cannot be looked up right now).
+  // Nothing to do, and an empty report, where the backend keeps no files.
+  virtual Result<SweepReport> Sweep() = 0;
+  // The database's consistency and its files on this host, as far as the
+  // backend can check them here (CheckReport says what was checked).
+  virtual Result<CheckReport> Check() = 0;
+  // An online, consistent copy of the queue in `destination`, where the
+  // backend can make one; kInvalidArgument with the backend's own tool named
+  // where it cannot (PostgreSQL: pg_dump).
+  virtual Status Backup(const std::string& destination) = 0;
+  // "sqlite" or "postgresql".
+  virtual std::string_view BackendName() const = 0;
+  // Group commit's counters since the store was opened.
+  virtual GroupCommitCounters GroupCommitStats() const = 0;
   // Ids of succeeded jobs.
   virtual Result<std::vector<std::string>> SucceededJobIds() = 0;
   // Jobs by state, and the render durations of jobs that succeeded at or after

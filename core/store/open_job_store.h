@@ -13,17 +13,19 @@
 #include <string_view>
 
 #include "core/model/clock.h"
-#include "core/store/queue_job_store.h"
+#include "core/store/job_store.h"
 #include "core/model/queue_rules.h"
 #include "core/model/status.h"
+#include "core/util/db_uri.h"  // RedactedDb, for programs' log lines
 
 namespace renderq {
 
 struct StoreOptions {
   QueueRules rules;
-  // SQLite: the directory beside the database that holds the jobs' results,
-  // previews and checkpoints ("" where a program needs none of them).
-  // PostgreSQL keeps those in the database and ignores it.
+  // SQLite: the directory that holds the jobs' results, previews and
+  // checkpoints ("": "results" beside the database). PostgreSQL keeps those
+  // in the database; there it is where a web host keeps copies of results for
+  // nginx to send ("": none, results travel in the responses).
   std::string results_dir;
   // Where now() comes from. nullptr: the backend's own (this host's clock for
   // SQLite, the database server's for PostgreSQL). Tests pass a ManualClock.
@@ -32,13 +34,7 @@ struct StoreOptions {
   std::size_t max_batch = 512;  // group commit: units per transaction
 };
 
-// True for "postgresql://..." and "postgres://..." URIs.
-bool IsPostgresUri(std::string_view db);
-
-// `db` fit for a log line: a password in a URI's user info becomes "***".
-std::string RedactedDb(std::string_view db);
-
-Result<std::unique_ptr<QueueJobStore>> OpenJobStore(const std::string& db,
-                                                    const StoreOptions& options);
+Result<std::unique_ptr<JobStore>> OpenJobStore(const std::string& db,
+                                               const StoreOptions& options);
 
 }  // namespace renderq

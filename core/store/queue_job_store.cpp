@@ -236,6 +236,9 @@ QueueJobStore::QueueJobStore(QueueJobStoreOptions options, std::unique_ptr<Queue
     : options_(std::move(options)),
       storage_(std::move(storage)),
       writer_(std::move(writer)),
+      result_cache_(options_.result_cache_dir.empty()
+                        ? nullptr
+                        : std::make_unique<ResultCache>(options_.result_cache_dir)),
       admission_(std::make_unique<AdmissionCache>()) {}
 
 QueueJobStore::~QueueJobStore() = default;
@@ -543,7 +546,18 @@ Status QueueJobStore::WaitForChange(std::chrono::milliseconds timeout) {
 // ---- Images -------------------------------------------------------------------
 
 Result<Artifact> QueueJobStore::ReadArtifact(const std::string& job_id, ArtifactKind kind) {
-  return storage_->ReadArtifact(job_id, kind);
+  const bool cached = kind == ArtifactKind::kResult && result_cache_ != nullptr;
+  if (cached) {
+    if (std::optional<std::string> name = result_cache_->Find(job_id)) return Artifact{*name, {}};
+  }
+  ASSIGN_OR_RETURN(Artifact artifact, storage_->ReadArtifact(job_id, kind));
+  if (cached && artifact.file.empty()) {
+    // A copy that cannot be written is no error: the bytes travel in the answer.
+    if (Result<std::string> name = result_cache_->Put(job_id, artifact.bytes); name.ok()) {
+      return Artifact{*name, {}};
+    }
+  }
+  return artifact;
 }
 
 // ---- Administration -----------------------------------------------------------
@@ -555,7 +569,27 @@ Result<PurgeReport> QueueJobStore::Purge(TimeMs cutoff) {
       tx->DeleteIdempotencyKeysBefore(tx->now() - options_.rules.idempotency_window_ms));
   RETURN_IF_ERROR(tx->Commit());
   report.files_removed = tx->FilesRemovedAtCommit();
+  if (result_cache_ != nullptr) {
+    ASSIGN_OR_RETURN(const int cached, result_cache_->DeleteWrittenBefore(cutoff));
+    report.files_removed += cached;
+  }
   return report;
+}
+
+Result<SweepReport> QueueJobStore::Sweep() {
+  // A job's partial files belong to nobody once it is terminal or gone; a job
+  // that cannot be looked up right now keeps them.
+  return storage_->SweepFiles([this](const std::string& job_id) {
+    const Result<Job> job = Get(/*owner_id=*/0, job_id);
+    if (!job.ok()) return job.status().code() == StatusCode::kNotFound;
+    return IsTerminal(job->state);
+  });
+}
+
+Result<CheckReport> QueueJobStore::Check() { return storage_->Check(); }
+
+Status QueueJobStore::Backup(const std::string& destination) {
+  return storage_->Backup(destination);
 }
 
 Result<std::vector<std::string>> QueueJobStore::SucceededJobIds() {

@@ -24,6 +24,7 @@
 #include "core/store/job_store.h"
 #include "core/model/queue_rules.h"
 #include "core/store/queue_storage.h"
+#include "core/store/result_cache.h"
 
 namespace renderq {
 
@@ -32,6 +33,9 @@ struct AdmissionCache;  // queue_job_store.cpp
 struct QueueJobStoreOptions {
   QueueRules rules;
   std::size_t max_batch = 512;  // group commit: units per transaction
+  // Where results a backend returns as bytes are copied for nginx to send
+  // (core/store/result_cache.h); "" for none.
+  std::string result_cache_dir;
 };
 
 class QueueJobStore final : public JobStore {
@@ -76,13 +80,14 @@ class QueueJobStore final : public JobStore {
   Result<Artifact> ReadArtifact(const std::string& job_id, ArtifactKind kind) override;
 
   Result<PurgeReport> Purge(TimeMs cutoff) override;
+  Result<SweepReport> Sweep() override;
+  Result<CheckReport> Check() override;
+  Status Backup(const std::string& destination) override;
+  std::string_view BackendName() const override { return storage_->Kind(); }
   Result<std::vector<std::string>> SucceededJobIds() override;
   Result<JobStats> Stats(TimeMs finished_since, const std::vector<double>& bounds) override;
 
-  // Group commit counters (tests and metrics: batches < units under load).
-  GroupCommit::Stats GroupCommitStats() const { return writer_->stats(); }
-  const QueueRules& rules() const { return options_.rules; }
-  QueueStorage& storage() const { return *storage_; }
+  GroupCommitCounters GroupCommitStats() const override { return writer_->stats(); }
 
  private:
   QueueJobStore(QueueJobStoreOptions options, std::unique_ptr<QueueStorage> storage,
@@ -98,6 +103,7 @@ class QueueJobStore final : public JobStore {
   const QueueJobStoreOptions options_;
   const std::unique_ptr<QueueStorage> storage_;
   const std::unique_ptr<GroupCommit> writer_;
+  const std::unique_ptr<ResultCache> result_cache_;  // null: the backend serves files
   // What admission needs about the queue, read once per group-commit batch and
   // kept current by the submits of that batch (no other admission can commit
   // while the batch runs). Used on the writer thread only.

@@ -31,6 +31,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -39,7 +40,7 @@
 #include <vector>
 
 #include "core/model/job.h"
-#include "core/store/job_store.h"
+#include "core/store/store_types.h"
 #include "core/model/queue_rules.h"
 #include "core/model/status.h"
 
@@ -227,6 +228,19 @@ class QueueStorage {
 
   // A cheap read that proves the database answers.
   virtual Status Ping() = 0;
+
+  // ---- what the backend keeps on this host and its own tools
+  // See JobStore::Sweep; `job_is_over` is the store's verdict on a job id.
+  // Default: the backend keeps no files here.
+  virtual Result<SweepReport> SweepFiles(
+      const std::function<bool(const std::string& job_id)>& job_is_over) {
+    (void)job_is_over;
+    return SweepReport{};
+  }
+  // See JobStore::Check: the checks this backend can run here.
+  virtual Result<CheckReport> Check() = 0;
+  // See JobStore::Backup.
+  virtual Status Backup(const std::string& destination) = 0;
 };
 
 }  // namespace renderq

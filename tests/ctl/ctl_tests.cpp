@@ -42,7 +42,7 @@ struct CtlFixture {
     return json::parse(run.out);
   }
   // The real store on the same file, opened only while needed.
-  std::unique_ptr<QueueJobStore> Store() {
+  std::unique_ptr<JobStore> Store() {
     StoreOptions options;
     options.results_dir = results;
     auto store = OpenJobStore(db, options);

@@ -74,7 +74,7 @@ class ApiFixture {
   const std::string& db_path() const { return db_path_; }
   // The Api's results_dir: an empty directory inside the fixture's temp dir.
   const std::string& results_dir() const { return results_dir_; }
-  QueueJobStore& store() const { return *store_; }
+  JobStore& store() const { return *store_; }
   const Metrics& metrics() const { return metrics_; }
 
   std::string alice;  // tokens
@@ -84,7 +84,7 @@ class ApiFixture {
   TempDir dir_;
   std::string db_path_;
   std::string results_dir_;
-  std::unique_ptr<QueueJobStore> store_;
+  std::unique_ptr<JobStore> store_;
   Metrics metrics_;
   std::unique_ptr<Api> api_;
 };

@@ -92,7 +92,6 @@ struct World {
     bob = store->CreateToken("bob").value();
     MakeFixture();
     renderq::ApiOptions api_options;
-    api_options.results_dir = dir + "/results";
     api = std::make_unique<renderq::Api>(store.get(), &metrics, renderq::SystemClock::Instance(),
                                          api_options);
     Require(sqlite3_open_v2(db_path.c_str(), &side, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK,

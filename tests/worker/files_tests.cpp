@@ -7,7 +7,6 @@
 #include "core/util/atomic_file.h"
 #include "tests/worker/worker_fixture.h"
 #include "worker/etag.h"
-#include "worker/job_files.h"
 
 namespace renderq::testing {
 namespace {
@@ -96,7 +95,7 @@ BOOST_AUTO_TEST_CASE(RemovesDeadTempsAndFilesOfFinishedJobsOnly) {
         queued.id + ".png", std::string("notes.txt")}) {
     Touch(results / name);
   }
-  auto report = SweepResultsDir(results.string(), *store);
+  auto report = store->Sweep();
   BOOST_REQUIRE_MESSAGE(report.ok(), report.status().ToString());
   BOOST_CHECK_EQUAL(report->temps_removed, 2);
   BOOST_CHECK_EQUAL(report->stale_files_removed, 3);

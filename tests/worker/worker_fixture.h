@@ -120,7 +120,6 @@ struct WorkerFixture {
   WorkerOptions Options(const std::string& name = "cpu") const {
     WorkerOptions o;
     o.name = name;
-    o.job.results_dir = results.string();
     o.job.checkpoint_seconds = 0.2;
     o.idle_wait = std::chrono::milliseconds(200);
     return o;
@@ -140,7 +139,7 @@ struct WorkerFixture {
 
   std::filesystem::path dir;
   std::filesystem::path results;
-  std::unique_ptr<QueueJobStore> store;
+  std::unique_ptr<JobStore> store;
   std::int64_t owner_id = 0;
   Logger log{"test"};
   std::atomic<bool> stop{false};

@@ -11,16 +11,6 @@
 #include "tests/core/store/store_fixture.h"
 
 namespace renderq::testing {
-namespace {
-
-// An image's bytes, from the file or the bytes the backend handed back.
-std::vector<std::uint8_t> ArtifactBytes(const Artifact& artifact) {
-  if (artifact.file.empty()) return artifact.bytes;
-  std::ifstream in(artifact.file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-}  // namespace
 
 BOOST_FIXTURE_TEST_SUITE(StoreJobs, StoreFixture)
 

@@ -475,7 +475,7 @@ class PowerCutRig {
   std::mt19937_64 rng_;
   std::filesystem::path dir_;
   std::string db_path_;
-  std::unique_ptr<QueueJobStore> store_;
+  std::unique_ptr<JobStore> store_;
   std::unique_ptr<Acknowledged> ack_;
   std::int64_t owner_ = 0;
   int round_ = 0;

@@ -7,6 +7,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -52,7 +54,15 @@ struct StoreFixture {
 
   const std::string& db() const { return database->uri(); }
 
-  QueueJobStore& Open() {
+  // An image's bytes, from its file in the results directory or the bytes the
+  // store handed back.
+  std::vector<std::uint8_t> ArtifactBytes(const Artifact& artifact) const {
+    if (artifact.file.empty()) return artifact.bytes;
+    std::ifstream in(std::filesystem::path(options.results_dir) / artifact.file, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+
+  JobStore& Open() {
     auto opened = OpenJobStore(db(), options);
     BOOST_REQUIRE_MESSAGE(opened.ok(), opened.status().ToString());
     store = std::move(opened).value();
@@ -121,7 +131,7 @@ struct StoreFixture {
   std::unique_ptr<TestDatabase> database;
   ManualClock clock{kStart};
   StoreOptions options;
-  std::unique_ptr<QueueJobStore> store;
+  std::unique_ptr<JobStore> store;
 };
 
 }  // namespace renderq::testing
