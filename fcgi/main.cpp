@@ -102,6 +102,7 @@ int Run(const Flags& flags) {
   store_options.rules.limits.max_queued = flags.max_queued;
   store_options.rules.limits.max_queued_per_owner = flags.max_queued_per_owner;
   store_options.rules.limits.max_drain_seconds = flags.max_drain_seconds;
+  store_options.rules.limits.max_render_seconds = flags.max_render_seconds;
   store_options.results_dir = flags.results;
   Result<std::unique_ptr<JobStore>> store = OpenJobStore(flags.db, store_options);
   if (!store.ok()) {
@@ -109,9 +110,7 @@ int Run(const Flags& flags) {
     return 1;
   }
   Metrics metrics;
-  ApiOptions api_options;
-  api_options.max_render_seconds = flags.max_render_seconds;
-  const Api api(store->get(), &metrics, SystemClock::Instance(), api_options);
+  const Api api(store->get(), &metrics, SystemClock::Instance(), ApiOptions{});
 
   FcgiServer server(&api, *listen_fd, flags.threads);
   server.Start();

@@ -10,7 +10,7 @@
 
 #include "core/model/scene_json.h"
 #include "kernels/png_writer.h"
-#include "worker/etag.h"
+#include "core/util/digest.h"
 #include "worker/pass_sizer.h"
 
 namespace renderq {
@@ -235,7 +235,7 @@ JobReport JobAttempt::FinishJob() {
   request.device = renderer_->device_name();
   request.render_seconds = renderer_->render_seconds();
   request.samples_per_second = renderer_->samples_per_second();
-  request.result_etag = ContentEtag(*png);
+  request.result_etag = StrongEtag(*png);
   request.png = *png;
   const Status finished = RetryUnavailable([&] { return store_.Finish(claim_.lease, request); });
   if (finished.code() == StatusCode::kUnavailable) {

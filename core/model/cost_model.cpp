@@ -29,18 +29,20 @@ CostCheck CheckRenderCost(const SceneDescription& scene, double units_per_second
   check.units = CostUnits(scene);
   check.estimated_seconds = EstimateRenderSeconds(check.units, units_per_second);
   check.too_expensive = check.estimated_seconds > limit_seconds;
-  if (check.too_expensive) {
-    const double rate = std::isfinite(units_per_second) && units_per_second > 0
-                            ? units_per_second
-                            : kDefaultUnitsPerSecond;
-    char buf[256];
-    std::snprintf(buf, sizeof buf,
-                  "estimated render time %.1f s exceeds the limit of %g s (%.0f M cost units at "
-                  "%.1f M units/s); lower width, height, samples or max_depth",
-                  check.estimated_seconds, limit_seconds, check.units / 1e6, rate / 1e6);
-    check.detail = buf;
-  }
+  if (check.too_expensive) check.detail = TooExpensiveDetail(check.units, units_per_second, limit_seconds);
   return check;
+}
+
+std::string TooExpensiveDetail(double units, double units_per_second, double limit_seconds) {
+  const double rate = std::isfinite(units_per_second) && units_per_second > 0
+                          ? units_per_second
+                          : kDefaultUnitsPerSecond;
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "estimated render time %.1f s exceeds the limit of %g s (%.0f M cost units at "
+                "%.1f M units/s); lower width, height, samples or max_depth",
+                EstimateRenderSeconds(units, rate), limit_seconds, units / 1e6, rate / 1e6);
+  return buf;
 }
 
 }  // namespace renderq

@@ -46,6 +46,11 @@ struct CostCheck {
   std::string detail;
 };
 
+// The detail of a too-expensive refusal: "estimated render time 118.0 s exceeds
+// the limit of 60 s (118 M cost units at 1.0 M units/s); lower width, height,
+// samples or max_depth".
+std::string TooExpensiveDetail(double units, double units_per_second, double limit_seconds);
+
 // The SPEC's too-expensive check for a validated scene.
 CostCheck CheckRenderCost(const SceneDescription& scene, double units_per_second,
                           double limit_seconds = kDefaultMaxRenderSeconds);

@@ -49,22 +49,30 @@ double RetryAfterSeconds(double seconds) { return std::max(1.0, std::ceil(second
 Admission Admit(const QueueLoad& load, const OwnerLoad& owner, double cost,
                 const QueueRules& rules) {
   const QueueLimits& limits = rules.limits;
+  const double units_per_second = UnitsPerSecond(load, rules);
+  const double estimated = EstimateRenderSeconds(cost, units_per_second);
+  if (estimated > limits.max_render_seconds) {
+    return {Admission::Kind::kTooExpensive, 0, estimated, units_per_second};
+  }
   if (owner.queued >= limits.max_queued_per_owner && owner.queued > 0) {
     // Until the owner's oldest queued job is done and frees a slot.
     return {
         Admission::Kind::kOwnerQueueFull,
-        RetryAfterSeconds(Seconds(owner.cost_through_first + load.running_remaining, load, rules))};
+        RetryAfterSeconds(Seconds(owner.cost_through_first + load.running_remaining, load, rules)),
+        estimated, units_per_second};
   }
   if (load.queued >= limits.max_queued && load.head_seq) {
     // Until the next job in line is done and frees a slot.
     return {Admission::Kind::kQueueFull,
-            RetryAfterSeconds(Seconds(load.head_cost + load.running_remaining, load, rules))};
+            RetryAfterSeconds(Seconds(load.head_cost + load.running_remaining, load, rules)),
+            estimated, units_per_second};
   }
   const double drain = Seconds(load.queued_cost + load.running_remaining + cost, load, rules);
   if (drain > limits.max_drain_seconds) {
-    return {Admission::Kind::kQueueFull, RetryAfterSeconds(drain - limits.max_drain_seconds)};
+    return {Admission::Kind::kQueueFull, RetryAfterSeconds(drain - limits.max_drain_seconds),
+            estimated, units_per_second};
   }
-  return {};
+  return {Admission::Kind::kAdmit, 0, estimated, units_per_second};
 }
 
 LeaseEnd LeaseEndFor(const LeaseLoss& loss, const std::string& last_worker,

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -22,6 +23,10 @@ struct QueueLimits {
   std::int64_t max_queued = 1000;  // whole queue
   std::int64_t max_queued_per_owner = 100;
   double max_drain_seconds = 3600;  // predicted drain time bound
+  // A job predicted to take longer on one worker is refused (422 too-expensive).
+  // Unbounded unless set: the responder sets SPEC's limit (--max-render-seconds,
+  // kDefaultMaxRenderSeconds), which is a rule about what clients may ask for.
+  double max_render_seconds = std::numeric_limits<double>::infinity();
 };
 
 // The rules' settings, with SPEC's defaults.
@@ -80,14 +85,18 @@ double RunningEtaSeconds(const Job& job, TimeMs now, const QueueLoad& load,
 double RetryAfterSeconds(double seconds);
 
 struct Admission {
-  enum class Kind { kAdmit, kOwnerQueueFull, kQueueFull };
+  enum class Kind { kAdmit, kTooExpensive, kOwnerQueueFull, kQueueFull };
   Kind kind = Kind::kAdmit;
-  double retry_after_seconds = 0;  // when refused
+  double retry_after_seconds = 0;  // kOwnerQueueFull, kQueueFull
+  double estimated_seconds = 0;    // the job's predicted run time on one worker
+  double units_per_second = 0;     // the rate that prediction used
 };
 
-// SPEC's admission limits for a new job of `cost`: the owner's queued jobs,
-// the queue's length, the predicted drain time. A refusal carries a
-// Retry-After derived from the predicted drain, never a constant.
+// SPEC's admission rules for a new job of `cost`, in this order: its predicted
+// run time on one worker against max_render_seconds (a refusal the client
+// must fix), then the owner's queued jobs, the queue's length and the
+// predicted drain time (refusals that pass: each carries a Retry-After derived
+// from the predicted drain, never a constant).
 Admission Admit(const QueueLoad& load, const OwnerLoad& owner, double cost,
                 const QueueRules& rules);
 

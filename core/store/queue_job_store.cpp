@@ -146,6 +146,12 @@ Status SubmitIn(StorageTx& tx, const QueueRules& rules, AdmissionCache& cache, s
   const Admission admission = Admit(load, owner, request.cost_units, rules);
   switch (admission.kind) {
     case Admission::Kind::kAdmit: break;
+    case Admission::Kind::kTooExpensive:
+      outcome->kind = SubmitOutcome::Kind::kTooExpensive;
+      outcome->estimated_seconds = admission.estimated_seconds;
+      outcome->units_per_second = admission.units_per_second;
+      outcome->limit_seconds = rules.limits.max_render_seconds;
+      return Status::Ok();
     case Admission::Kind::kOwnerQueueFull:
       outcome->kind = SubmitOutcome::Kind::kOwnerQueueFull;
       outcome->retry_after_seconds = admission.retry_after_seconds;

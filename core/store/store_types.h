@@ -36,12 +36,16 @@ struct SubmitOutcome {
     kCreated,         // new job committed
     kReplayed,        // same owner, key and body within 24 h: the original job
     kKeyConflict,     // same key, different body
+    kTooExpensive,    // predicted to run longer than QueueLimits::max_render_seconds
     kOwnerQueueFull,  // the owner already has kMaxQueuedPerOwner queued jobs
     kQueueFull,       // the queue holds kMaxQueued jobs, or drains too slowly
   };
   Kind kind = Kind::kCreated;
   Job job;                         // kCreated, kReplayed
   double retry_after_seconds = 0;  // kOwnerQueueFull, kQueueFull
+  double estimated_seconds = 0;    // kTooExpensive: the prediction
+  double units_per_second = 0;     // kTooExpensive: the rate it used
+  double limit_seconds = 0;        // kTooExpensive: the limit it is over
 };
 
 struct ListRequest {

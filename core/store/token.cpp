@@ -1,7 +1,5 @@
 #include "core/store/token.h"
 
-#include <openssl/sha.h>
-
 #include <array>
 #include <cstdint>
 
@@ -27,19 +25,6 @@ Result<std::string> NewToken() {
   }
   if (pending > 0) token += kAlphabet[(bits << (6 - pending)) & 0x3f];
   return token;
-}
-
-std::string Sha256Hex(std::string_view data) {
-  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest.data());
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(digest.size() * 2);
-  for (unsigned char byte : digest) {
-    hex += kHex[byte >> 4];
-    hex += kHex[byte & 0x0f];
-  }
-  return hex;
 }
 
 }  // namespace renderq

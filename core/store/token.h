@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "core/model/status.h"
+#include "core/util/digest.h"  // Sha256Hex: what the store keeps of a token
 
 namespace renderq {
 
@@ -16,8 +17,5 @@ inline constexpr std::string_view kTokenPrefix = "rq_";
 
 // A fresh token from getrandom(2).
 Result<std::string> NewToken();
-
-// SHA-256 of `data` as 64 lowercase hex digits (OpenSSL libcrypto).
-std::string Sha256Hex(std::string_view data);
 
 }  // namespace renderq

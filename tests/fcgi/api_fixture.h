@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/model/clock.h"
+#include "core/model/cost_model.h"
 #include "core/store/open_job_store.h"
 #include "fcgi/api.h"
 #include "fcgi/http.h"
@@ -50,9 +51,16 @@ std::string ProblemName(const HttpResponse& response);
 // True when `pointer` is the problem's `pointer` or one of its errors' pointers.
 bool ProblemHasPointer(const HttpResponse& response, std::string_view pointer);
 
-struct ApiFixtureOptions {
+// The limits renderq-fcgi runs with by default (SPEC's).
+inline QueueLimits ResponderLimits() {
   QueueLimits limits;
-  ApiOptions api;  // results_dir is always the fixture's own
+  limits.max_render_seconds = kDefaultMaxRenderSeconds;
+  return limits;
+}
+
+struct ApiFixtureOptions {
+  QueueLimits limits = ResponderLimits();
+  ApiOptions api;
 };
 
 class ApiFixture {

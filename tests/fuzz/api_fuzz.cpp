@@ -84,6 +84,7 @@ struct World {
     options.results_dir = dir + "/results";
     options.rules.limits.max_queued = 8;
     options.rules.limits.max_queued_per_owner = 5;
+    options.rules.limits.max_render_seconds = renderq::kDefaultMaxRenderSeconds;
     options.rules.lease_timeout_ms = 1000LL * 3600 * 24 * 365;  // the fixture's worker stays live
     auto opened = renderq::OpenJobStore(db_path, options);
     Require(opened.ok(), "open the store");

@@ -6,7 +6,7 @@
 
 #include "core/util/atomic_file.h"
 #include "tests/worker/worker_fixture.h"
-#include "worker/etag.h"
+#include "core/util/digest.h"
 
 namespace renderq::testing {
 namespace {
@@ -68,12 +68,12 @@ BOOST_AUTO_TEST_CASE(TempNamesCarryTheirOwner) {
 }
 
 BOOST_AUTO_TEST_CASE(EtagIsAQuotedDigestOfTheBytes) {
-  const std::string a = ContentEtag(Bytes("image one"));
+  const std::string a = StrongEtag(Bytes("image one"));
   BOOST_CHECK_EQUAL(a.size(), 34u);
   BOOST_CHECK_EQUAL(a.front(), '"');
   BOOST_CHECK_EQUAL(a.back(), '"');
-  BOOST_CHECK_EQUAL(a, ContentEtag(Bytes("image one")));
-  BOOST_CHECK_NE(a, ContentEtag(Bytes("image two")));
+  BOOST_CHECK_EQUAL(a, StrongEtag(Bytes("image one")));
+  BOOST_CHECK_NE(a, StrongEtag(Bytes("image two")));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
