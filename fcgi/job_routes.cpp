@@ -68,7 +68,7 @@ HttpResponse SubmitAnswer(const RouteContext& ctx, const SubmitRequest& submit,
     case SubmitOutcome::Kind::kTooExpensive:
       ctx.metrics.CountSubmit(SubmitResult::kRejected);
       return MakeProblem(ProblemType::kTooExpensive,
-                         TooExpensiveDetail(submit.cost_units, outcome.units_per_second,
+                         TooExpensiveDetail(submit.spec.cost_units, outcome.units_per_second,
                                             outcome.limit_seconds));
     case SubmitOutcome::Kind::kOwnerQueueFull:
       ctx.metrics.CountSubmit(SubmitResult::kOwnerQueueFull);
@@ -153,15 +153,12 @@ HttpResponse SubmitJob(const RouteContext& ctx, const HttpRequest& request, cons
   const SceneDescription& scene = parsed.scene();
   SubmitRequest submit;
   submit.owner_id = owner.id;
-  submit.scene_json = request.body;
+  submit.spec.input_json = request.body;
+  submit.spec.scene = SceneShape{scene.width, scene.height, scene.samples, scene.max_depth};
+  submit.spec.cost_units = CostUnits(scene);
   submit.idempotency_key = request.idempotency_key;
   // Only a key's reuse check reads the hash: no digest on the common path.
   if (!submit.idempotency_key.empty()) submit.request_hash = Sha256Hex(request.body);
-  submit.width = scene.width;
-  submit.height = scene.height;
-  submit.samples = scene.samples;
-  submit.max_depth = scene.max_depth;
-  submit.cost_units = CostUnits(scene);
 
   Result<SubmitOutcome> outcome = ctx.store.Submit(submit);
   if (!outcome.ok()) {

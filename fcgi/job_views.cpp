@@ -28,10 +28,13 @@ Json RunningJobJson(const Job& job, std::int64_t viewer_id) {
       {"progress", job.progress},
       {"started_at", job.started_at ? Json(FormatTimestamp(*job.started_at)) : Json(nullptr)},
       {"eta_seconds", job.eta_seconds ? Json(*job.eta_seconds) : Json(nullptr)},
-      {"width", job.width},
-      {"height", job.height},
-      {"samples", job.samples},
+      {"kind", job.kind},
   };
+  if (job.scene) {
+    out["width"] = job.scene->width;
+    out["height"] = job.scene->height;
+    out["samples"] = job.scene->samples;
+  }
   return out;
 }
 

@@ -124,7 +124,7 @@ JobReport JobAttempt::Execute() {
 
 // Parses the scene and creates the renderer; a report only when the job ended.
 std::optional<JobReport> JobAttempt::Prepare(SceneDescription* scene) {
-  SceneParseResult parsed = ParseScene(claim_.scene_json);
+  SceneParseResult parsed = ParseScene(claim_.input_json);
   if (!parsed.ok()) {
     return FailJob(kErrorInvalidScene, "stored scene is invalid: " + parsed.error().message);
   }

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/model/scene_json.h"
+#include "kernels/kernel_info.h"
 #include "kernels/renderer.h"
 
 namespace {

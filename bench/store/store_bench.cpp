@@ -95,11 +95,10 @@ int main(int argc, char** argv) {
   for (Case& c : cases) {
     SubmitRequest r;
     r.owner_id = owner;
-    r.scene_json = c.scene;
+    r.spec.input_json = c.scene;
     r.request_hash = renderq::Sha256Hex(c.scene);
-    r.width = r.height = r.samples = 1;
-    r.max_depth = 8;
-    r.cost_units = 8;
+    r.spec.scene = renderq::SceneShape{1, 1, 1, 8};
+    r.spec.cost_units = 8;
     auto submitted = store.Submit(r);
     if (!submitted.ok()) return Fail("submit", submitted.status());
     auto claimed = store.ClaimNext("bench");

@@ -73,9 +73,12 @@ nlohmann::json JobToJson(const Job& job) {
   j["created_at"] = FormatTimestamp(job.created_at);
   j["started_at"] = TimestampOrNull(job.started_at);
   j["finished_at"] = TimestampOrNull(job.finished_at);
-  j["width"] = job.width;
-  j["height"] = job.height;
-  j["samples"] = job.samples;
+  j["kind"] = job.kind;
+  if (job.scene) {
+    j["width"] = job.scene->width;
+    j["height"] = job.scene->height;
+    j["samples"] = job.scene->samples;
+  }
   nlohmann::json& links = j["links"];
   links["result"] = self + "/result";
   links["self"] = self;
@@ -93,7 +96,7 @@ nlohmann::json JobToJson(const Job& job) {
   if (IsTerminal(job.state)) {
     j["device"] = OrNull(job.device);
     j["render_seconds"] = OrNull(job.render_seconds);
-    j["samples_per_second"] = OrNull(job.samples_per_second);
+    if (job.scene) j["samples_per_second"] = OrNull(job.samples_per_second);
   }
   return j;
 }

@@ -26,6 +26,19 @@ inline constexpr std::string_view kErrorWorkerLost = "worker_lost";
 inline constexpr std::string_view kErrorRenderFailed = "render_failed";
 inline constexpr std::string_view kErrorInvalidScene = "invalid_scene";
 
+// The built-in path tracer's kind of job; every other kind is an operator's
+// program (SPEC "Your own GPU program: job kinds").
+inline constexpr std::string_view kSceneKind = "scene";
+
+// What a scene job asks of the path tracer, kept in its row for listings, the
+// API's job object and the cost model; the scene itself is the job's input.
+struct SceneShape {
+  int width = 0;
+  int height = 0;
+  int samples = 0;
+  int max_depth = 0;
+};
+
 struct Job {
   std::string id;        // UUID v4, lowercase, hyphenated
   std::int64_t seq = 0;  // place in line: commit order of the submit
@@ -39,14 +52,12 @@ struct Job {
   std::optional<TimeMs> finished_at;
   std::optional<std::string> error_code;
   std::optional<std::string> error_message;
-  int width = 0;
-  int height = 0;
-  int samples = 0;
-  int max_depth = 0;
+  std::string kind = std::string(kSceneKind);
+  std::optional<SceneShape> scene;           // scene jobs only
   double cost_units = 0.0;                   // pixels × samples × depth: see core/cost_model.h
   std::optional<std::string> device;         // set when finished: "cpu", "cuda:0 NVIDIA H100"
   std::optional<double> render_seconds;      // set when finished
-  std::optional<double> samples_per_second;  // set when finished
+  std::optional<double> samples_per_second;  // set when a scene job finished
   std::optional<std::string> result_etag;    // set when succeeded
 
   // Derived when read through the store, not columns.

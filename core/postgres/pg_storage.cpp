@@ -17,9 +17,9 @@ namespace {
 // The columns ReadJobRow() expects, in its order.
 #define RQ_PG_JOB_COLUMNS                                                                   \
   "seq, id::text, owner_id, state, attempts, cancel_requested, progress, created_at, "      \
-  "started_at, finished_at, error_code, error_message, width, height, samples, max_depth, " \
-  "cost_units, device, render_seconds, samples_per_second, result_etag"
-constexpr int kJobColumnCount = 21;
+  "started_at, finished_at, error_code, error_message, kind, width, height, samples, "     \
+  "max_depth, cost_units, device, render_seconds, samples_per_second, result_etag"
+constexpr int kJobColumnCount = 22;
 // The lease fence, on parameters $F1 (job id) and $F2 (lease id), spelled out per statement.
 #define RQ_PG_FENCE(id, lease) \
   " WHERE id = " id "::uuid AND lease_id = " lease " AND state = 'running'"
@@ -56,15 +56,16 @@ Job ReadJobRow(const PgResult& r, int row) {
   job.finished_at = r.OptInt(row, 9);
   job.error_code = r.OptText(row, 10);
   job.error_message = r.OptText(row, 11);
-  job.width = static_cast<int>(r.Int(row, 12));
-  job.height = static_cast<int>(r.Int(row, 13));
-  job.samples = static_cast<int>(r.Int(row, 14));
-  job.max_depth = static_cast<int>(r.Int(row, 15));
-  job.cost_units = r.Real(row, 16);
-  job.device = r.OptText(row, 17);
-  job.render_seconds = r.OptReal(row, 18);
-  job.samples_per_second = r.OptReal(row, 19);
-  job.result_etag = r.OptText(row, 20);
+  job.kind = r.Text(row, 12);
+  if (!r.IsNull(row, 13)) {  // a CHECK keeps the four set together, for scene jobs only
+    job.scene = SceneShape{static_cast<int>(r.Int(row, 13)), static_cast<int>(r.Int(row, 14)),
+                           static_cast<int>(r.Int(row, 15)), static_cast<int>(r.Int(row, 16))};
+  }
+  job.cost_units = r.Real(row, 17);
+  job.device = r.OptText(row, 18);
+  job.render_seconds = r.OptReal(row, 19);
+  job.samples_per_second = r.OptReal(row, 20);
+  job.result_etag = r.OptText(row, 21);
   return job;
 }
 
@@ -272,24 +273,27 @@ class PgTx final : public StorageTx {
 
   // ---- the responder's writes
 
-  Result<std::int64_t> InsertJob(const NewJob& job) override {
-    // The job and its scene in one round trip.
+  Result<std::int64_t> InsertJob(std::string_view id, std::int64_t owner_id,
+                                 const JobSpec& spec) override {
+    // The job and its input in one round trip.
+    const std::optional<SceneShape>& s = spec.scene;
     ASSIGN_OR_RETURN(
         PgResult r,
-        conn_->Run("WITH j AS (INSERT INTO jobs (id, owner_id, created_at, width, height,"
+        conn_->Run("WITH j AS (INSERT INTO jobs (id, owner_id, created_at, kind, width, height,"
                    "  samples, max_depth, cost_units)"
-                   "  VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8) RETURNING seq) "
-                   "INSERT INTO job_scenes (seq, scene) SELECT seq, $9 FROM j RETURNING seq",
+                   "  VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq) "
+                   "INSERT INTO job_inputs (seq, input) SELECT seq, $10 FROM j RETURNING seq",
                    PgParams()
-                       .Add(job.id)
-                       .Add(job.owner_id)
+                       .Add(id)
+                       .Add(owner_id)
                        .Add(now_)
-                       .Add(job.width)
-                       .Add(job.height)
-                       .Add(job.samples)
-                       .Add(job.max_depth)
-                       .Add(job.cost_units)
-                       .Add(job.scene_json)));
+                       .Add(spec.kind)
+                       .Add(s ? std::optional<int>(s->width) : std::nullopt)
+                       .Add(s ? std::optional<int>(s->height) : std::nullopt)
+                       .Add(s ? std::optional<int>(s->samples) : std::nullopt)
+                       .Add(s ? std::optional<int>(s->max_depth) : std::nullopt)
+                       .Add(spec.cost_units)
+                       .Add(spec.input_json)));
     notify_ = true;
     return r.Int(0, 0);
   }
@@ -428,7 +432,7 @@ class PgTx final : public StorageTx {
             "              FOR UPDATE SKIP LOCKED),"
             " claimed AS (UPDATE jobs SET state = 'running', lease_id = nextval('lease_ids'),"
             "   worker = $1, heartbeat_at = t.now, started_at = greatest(t.now, created_at),"
-            "   progress = checkpoint_samples::float8 / samples,"
+            "   progress = coalesce(checkpoint_samples::float8 / samples, 0),"
             "   attempt_from_samples = checkpoint_samples"
             "   FROM next, (SELECT coalesce($2::bigint,"
             "     (extract(epoch FROM clock_timestamp()) * 1000)::bigint) AS now) AS t"
@@ -437,7 +441,7 @@ class PgTx final : public StorageTx {
             "   heartbeat_at = greatest((SELECT heartbeat_at FROM claimed), started_at)"
             "   WHERE name = $1 AND EXISTS (SELECT 1 FROM claimed)) "
             "SELECT " RQ_PG_JOB_COLUMNS ", checkpoint_samples, lease_id,"
-            " (SELECT scene FROM job_scenes WHERE job_scenes.seq = claimed.seq) FROM claimed",
+            " (SELECT input FROM job_inputs WHERE job_inputs.seq = claimed.seq) FROM claimed",
             PgParams().Add(worker).Add(database_clock_ ? std::nullopt
                                                        : std::optional<std::int64_t>(now_))));
     if (r.rows() == 0) return std::optional<ClaimedJob>();
@@ -446,9 +450,9 @@ class PgTx final : public StorageTx {
     claimed.checkpoint_samples = r.Int(0, kJobColumnCount);
     claimed.lease = Lease{claimed.job.id, r.Int(0, kJobColumnCount + 1)};
     if (r.IsNull(0, kJobColumnCount + 2)) {
-      return Status::Internal("job " + claimed.job.id + " has no scene");
+      return Status::Internal("job " + claimed.job.id + " has no input");
     }
-    claimed.scene_json = r.Text(0, kJobColumnCount + 2);
+    claimed.input_json = r.Text(0, kJobColumnCount + 2);
     return std::optional<ClaimedJob>(std::move(claimed));
   }
 
@@ -577,7 +581,8 @@ class PgTx final : public StorageTx {
               "WITH w AS (UPDATE workers SET current_job = NULL WHERE current_job = $4::uuid) "
               "UPDATE jobs SET state = 'queued', attempts = $1, stalled_attempts = $2,"
               "  lease_id = NULL, heartbeat_at = NULL, started_at = NULL,"
-              "  progress = checkpoint_samples::float8 / samples, cancel_requested = false"
+              "  progress = coalesce(checkpoint_samples::float8 / samples, 0),"
+              "  cancel_requested = false"
               " WHERE seq = $3",
               PgParams().Add(end.attempts).Add(end.stalled_attempts).Add(job.seq).Add(job.id))
           .status();

@@ -23,9 +23,9 @@ namespace {
 // The columns ReadJobRow() expects, in its order.
 #define RQ_JOB_COLUMNS                                                                       \
   "seq, id, owner_id, state, attempts, cancel_requested, progress, created_at, started_at, " \
-  "finished_at, error_code, error_message, width, height, samples, max_depth, cost_units, "  \
-  "device, render_seconds, samples_per_second, result_etag"
-constexpr int kJobColumnCount = 21;
+  "finished_at, error_code, error_message, kind, width, height, samples, max_depth, "        \
+  "cost_units, device, render_seconds, samples_per_second, result_etag"
+constexpr int kJobColumnCount = 22;
 // The lease fence: the last two parameters of every fenced write.
 #define RQ_FENCE " WHERE id = ? AND lease_id = ? AND state = 'running'"
 
@@ -43,15 +43,16 @@ Job ReadJobRow(const Statement& row) {
   job.finished_at = row.OptInt(9);
   job.error_code = row.OptText(10);
   job.error_message = row.OptText(11);
-  job.width = static_cast<int>(row.Int(12));
-  job.height = static_cast<int>(row.Int(13));
-  job.samples = static_cast<int>(row.Int(14));
-  job.max_depth = static_cast<int>(row.Int(15));
-  job.cost_units = row.Real(16);
-  job.device = row.OptText(17);
-  job.render_seconds = row.OptReal(18);
-  job.samples_per_second = row.OptReal(19);
-  job.result_etag = row.OptText(20);
+  job.kind = row.Text(12);
+  if (!row.IsNull(13)) {  // a CHECK keeps the four set together, for scene jobs only
+    job.scene = SceneShape{static_cast<int>(row.Int(13)), static_cast<int>(row.Int(14)),
+                           static_cast<int>(row.Int(15)), static_cast<int>(row.Int(16))};
+  }
+  job.cost_units = row.Real(17);
+  job.device = row.OptText(18);
+  job.render_seconds = row.OptReal(19);
+  job.samples_per_second = row.OptReal(20);
+  job.result_etag = row.OptText(21);
   return job;
 }
 
@@ -167,7 +168,7 @@ class SqliteTx final : public StorageTx {
         Statement q,
         db_->Prepare("SELECT o.n, (SELECT total(cost_units) FROM jobs WHERE state = 'queued' AND "
                      "seq <= o.first) "
-                     "FROM (SELECT count(*) AS n, min(seq) AS first FROM jobs"
+                     "FROM (SELECT count(*) AS n, min(seq) AS first FROM jobs INDEXED BY jobs_queued"
                      "      WHERE owner_id = ? AND state = 'queued') AS o"));
     q.Bind(owner_id);
     ASSIGN_OR_RETURN(bool row, q.Step());
@@ -302,21 +303,25 @@ class SqliteTx final : public StorageTx {
 
   // ---- the responder's writes
 
-  Result<std::int64_t> InsertJob(const NewJob& job) override {
+  Result<std::int64_t> InsertJob(std::string_view id, std::int64_t owner_id,
+                                 const JobSpec& spec) override {
     {
       ASSIGN_OR_RETURN(Statement insert,
-                       db_->Prepare("INSERT INTO jobs (id, owner_id, created_at, width, height, "
-                                    "samples, max_depth, cost_units)"
-                                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
-      insert.Bind(job.id, job.owner_id, now_, job.width, job.height, job.samples, job.max_depth,
-                  job.cost_units);
+                       db_->Prepare("INSERT INTO jobs (id, owner_id, created_at, kind, width, "
+                                    "height, samples, max_depth, cost_units)"
+                                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+      const std::optional<SceneShape>& s = spec.scene;
+      insert.Bind(id, owner_id, now_, spec.kind, s ? std::optional<int>(s->width) : std::nullopt,
+                  s ? std::optional<int>(s->height) : std::nullopt,
+                  s ? std::optional<int>(s->samples) : std::nullopt,
+                  s ? std::optional<int>(s->max_depth) : std::nullopt, spec.cost_units);
       RETURN_IF_ERROR(insert.Run());
     }
     const std::int64_t seq = db_->LastInsertRowId();
-    ASSIGN_OR_RETURN(Statement scene,
-                     db_->Prepare("INSERT INTO job_scenes (seq, scene) VALUES (?, ?)"));
-    scene.Bind(seq, job.scene_json);
-    RETURN_IF_ERROR(scene.Run());
+    ASSIGN_OR_RETURN(Statement input,
+                     db_->Prepare("INSERT INTO job_inputs (seq, input) VALUES (?, ?)"));
+    input.Bind(seq, spec.input_json);
+    RETURN_IF_ERROR(input.Run());
     return seq;
   }
 
@@ -485,7 +490,7 @@ class SqliteTx final : public StorageTx {
           Statement claim,
           db_->Prepare("UPDATE jobs SET state = 'running', lease_id = ?1, worker = ?2,"
                        "  heartbeat_at = ?3, started_at = max(?3, created_at),"
-                       "  progress = CAST(checkpoint_samples AS REAL) / samples,"
+                       "  progress = coalesce(CAST(checkpoint_samples AS REAL) / samples, 0),"
                        "  attempt_from_samples = checkpoint_samples "
                        "WHERE seq = ?4 RETURNING " RQ_JOB_COLUMNS ", checkpoint_samples"));
       claim.Bind(lease_id, worker, now_, seq);
@@ -496,11 +501,11 @@ class SqliteTx final : public StorageTx {
       RETURN_IF_ERROR(claim.Run());
     }
     {
-      ASSIGN_OR_RETURN(Statement scene, db_->Prepare("SELECT scene FROM job_scenes WHERE seq = ?"));
-      scene.Bind(seq);
-      ASSIGN_OR_RETURN(bool row, scene.Step());
-      if (!row) return Status::Internal("job " + claimed.job.id + " has no scene");
-      claimed.scene_json = scene.Text(0);
+      ASSIGN_OR_RETURN(Statement input, db_->Prepare("SELECT input FROM job_inputs WHERE seq = ?"));
+      input.Bind(seq);
+      ASSIGN_OR_RETURN(bool row, input.Step());
+      if (!row) return Status::Internal("job " + claimed.job.id + " has no input");
+      claimed.input_json = input.Text(0);
     }
     claimed.lease = Lease{claimed.job.id, lease_id};
     ASSIGN_OR_RETURN(Statement w, db_->Prepare("UPDATE workers SET current_job = ?1, heartbeat_at "
@@ -525,10 +530,10 @@ class SqliteTx final : public StorageTx {
   // Fenced: the checkpoint's row fields after a durable write of its file.
   Result<bool> SetCheckpointSamples(const Lease& lease, std::int64_t samples) {
     ASSIGN_OR_RETURN(Statement q,
-                     db_->Prepare("UPDATE jobs SET checkpoint_samples = min(?, samples),"
-                                  "  attempt_from_samples = min(attempt_from_samples, min(?, "
-                                  "samples)), heartbeat_at = ?" RQ_FENCE));
-    q.Bind(samples, samples, now_, lease.job_id, lease.lease_id);
+                     db_->Prepare("UPDATE jobs SET checkpoint_samples = min(?1, coalesce(samples, ?1)),"
+                                  "  attempt_from_samples = min(attempt_from_samples, min(?1, "
+                                  "coalesce(samples, ?1))), heartbeat_at = ?2" RQ_FENCE));
+    q.Bind(samples, now_, lease.job_id, lease.lease_id);
     return ChangedARow(*db_, q);
   }
 
@@ -601,7 +606,7 @@ class SqliteTx final : public StorageTx {
           Statement q,
           db_->Prepare("UPDATE jobs SET state = 'queued', attempts = ?, stalled_attempts = ?,"
                        "  lease_id = NULL, heartbeat_at = NULL, started_at = NULL,"
-                       "  progress = CAST(checkpoint_samples AS REAL) / samples,"
+                       "  progress = coalesce(CAST(checkpoint_samples AS REAL) / samples, 0),"
                        "  cancel_requested = 0 WHERE seq = ?"));
       q.Bind(end.attempts, end.stalled_attempts, job.seq);
       RETURN_IF_ERROR(q.Run());

@@ -143,7 +143,8 @@ Status SubmitIn(StorageTx& tx, const QueueRules& rules, AdmissionCache& cache, s
     found = cache.owners.emplace(request.owner_id, owner).first;
   }
   OwnerLoad& owner = found->second;
-  const Admission admission = Admit(load, owner, request.cost_units, rules);
+  const JobSpec& spec = request.spec;
+  const Admission admission = Admit(load, owner, spec.cost_units, rules);
   switch (admission.kind) {
     case Admission::Kind::kAdmit: break;
     case Admission::Kind::kTooExpensive:
@@ -162,16 +163,7 @@ Status SubmitIn(StorageTx& tx, const QueueRules& rules, AdmissionCache& cache, s
       return Status::Ok();
   }
 
-  NewJob row;
-  row.id = job_id;
-  row.owner_id = request.owner_id;
-  row.scene_json = request.scene_json;
-  row.width = request.width;
-  row.height = request.height;
-  row.samples = request.samples;
-  row.max_depth = request.max_depth;
-  row.cost_units = request.cost_units;
-  ASSIGN_OR_RETURN(const std::int64_t seq, tx.InsertJob(row));
+  ASSIGN_OR_RETURN(const std::int64_t seq, tx.InsertJob(job_id, request.owner_id, spec));
   if (!request.idempotency_key.empty()) {
     RETURN_IF_ERROR(tx.InsertIdempotencyKey(request.owner_id, request.idempotency_key,
                                             request.request_hash, job_id));
@@ -183,19 +175,17 @@ Status SubmitIn(StorageTx& tx, const QueueRules& rules, AdmissionCache& cache, s
   job.owner_id = request.owner_id;
   job.state = JobState::kQueued;
   job.created_at = tx.now();
-  job.width = request.width;
-  job.height = request.height;
-  job.samples = request.samples;
-  job.max_depth = request.max_depth;
-  job.cost_units = request.cost_units;
+  job.kind = spec.kind;
+  job.scene = spec.scene;
+  job.cost_units = spec.cost_units;
   job.position = load.queued + 1;  // every queued job committed before this one
-  job.eta_seconds = QueuedEtaSeconds(load.queued_cost, request.cost_units, load, rules);
+  job.eta_seconds = QueuedEtaSeconds(load.queued_cost, spec.cost_units, load, rules);
   // This batch's later submits see this one.
   load.queued += 1;
-  load.queued_cost += request.cost_units;
+  load.queued_cost += spec.cost_units;
   if (!load.head_seq) {
     load.head_seq = seq;
-    load.head_cost = request.cost_units;
+    load.head_cost = spec.cost_units;
   }
   owner.queued += 1;
   if (owner.queued == 1) owner.cost_through_first = load.queued_cost;

@@ -57,14 +57,6 @@ struct IdempotencyRecord {
   TimeMs created_at = 0;
 };
 
-struct NewJob {
-  std::string_view id;
-  std::int64_t owner_id = 0;
-  std::string_view scene_json;
-  int width = 0, height = 0, samples = 0, max_depth = 0;
-  double cost_units = 0;
-};
-
 // A running job, as the lease rules need it.
 struct LeasedJob {
   std::int64_t seq = 0;
@@ -129,8 +121,9 @@ class StorageTx {
   virtual Result<StatsRows> ReadStats(TimeMs finished_since) = 0;
 
   // ---- the responder's writes
-  // Inserts a queued job at the end of the line; returns its seq.
-  virtual Result<std::int64_t> InsertJob(const NewJob& job) = 0;
+  // Inserts a queued job at the end of the line with its input; returns its seq.
+  virtual Result<std::int64_t> InsertJob(std::string_view id, std::int64_t owner_id,
+                                         const JobSpec& spec) = 0;
   virtual Status InsertIdempotencyKey(std::int64_t owner_id, const std::string& key,
                                       const std::string& request_hash,
                                       const std::string& job_id) = 0;
@@ -153,7 +146,7 @@ class StorageTx {
   virtual Result<bool> TouchWorker(const std::string& name) = 0;
   virtual Result<bool> SetWorkerThroughput(const std::string& name, double units_per_second) = 0;
   // Takes the oldest queued job under a new lease (never used before by any
-  // job); nullopt when nothing is queued. With the scene.
+  // job); nullopt when nothing is queued. With its input.
   virtual Result<std::optional<ClaimedJob>> ClaimOldest(const std::string& worker) = 0;
   // Fenced. The cancel_requested flag, or nullopt when the lease is not held.
   virtual Result<std::optional<bool>> TouchLease(const Lease& lease, double progress) = 0;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/model/job.h"
@@ -22,13 +23,19 @@ struct Owner {
   std::string name;
 };
 
+// What a new job is, as its row keeps it.
+struct JobSpec {
+  std::string kind = std::string(kSceneKind);
+  std::string input_json;           // the validated body, stored as received
+  std::optional<SceneShape> scene;  // scene jobs
+  double cost_units = 0.0;          // see core/model/cost_model.h
+};
+
 struct SubmitRequest {
   std::int64_t owner_id = 0;
-  std::string scene_json;       // the validated body, stored as received
+  JobSpec spec;
   std::string idempotency_key;  // empty: none
   std::string request_hash;     // SHA-256 hex of the body, for key reuse checks
-  int width = 0, height = 0, samples = 0, max_depth = 0;
-  double cost_units = 0.0;
 };
 
 struct SubmitOutcome {
@@ -95,7 +102,7 @@ struct Lease {
 struct ClaimedJob {
   Lease lease;
   Job job;
-  std::string scene_json;
+  std::string input_json;  // the job's input as submitted (a scene job's scene)
   // Samples of the checkpoint the job resumes from (0: none); its bytes come
   // from LoadCheckpoint(), so a claim stays cheap when the job starts over.
   std::int64_t checkpoint_samples = 0;

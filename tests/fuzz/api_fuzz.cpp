@@ -108,15 +108,12 @@ struct World {
     auto submit = [&](int seed) {
       renderq::SubmitRequest r;
       r.owner_id = owner;
-      r.scene_json = R"({"width": 8, "height": 4, "samples": 1, "seed": )" + std::to_string(seed) +
+      r.spec.input_json = R"({"width": 8, "height": 4, "samples": 1, "seed": )" + std::to_string(seed) +
                      R"(, "camera": {"position": [0, 0, 3], "look_at": [0, 0, 0]},)"
                      R"( "materials": [], "objects": []})";
       r.request_hash = std::string(64, 'a');
-      r.width = 8;
-      r.height = 4;
-      r.samples = 1;
-      r.max_depth = 8;
-      r.cost_units = 8.0 * 4 * 8;
+      r.spec.scene = SceneShape{8, 4, 1, 8};
+      r.spec.cost_units = 8.0 * 4 * 8;
       auto outcome = store->Submit(r);
       Require(outcome.ok(), "fixture submit");
       return outcome->job;

@@ -97,14 +97,11 @@ struct WorkerFixture {
   Job Submit(const std::string& scene_json) {
     SubmitRequest r;
     r.owner_id = owner_id;
-    r.scene_json = scene_json;
+    r.spec.input_json = scene_json;
     const SceneParseResult parsed = ParseScene(scene_json);
     const SceneDescription scene = parsed.ok() ? parsed.scene() : SmokeTestScene();
-    r.width = scene.width;
-    r.height = scene.height;
-    r.samples = scene.samples;
-    r.max_depth = scene.max_depth;
-    r.cost_units = 1.0 * scene.width * scene.height * scene.samples * scene.max_depth;
+    r.spec.scene = SceneShape{scene.width, scene.height, scene.samples, scene.max_depth};
+    r.spec.cost_units = 1.0 * scene.width * scene.height * scene.samples * scene.max_depth;
     auto outcome = store->Submit(r);
     BOOST_REQUIRE_MESSAGE(outcome.ok(), outcome.status().ToString());
     BOOST_REQUIRE(outcome->kind == SubmitOutcome::Kind::kCreated);

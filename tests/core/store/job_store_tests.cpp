@@ -38,7 +38,7 @@ BOOST_AUTO_TEST_CASE(ClaimTakesTheOldestAndFinishRecordsTheRun) {
   Job b = Submit(owner);
   ClaimedJob claimed = Claim();
   BOOST_TEST(claimed.job.id == a.id);
-  BOOST_TEST(claimed.scene_json == "{}");
+  BOOST_TEST(claimed.input_json == "{}");
   BOOST_TEST(Get(b.id).position.value() == 1);
   clock.Advance(1000);
   auto cancel = store->Heartbeat(claimed.lease, 0.5);

@@ -270,16 +270,13 @@ class PowerCutRig {
   SubmitRequest Request(int thread, int n) const {
     SubmitRequest r;
     r.owner_id = owner_;
-    r.scene_json = R"({"thread": )" + std::to_string(thread) + R"(, "n": )" + std::to_string(n) +
+    r.spec.input_json = R"({"thread": )" + std::to_string(thread) + R"(, "n": )" + std::to_string(n) +
                    R"(, "pad": ")" + std::string(static_cast<std::size_t>(n % 7) * 150, 'x') +
                    R"("})";
     if (n % 3 == 0) r.idempotency_key = "t" + std::to_string(thread) + "-" + std::to_string(n);
-    r.request_hash = Sha256Hex(r.scene_json);
-    r.width = 32;
-    r.height = 32;
-    r.samples = 8;
-    r.max_depth = 4;
-    r.cost_units = 32.0 * 32 * 8 * 4;
+    r.request_hash = Sha256Hex(r.spec.input_json);
+    r.spec.scene = SceneShape{32, 32, 8, 4};
+    r.spec.cost_units = 32.0 * 32 * 8 * 4;
     return r;
   }
 

@@ -82,14 +82,11 @@ struct StoreFixture {
                                const std::string& scene = "{}") {
     SubmitRequest r;
     r.owner_id = owner;
-    r.scene_json = scene;
+    r.spec.input_json = scene;
     r.idempotency_key = key;
     r.request_hash = Sha256Hex(scene);
-    r.width = 64;
-    r.height = 32;
-    r.samples = 16;
-    r.max_depth = 8;
-    r.cost_units = 64.0 * 32 * 16 * 8;
+    r.spec.scene = SceneShape{64, 32, 16, 8};
+    r.spec.cost_units = 64.0 * 32 * 16 * 8;
     return r;
   }
 

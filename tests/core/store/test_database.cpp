@@ -55,7 +55,9 @@ std::string_view TestBackendName() {
 std::unique_ptr<TestDatabase> MakePostgresTestDatabase(const std::filesystem::path& dir);
 
 std::unique_ptr<TestDatabase> NewTestDatabase(const std::filesystem::path& dir) {
+#ifdef RENDERQ_HAVE_POSTGRES
   if (TestBackendName() == "postgres") return MakePostgresTestDatabase(dir);
+#endif
   BOOST_REQUIRE_MESSAGE(TestBackendName() == "sqlite",
                         "unknown --backend=" << TestBackendName() << " (sqlite or postgres)");
   return std::make_unique<SqliteTestDatabase>((dir / "queue.db").string());
