@@ -7,8 +7,9 @@
 //   -> short passes (PassSizer), with a JobHeartbeat thread sending progress,
 //      noticing cancels and lost leases every 200 ms
 //   -> a preview PNG every ~2 s, a checkpoint every `checkpoint_seconds`
-//   -> the result PNG written atomically and durably, then Finish (fenced by
-//      the lease); the preview and checkpoint are deleted.
+//   -> the result PNG encoded and handed to JobStore::Finish, which stores it
+//      durably and marks the job succeeded (fenced by the lease); the store
+//      drops the preview and checkpoint.
 //
 // How a job ends, by what happened:
 //   cancel requested        -> MarkCanceled, preview and checkpoint removed
@@ -18,9 +19,8 @@
 //   GPU fault / device gone -> released without spending an attempt; the worker
 //                              checks the device before claiming again
 //   any other render error  -> failed, render_failed with the message
-// The result file is never deleted once written: after a lost lease the new
-// holder renders the same bytes (deterministic renderer) and may already have
-// finished with them.
+// Where the bytes go (files beside a SQLite database, rows of PostgreSQL) is
+// the store's business; the runner never names a file.
 //
 // Thread safety: one JobRunner per worker thread; Run() is not reentrant.
 #pragma once
