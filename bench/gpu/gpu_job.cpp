@@ -88,19 +88,19 @@ std::optional<Args> ParseArgs(int argc, char** argv) {
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 // The worker as a child that dies with this process (PR_SET_PDEATHSIG, checked
-// against the parent's pid for the race), its log in `log_file`.
+// against the parent's pid for the race). The store's threads run here, so the
+// child only makes system calls between fork and exec.
 pid_t StartWorker(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid != 0) return pid;  // parent, or -1
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(127);
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
   execv(args[0], args.data());
-  std::perror(args[0]);
-  _exit(127);
+  _exit(127);  // the caller reports "the worker exited with 127"
 }
 
 // SIGTERM, then SIGKILL if it has not exited within SPEC's 10 s; its status.
