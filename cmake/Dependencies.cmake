@@ -1,4 +1,17 @@
 # Third-party libraries, all from Debian 12 packages (scripts/install-deps lists them).
+
+if(RENDERQ_STATIC_LINK)
+  # The GPU kit (bench/gpu/kit) runs on machines that have glibc and the NVIDIA
+  # driver but none of these packages: take the archives the -dev packages ship
+  # (libpng16.a, libz.a, libsqlite3.a, Boost's and OpenSSL's .a) instead of the
+  # shared objects, for the packages found here (FindCUDAToolkit, later, needs
+  # the shared runtime to exist). glibc stays dynamic; the static CUDA runtime
+  # dlopens libcuda.
+  set(renderq_shared_suffixes ${CMAKE_FIND_LIBRARY_SUFFIXES})
+  set(CMAKE_FIND_LIBRARY_SUFFIXES .a)
+  set(Boost_USE_STATIC_LIBS ON)
+  set(OPENSSL_USE_STATIC_LIBS ON)
+endif()
 find_package(Threads REQUIRED)
 find_package(SQLite3 REQUIRED)
 if(RENDERQ_POSTGRES)
@@ -20,3 +33,7 @@ add_library(fcgi::fcgi UNKNOWN IMPORTED)
 set_target_properties(fcgi::fcgi PROPERTIES
   IMPORTED_LOCATION ${FCGI_LIBRARY}
   INTERFACE_INCLUDE_DIRECTORIES ${FCGI_INCLUDE_DIR})
+
+if(RENDERQ_STATIC_LINK)
+  set(CMAKE_FIND_LIBRARY_SUFFIXES ${renderq_shared_suffixes})
+endif()

@@ -18,3 +18,8 @@ endif()
 add_library(renderq_flags INTERFACE)
 target_link_libraries(renderq_flags INTERFACE renderq_warnings renderq_sanitizers)
 target_include_directories(renderq_flags INTERFACE ${PROJECT_SOURCE_DIR})
+if(RENDERQ_STATIC_LINK)
+  # libstdc++ and libgcc inside the binaries (the GPU kit; cmake/Dependencies.cmake
+  # takes the archives of the other libraries).
+  target_link_options(renderq_flags INTERFACE -static-libstdc++ -static-libgcc)
+endif()

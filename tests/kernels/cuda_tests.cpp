@@ -11,6 +11,7 @@
 #include "kernels/renderer.h"
 #include "tests/kernels/block_stats.h"
 #include "tests/kernels/image_compare.h"
+#include "tests/kernels/test_data.h"
 #include "tests/kernels/test_scenes.h"
 
 namespace renderq {
@@ -64,7 +65,7 @@ BOOST_AUTO_TEST_CASE(next_event_estimation_on_the_gpu_is_unbiased) {
   BOOST_REQUIRE(scene.has_value());
   scene->width = 64;
   scene->height = 64;
-  std::ifstream in(std::string(RENDERQ_SOURCE_DIR) + "/tests/kernels/reference/cornell_box.json");
+  std::ifstream in(testing::TestDataPath("tests/kernels/reference/cornell_box.json"));
   std::stringstream text;
   text << in.rdbuf();
   testing::BlockStats ref;

@@ -17,6 +17,7 @@
 #include "kernels/png_writer.h"
 #include "kernels/renderer.h"
 #include "tests/kernels/image_compare.h"
+#include "tests/kernels/test_data.h"
 
 namespace renderq {
 namespace {
@@ -26,7 +27,7 @@ constexpr int kGoldenHeight = 48;
 constexpr double kMinPsnr = 40.0;
 
 SceneDescription LoadExample(const std::string& name) {
-  std::ifstream in(std::string(RENDERQ_SOURCE_DIR) + "/examples/" + name + ".json");
+  std::ifstream in(testing::TestDataPath("examples/" + name + ".json"));
   BOOST_REQUIRE_MESSAGE(in, "cannot open example " << name);
   std::stringstream body;
   body << in.rdbuf();
@@ -52,8 +53,9 @@ std::vector<std::uint8_t> RenderSmall(const SceneDescription& s, int samples, Es
 void CheckGolden(const std::string& name, int samples,
                  Estimator estimator = Estimator::kNextEventMis) {
   const std::vector<std::uint8_t> image = RenderSmall(LoadExample(name), samples, estimator);
-  const std::string golden = std::string(RENDERQ_SOURCE_DIR) + "/tests/kernels/golden/" +
-                             (estimator == Estimator::kBsdfSampling ? "bsdf/" : "") + name + ".png";
+  const std::string golden = testing::TestDataPath(
+      "tests/kernels/golden/" + std::string(estimator == Estimator::kBsdfSampling ? "bsdf/" : "") +
+      name + ".png");
   const char* update = std::getenv("RENDERQ_UPDATE_GOLDENS");
   // The BSDF-estimator images are a record of the past: never rewritten.
   if (update != nullptr && std::string(update) == "1" && estimator != Estimator::kBsdfSampling) {

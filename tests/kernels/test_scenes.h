@@ -13,6 +13,7 @@
 #include "core/model/scene.h"
 #include "core/model/scene_json.h"
 #include "core/model/status.h"
+#include "tests/kernels/test_data.h"
 
 namespace renderq {
 
@@ -25,10 +26,10 @@ inline std::ostream& operator<<(std::ostream& os, StatusCode code) {
 
 namespace renderq::testing {
 
-// A SPEC scene file of the source tree (path relative to its root); nullopt
-// when it cannot be read or does not parse.
+// A SPEC scene file of the source tree (path relative to its root, found
+// through TestDataPath); nullopt when it cannot be read or does not parse.
 inline std::optional<SceneDescription> LoadSceneFile(const std::string& relative_path) {
-  std::ifstream in(std::string(RENDERQ_SOURCE_DIR) + "/" + relative_path);
+  std::ifstream in(TestDataPath(relative_path));
   if (!in) return std::nullopt;
   std::stringstream body;
   body << in.rdbuf();

@@ -27,6 +27,7 @@
 #include <sstream>
 
 #include "tests/kernels/block_stats.h"
+#include "tests/kernels/test_data.h"
 #include "tests/kernels/test_scenes.h"
 
 namespace renderq::testing {
@@ -58,8 +59,7 @@ void CheckAgainstReference(const UnbiasedCase& c) {
   BOOST_REQUIRE_MESSAGE(scene.has_value(), "cannot load " << c.scene_path);
   scene->width = c.width;
   scene->height = c.height;
-  const std::string path =
-      std::string(RENDERQ_SOURCE_DIR) + "/tests/kernels/reference/" + c.name + ".json";
+  const std::string path = TestDataPath("tests/kernels/reference/" + std::string(c.name) + ".json");
   const char* update = std::getenv("RENDERQ_UPDATE_REFERENCES");
   if (update != nullptr && std::string(update) == "1") {
     const BlockStats made =
