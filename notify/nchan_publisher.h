@@ -1,0 +1,31 @@
+// Publishes to nchan channels through nginx's publisher location, reached
+// on a unix socket that only the dispatcher may open (nginx/renderq.conf.in:
+// `location /pub/`): POST appends a message, DELETE removes a channel and
+// ends its streams. One kept-alive connection; not thread-safe (LiveHub
+// calls it under its mutex).
+#pragma once
+
+#include <string>
+
+#include "notify/channel_publisher.h"
+
+namespace renderq::notify {
+
+class NchanPublisher final : public ChannelPublisher {
+ public:
+  explicit NchanPublisher(std::string socket_path);
+  ~NchanPublisher() override;
+  NchanPublisher(const NchanPublisher&) = delete;
+  NchanPublisher& operator=(const NchanPublisher&) = delete;
+
+  Status Publish(const std::string& channel, std::string_view message, int keep) override;
+  Status Delete(const std::string& channel) override;
+
+ private:
+  Status Send(const char* method, const std::string& channel, std::string_view body, int keep);
+
+  std::string socket_path_;
+  void* easy_ = nullptr;  // CURL*
+};
+
+}  // namespace renderq::notify
