@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 
@@ -12,12 +13,13 @@ namespace renderq::notify {
 class ChannelPublisher {
  public:
   virtual ~ChannelPublisher() = default;
-  // Appends `message` to `channel`: every stream on it gets it now; with
-  // keep > 0 the channel also stores the last `keep` messages for
-  // subscribers that arrive later (within nginx's message timeout).
-  virtual Status Publish(const std::string& channel, std::string_view message, int keep) = 0;
-  // Deletes `channel`: every stream reading it ends.
-  virtual Status Delete(const std::string& channel) = 0;
+  // Appends `message` to each of `channels` (in order on each channel); the
+  // channels also keep their last `keep` messages for a subscriber that
+  // arrives a moment later.
+  virtual Status Publish(const std::vector<std::string>& channels, std::string_view message,
+                         int keep) = 0;
+  // Deletes `channels`: every stream reading one of them ends.
+  virtual Status Delete(const std::vector<std::string>& channels) = 0;
 };
 
 }  // namespace renderq::notify

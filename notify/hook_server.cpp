@@ -101,6 +101,9 @@ void HookServer::Serve() {
     } else if (hook == "subscribed") {
       hub_->Subscribed(*sid);
       FCGX_PutS("Status: 204 No Content\r\n\r\n", request.out);
+    } else if (hook == "unsubscribed") {
+      hub_->Unsubscribed(*sid);
+      FCGX_PutS("Status: 204 No Content\r\n\r\n", request.out);
     } else {
       Refuse(request, 400, "unknown hook");
     }

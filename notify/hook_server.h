@@ -1,10 +1,14 @@
 // nginx's two questions about an event stream, answered over FastCGI on a
 // unix socket that only nginx may reach (mode 0660, nginx's group):
 //
-//   RENDERQ_HOOK=open        (nchan_authorize_request) a subscriber is about
-//                            to be subscribed: LiveHub::Open. 204 lets nchan
-//                            go on; any other answer is sent to the client.
+//   RENDERQ_HOOK=open        (nginx's auth_request) a subscriber is about to
+//                            be subscribed: LiveHub::Open. 204 lets nchan go
+//                            on; otherwise nginx answers 503 (error_page).
+//                            (Not nchan_authorize_request: Debian's nchan
+//                            1.3.6 crashes the worker when that request fails.)
 //   RENDERQ_HOOK=subscribed  (nchan_subscribe_request) it is: LiveHub::Subscribed.
+//   RENDERQ_HOOK=unsubscribed (nchan_unsubscribe_request) its client has gone:
+//                            LiveHub::Unsubscribed.
 //
 // with RENDERQ_SUBSCRIBER=s.<sid> and RENDERQ_STREAM=j.<job>|o.<owner>, the
 // channels the responder chose after checking the client's token.

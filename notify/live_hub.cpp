@@ -13,6 +13,13 @@ const char* EventName(LiveEvent::Kind kind) {
   return kind == LiveEvent::Kind::kState ? "state" : "progress";
 }
 
+std::vector<std::string> ChannelsOf(const std::vector<std::string>& sids) {
+  std::vector<std::string> out;
+  out.reserve(sids.size());
+  for (const std::string& sid : sids) out.push_back(SubscriberChannel(sid));
+  return out;
+}
+
 }  // namespace
 
 LiveHub::LiveHub(ChannelPublisher* publisher, const Clock* clock, LiveHubOptions options, Log log)
@@ -21,39 +28,68 @@ LiveHub::LiveHub(ChannelPublisher* publisher, const Clock* clock, LiveHubOptions
   next_keepalive_at_ = clock_->NowMs() + options_.keepalive_ms;
 }
 
-void LiveHub::PublishOrLog(const std::string& channel, std::string_view message, int keep) {
-  if (Status s = publisher_->Publish(channel, message, keep); !s.ok()) {
-    // nginx down or restarting: its streams are gone with it, and clients
-    // that reconnect get their first events from the views kept here.
-    log_("cannot publish to " + channel + ": " + s.ToString());
+void LiveHub::Start(const std::vector<LiveEvent>& states) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Streams of an earlier dispatcher read k too: deleting it ends them, and
+  // their clients come back to this one.
+  if (Status s = publisher_->Delete({std::string(kKeepAliveChannel)}); !s.ok()) {
+    log_("cannot end the streams of an earlier dispatcher: " + s.ToString());
+  }
+  for (const LiveEvent& e : states) {
+    if (e.kind == LiveEvent::Kind::kState && !e.terminal) UpdateView(e);
   }
 }
 
-void LiveHub::Load(const std::vector<LiveEvent>& states) {
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const LiveEvent& e : states) {
-    if (e.kind != LiveEvent::Kind::kState || e.terminal) continue;
-    for (const std::string& name : {JobChannel(e.job_id), OwnerChannel(e.owner_id)}) {
-      UpdateView(channels_[name], e);
+void LiveHub::PublishTo(const std::vector<std::string>& sids, std::string_view message) {
+  const std::vector<std::string> channels = ChannelsOf(sids);
+  for (std::size_t i = 0; i < channels.size(); i += options_.batch) {
+    const std::vector<std::string> batch(
+        channels.begin() + static_cast<std::ptrdiff_t>(i),
+        channels.begin() +
+            static_cast<std::ptrdiff_t>(std::min(channels.size(), i + options_.batch)));
+    if (Status s = publisher_->Publish(batch, message, options_.keep); !s.ok()) {
+      // nginx down or restarting: its streams are gone with it, and clients
+      // that reconnect start from the views kept here.
+      log_("cannot publish to " + std::to_string(batch.size()) + " streams: " + s.ToString());
     }
   }
 }
 
-void LiveHub::UpdateView(Channel& channel, const LiveEvent& e) {
-  channel.last_seq = std::max(channel.last_seq, e.seq);
+void LiveHub::End(const std::vector<std::string>& sids) {
+  const std::vector<std::string> channels = ChannelsOf(sids);
+  for (std::size_t i = 0; i < channels.size(); i += options_.batch) {
+    const std::vector<std::string> batch(
+        channels.begin() + static_cast<std::ptrdiff_t>(i),
+        channels.begin() +
+            static_cast<std::ptrdiff_t>(std::min(channels.size(), i + options_.batch)));
+    if (Status s = publisher_->Delete(batch); !s.ok()) {
+      log_("cannot end " + std::to_string(batch.size()) + " streams: " + s.ToString());
+    }
+  }
+  for (const std::string& sid : sids) Forget(sid);
+}
+
+void LiveHub::UpdateView(const LiveEvent& e) {
+  last_seq_ = std::max(last_seq_, e.seq);
   if (e.kind == LiveEvent::Kind::kState) {
     if (e.terminal) {
-      channel.jobs.erase(e.job_id);
-    } else {
-      auto parsed = nlohmann::json::parse(e.data, nullptr, /*allow_exceptions=*/false);
-      if (parsed.is_object()) channel.jobs[e.job_id] = JobView{std::move(parsed), e.seq};
+      jobs_.erase(e.job_id);
+      if (auto it = owned_.find(e.owner_id); it != owned_.end()) {
+        it->second.erase(e.job_id);
+        if (it->second.empty()) owned_.erase(it);
+      }
+      return;
     }
+    auto parsed = nlohmann::ordered_json::parse(e.data, nullptr, /*allow_exceptions=*/false);
+    if (!parsed.is_object()) return;
+    jobs_[e.job_id] = JobView{e.owner_id, std::move(parsed), e.seq};
+    owned_[e.owner_id].insert(e.job_id);
     return;
   }
   // Progress: the job object a later subscriber starts from shows it too.
-  const auto it = channel.jobs.find(e.job_id);
-  if (it == channel.jobs.end()) return;
-  const auto progress = nlohmann::json::parse(e.data, nullptr, false);
+  const auto it = jobs_.find(e.job_id);
+  if (it == jobs_.end()) return;
+  const auto progress = nlohmann::ordered_json::parse(e.data, nullptr, false);
   if (!progress.is_object()) return;
   for (const char* key : {"progress", "eta_seconds"}) {
     if (progress.contains(key)) it->second.job[key] = progress[key];
@@ -61,47 +97,56 @@ void LiveHub::UpdateView(Channel& channel, const LiveEvent& e) {
   it->second.seq = e.seq;
 }
 
-void LiveHub::Apply(const std::string& name, const LiveEvent& e) {
-  PublishOrLog(name, SseFrame(e.seq, EventName(e.kind), e.data), /*keep=*/0);
-  UpdateView(channels_[name], e);
-  if (e.terminal && name.starts_with("j.")) {
-    // Ends every stream of this job, after the terminal state just sent.
-    if (Status s = publisher_->Delete(name); !s.ok()) {
-      log_("cannot close the streams of " + name + ": " + s.ToString());
-    }
-  }
-}
-
-void LiveHub::Dispatch(const LiveEvent& e) {
-  for (const std::string& name : {JobChannel(e.job_id), OwnerChannel(e.owner_id)}) {
-    Channel& channel = channels_[name];
-    if (channel.holds > 0) {
-      channel.waiting.push_back(e);
-    } else {
-      Apply(name, e);
-      DropIfIdle(name);
-    }
-  }
-}
-
-void LiveHub::DropIfIdle(const std::string& name) {
-  const auto it = channels_.find(name);
-  if (it != channels_.end() && it->second.holds == 0 && it->second.jobs.empty() &&
-      it->second.waiting.empty()) {
-    channels_.erase(it);
-  }
-}
-
 void LiveHub::Remember(const LiveEvent& e) {
-  auto parsed = nlohmann::json::parse(e.data, nullptr, false);
+  auto parsed = nlohmann::ordered_json::parse(e.data, nullptr, false);
   if (!parsed.is_object()) return;
-  if (finished_.emplace(e.job_id, Finished{std::move(parsed), e.seq}).second) {
+  if (finished_.insert_or_assign(e.job_id, JobView{e.owner_id, std::move(parsed), e.seq}).second) {
     finished_order_.push_back(e.job_id);
   }
   while (finished_order_.size() > options_.recent_terminal) {
     finished_.erase(finished_order_.front());
     finished_order_.pop_front();
   }
+}
+
+void LiveHub::Forget(const std::string& sid) {
+  const auto it = streams_.find(sid);
+  if (it == streams_.end()) return;
+  if (auto r = readers_.find(it->second.channel); r != readers_.end()) {
+    r->second.erase(sid);
+    if (r->second.empty()) readers_.erase(r);
+  }
+  streams_.erase(it);
+}
+
+void LiveHub::Dispatch(const LiveEvent& e) {
+  UpdateView(e);
+  std::vector<std::string> job_readers, all;
+  if (auto r = readers_.find(JobChannel(e.job_id)); r != readers_.end()) {
+    job_readers.assign(r->second.begin(), r->second.end());
+  }
+  all = job_readers;
+  if (auto r = readers_.find(OwnerChannel(e.owner_id)); r != readers_.end()) {
+    all.insert(all.end(), r->second.begin(), r->second.end());
+  }
+  if (!all.empty()) PublishTo(all, SseFrame(e.seq, EventName(e.kind), e.data));
+  // The job's streams end after its terminal state, just sent.
+  if (e.terminal) {
+    const TimeMs now = clock_->NowMs();
+    for (const std::string& sid : job_readers) EndLater(sid, now);
+  }
+}
+
+void LiveHub::EndLater(const std::string& sid, TimeMs now) {
+  const auto it = streams_.find(sid);
+  if (it == streams_.end()) return;
+  // Nothing more is published to it; it is deleted (and forgotten) when due.
+  if (auto r = readers_.find(it->second.channel); r != readers_.end()) {
+    r->second.erase(sid);
+    if (r->second.empty()) readers_.erase(r);
+  }
+  it->second.channel.clear();
+  ending_.emplace(now + options_.end_delay_ms, sid);
 }
 
 void LiveHub::OnEvent(const LiveEvent& e) {
@@ -127,69 +172,76 @@ void LiveHub::OnEvent(const LiveEvent& e) {
   Dispatch(e);
 }
 
-Status LiveHub::Open(const std::string& sid, const std::string& name) {
-  if (!StreamChannel(name)) return Status::InvalidArgument("not a stream channel: " + name);
+Status LiveHub::Open(const std::string& sid, const std::string& channel) {
+  if (!StreamChannel(channel)) return Status::InvalidArgument("not a stream channel: " + channel);
   std::lock_guard<std::mutex> lock(mu_);
-  if (holds_.count(sid)) return Status::InvalidArgument("subscriber " + sid + " is open already");
-  Channel& channel = channels_[name];
-  Hold hold{name, clock_->NowMs() + options_.hold_ms, false};
-
-  std::string first;
-  if (name.starts_with("j.") && channel.jobs.empty()) {
-    // A job that finished between the responder's check and now: its final
-    // state, and then the stream ends.
-    if (const auto it = finished_.find(name.substr(2)); it != finished_.end()) {
-      first = SseFrame(it->second.seq, "state", it->second.job.dump());
-      hold.end_after = true;
+  if (streams_.count(sid)) return Status::InvalidArgument("stream " + sid + " is open already");
+  Stream stream{channel, clock_->NowMs(), false, false};
+  std::vector<const JobView*> views;
+  if (channel.starts_with("j.")) {
+    const std::string job = channel.substr(2);
+    if (const auto it = jobs_.find(job); it != jobs_.end()) {
+      views.push_back(&it->second);
+    } else if (const auto done = finished_.find(job); done != finished_.end()) {
+      // Finished between the responder's look and now: its final state, then the end.
+      views.push_back(&done->second);
+      stream.end_after = true;
     }
-  } else {
-    std::vector<const JobView*> views;
-    for (const auto& [id, view] : channel.jobs) views.push_back(&view);
+  } else if (const auto owned = owned_.find(std::stoll(channel.substr(2))); owned != owned_.end()) {
+    for (const std::string& job : owned->second) views.push_back(&jobs_.at(job));
     // In the order the jobs were submitted (RFC 3339 UTC times sort as text).
     std::sort(views.begin(), views.end(), [](const JobView* a, const JobView* b) {
       const std::string ta = a->job.value("created_at", ""), tb = b->job.value("created_at", "");
       return ta != tb ? ta < tb : a->job.value("id", "") < b->job.value("id", "");
     });
-    for (const JobView* view : views)
-      first += SseFrame(channel.last_seq, "state", view->job.dump());
   }
-  if (!first.empty()) PublishOrLog(SubscriberChannel(sid), first, /*keep=*/1);
-  ++channel.holds;
-  holds_.emplace(sid, std::move(hold));
+  std::string first;
+  for (const JobView* view : views) {
+    first += SseFrame(stream.end_after ? view->seq : last_seq_, "state", view->job.dump());
+  }
+  // A stream with nothing to show yet still gets its channel now, so that
+  // its subscriber finds what follows.
+  if (first.empty()) first = SseComment("stream open");
+  PublishTo({sid}, first);
+  readers_[channel].insert(sid);
+  streams_.emplace(sid, std::move(stream));
   return Status::Ok();
 }
 
 void LiveHub::Subscribed(const std::string& sid) {
   std::lock_guard<std::mutex> lock(mu_);
-  Release(sid);
+  const auto it = streams_.find(sid);
+  if (it == streams_.end()) return;
+  it->second.subscribed = true;
+  if (it->second.end_after) EndLater(sid, clock_->NowMs());
 }
 
-void LiveHub::Release(const std::string& sid) {
-  const auto it = holds_.find(sid);
-  if (it == holds_.end()) return;
-  const Hold hold = it->second;
-  holds_.erase(it);
-  if (hold.end_after) {
-    if (Status s = publisher_->Delete(SubscriberChannel(sid)); !s.ok()) {
-      log_("cannot end the stream of " + sid + ": " + s.ToString());
-    }
-  }
-  Channel& channel = channels_[hold.channel];
-  if (--channel.holds > 0) return;
-  std::deque<LiveEvent> waiting;
-  waiting.swap(channel.waiting);
-  for (const LiveEvent& e : waiting) Apply(hold.channel, e);
-  DropIfIdle(hold.channel);
+void LiveHub::Unsubscribed(const std::string& sid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Forget(sid);
+}
+
+std::size_t LiveHub::streams() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return streams_.size();
 }
 
 void LiveHub::Tick() {
   std::lock_guard<std::mutex> lock(mu_);
   const TimeMs now = clock_->NowMs();
-  std::vector<std::string> expired;
-  for (const auto& [sid, hold] : holds_) {
-    if (hold.deadline <= now) expired.push_back(sid);
+  std::vector<std::string> due;
+  while (!ending_.empty() && ending_.begin()->first <= now) {
+    due.push_back(ending_.begin()->second);
+    ending_.erase(ending_.begin());
   }
-  for (const std::string& sid : expired) Release(sid);
+  if (!due.empty()) End(due);
+  std::vector<std::string> abandoned;
+  for (const auto& [sid, stream] : streams_) {
+    if (!stream.subscribed && now - stream.opened_at >= options_.subscribe_within_ms) {
+      abandoned.push_back(sid);
+    }
+  }
+  for (const std::string& sid : abandoned) Forget(sid);
   for (auto& [job, p] : progress_) {
     if (p.pending && now - p.last_at >= options_.progress_interval_ms) {
       const LiveEvent e = std::move(*p.pending);
@@ -199,7 +251,11 @@ void LiveHub::Tick() {
     }
   }
   if (now >= next_keepalive_at_) {
-    PublishOrLog(std::string(kKeepAliveChannel), SseComment("keep-alive"), 0);
+    if (Status s =
+            publisher_->Publish({std::string(kKeepAliveChannel)}, SseComment("keep-alive"), 0);
+        !s.ok()) {
+      log_("cannot send keep-alives: " + s.ToString());
+    }
     next_keepalive_at_ = now + options_.keepalive_ms;
   }
 }
@@ -207,7 +263,10 @@ void LiveHub::Tick() {
 TimeMs LiveHub::NextTickAt() const {
   std::lock_guard<std::mutex> lock(mu_);
   TimeMs next = next_keepalive_at_;
-  for (const auto& [sid, hold] : holds_) next = std::min(next, hold.deadline);
+  if (!ending_.empty()) next = std::min(next, ending_.begin()->first);
+  for (const auto& [sid, stream] : streams_) {
+    if (!stream.subscribed) next = std::min(next, stream.opened_at + options_.subscribe_within_ms);
+  }
   for (const auto& [job, p] : progress_) {
     if (p.pending) next = std::min(next, p.last_at + options_.progress_interval_ms);
   }

@@ -2,22 +2,31 @@
 // streams nginx holds (nchan), so that every subscriber gets first a `state`
 // event per job it may see, then each later event once and in order.
 //
-// How a stream starts without a gap or a repeat. A subscriber reads two
-// channels at once (nchan multiplexing): its own s.<sid> and the stream's
-// channel C (j.<job> or o.<owner>). Before nchan subscribes it, nginx asks
-// the dispatcher (nchan_authorize_request -> Open): the hub publishes the
-// subscriber's first events into s.<sid>, where nchan keeps them for the
-// subscriber to read first, and holds C: events for C wait in the hub. Once
-// nchan has subscribed it (nchan_subscribe_request -> Subscribed) the hub
-// publishes what waited. The first events are made from what the hub has
-// published on C, so they are exactly the stream's state at the cut. A hold
-// lasts at most `hold_ms` (a client that left in between) and delays only
-// the streams of C, which belong to the same owner.
+// Every stream reads a channel of its own, s.<sid> (and the keep-alive
+// channel k). Before nchan subscribes it, nginx asks the dispatcher (an
+// auth_request to the hook server -> Open): the hub publishes the stream's
+// first events into s.<sid> and from then on every event the stream may see
+// (its job's, or its owner's). nchan keeps the last few messages of each
+// channel, and the subscriber starts at the oldest, so nothing published
+// between Open and the subscription is lost, and one channel has one order:
+// no event comes twice or out of turn, whichever nginx worker holds the
+// stream. (A stream reading a shared channel could not be cut cleanly: with
+// several workers, nchan may hand a new subscriber a message that was still
+// passing between workers when its first events were taken.)
+//
+// The first events are the hub's views: per job, the job object as of its
+// last published change (progress included). A job's streams end after its
+// terminal state: their channels are deleted `end_delay_ms` later, because
+// with several nginx workers nchan may hand a subscriber a deletion before a
+// message published just ahead of it. A subscriber to a job that has just
+// finished gets its final state and its stream ends the same way, counted
+// from its subscription. When the dispatcher starts, it deletes k, which ends the
+// streams of an earlier dispatcher (which it does not know): their clients
+// reconnect and start afresh here.
 //
 // Progress events are thinned to one per second per job (the latest value
 // wins); a state change drops a pending progress of its job, which would be
-// older. A job's channel is deleted after its terminal state, which ends the
-// job's streams. Every `keepalive_ms` a comment goes to every stream.
+// older. Every `keepalive_ms` a comment goes to every stream.
 //
 // Thread safety: every method may be called from any thread; one mutex
 // orders them, and publishing happens under it (a local unix socket).
@@ -28,6 +37,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,9 +52,12 @@
 namespace renderq::notify {
 
 struct LiveHubOptions {
-  TimeMs hold_ms = 500;                 // nginx subscribes within milliseconds of Open
   TimeMs progress_interval_ms = 1'000;  // SPEC: at most one progress per second per job
   TimeMs keepalive_ms = 15'000;
+  TimeMs subscribe_within_ms = 10'000;   // an Open never followed by a subscription is dropped
+  TimeMs end_delay_ms = 1'000;           // from a job's terminal state to the end of its streams
+  int keep = 32;                         // messages nchan keeps per stream for its subscriber
+  std::size_t batch = 100;               // channels per publish request
   std::size_t recent_terminal = 10'000;  // finished jobs remembered for late subscribers
 };
 
@@ -56,67 +69,66 @@ class LiveHub {
   LiveHub(ChannelPublisher* publisher, const Clock* clock, LiveHubOptions options = {},
           Log log = nullptr);
 
-  // The dispatcher (re)starts: the active jobs' states as the database holds
-  // them, without publishing them (streams open now already have them).
-  void Load(const std::vector<LiveEvent>& states);
+  // The dispatcher (re)starts: ends the streams of an earlier one and takes
+  // the active jobs' states as the database holds them.
+  void Start(const std::vector<LiveEvent>& states);
 
   // A change, in commit order.
   void OnEvent(const LiveEvent& event);
 
-  // nginx is about to subscribe `sid` to `channel` (j.<job> or o.<owner>).
-  // kInvalidArgument for a name that is neither.
+  // nginx is about to subscribe `sid` to the stream of `channel` (j.<job> or
+  // o.<owner>). kInvalidArgument for any other name or a sid seen before.
   Status Open(const std::string& sid, const std::string& channel);
-  // nginx has subscribed `sid`.
+  // nginx has subscribed `sid`; and later, its client has gone.
   void Subscribed(const std::string& sid);
+  void Unsubscribed(const std::string& sid);
 
-  // Runs what is due: holds that ran out, thinned progress, keep-alives.
+  // Runs what is due: thinned progress, keep-alives, forgotten Opens.
   void Tick();
   // When Tick() has something to do next.
   TimeMs NextTickAt() const;
 
+  std::size_t streams() const;
+
  private:
   struct JobView {
-    nlohmann::json job;
+    std::int64_t owner_id = 0;
+    nlohmann::ordered_json job;
     std::int64_t seq = 0;
   };
-  struct Channel {
-    std::map<std::string, JobView> jobs;  // active jobs as published on the channel
-    std::int64_t last_seq = 0;
-    std::deque<LiveEvent> waiting;  // events held back while holds > 0
-    int holds = 0;
-  };
-  struct Hold {
-    std::string channel;
-    TimeMs deadline = 0;
-    bool end_after = false;  // the job had finished: the stream ends after its first event
+  struct Stream {
+    std::string channel;  // j.<job> or o.<owner>
+    TimeMs opened_at = 0;
+    bool subscribed = false;
+    bool end_after = false;  // the job had finished: end after the first event
   };
   struct Progress {
     TimeMs last_at = -1'000'000'000;
     std::optional<LiveEvent> pending;
   };
-  struct Finished {
-    nlohmann::json job;
-    std::int64_t seq = 0;
-  };
 
   void Dispatch(const LiveEvent& event);
-  void Apply(const std::string& name, const LiveEvent& event);
-  void UpdateView(Channel& channel, const LiveEvent& event);
-  void Release(const std::string& sid);
-  void DropIfIdle(const std::string& name);
+  void UpdateView(const LiveEvent& event);
   void Remember(const LiveEvent& terminal);
-  void PublishOrLog(const std::string& channel, std::string_view message, int keep);
+  void Forget(const std::string& sid);
+  void PublishTo(const std::vector<std::string>& sids, std::string_view message);
+  void End(const std::vector<std::string>& sids);
+  void EndLater(const std::string& sid, TimeMs now);
 
   ChannelPublisher* publisher_;
   const Clock* clock_;
   LiveHubOptions options_;
   Log log_;
   mutable std::mutex mu_;
-  std::map<std::string, Channel> channels_;
-  std::map<std::string, Hold> holds_;         // by sid
-  std::map<std::string, Progress> progress_;  // by job
-  std::map<std::string, Finished> finished_;  // by job
+  std::map<std::string, JobView> jobs_;                   // active jobs
+  std::map<std::int64_t, std::set<std::string>> owned_;   // owner -> active jobs
+  std::map<std::string, Stream> streams_;                 // by sid
+  std::map<std::string, std::set<std::string>> readers_;  // channel -> sids
+  std::map<std::string, Progress> progress_;              // by job
+  std::multimap<TimeMs, std::string> ending_;             // due time -> sid to end
+  std::map<std::string, JobView> finished_;               // by job, bounded
   std::deque<std::string> finished_order_;
+  std::int64_t last_seq_ = 0;
   TimeMs next_keepalive_at_ = 0;
 };
 

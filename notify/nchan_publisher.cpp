@@ -22,14 +22,20 @@ NchanPublisher::~NchanPublisher() {
   if (easy_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(easy_));
 }
 
-Status NchanPublisher::Publish(const std::string& channel, std::string_view message, int keep) {
-  return Send("POST", channel, message, keep);
+Status NchanPublisher::Publish(const std::vector<std::string>& channels, std::string_view message,
+                               int keep) {
+  return Send("POST", channels, message, keep);
 }
 
-Status NchanPublisher::Delete(const std::string& channel) { return Send("DELETE", channel, {}, 0); }
+Status NchanPublisher::Delete(const std::vector<std::string>& channels) {
+  return Send("DELETE", channels, {}, 0);
+}
 
-Status NchanPublisher::Send(const char* method, const std::string& channel, std::string_view body,
-                            int keep) {
+Status NchanPublisher::Send(const char* method, const std::vector<std::string>& channels,
+                            std::string_view body, int keep) {
+  if (channels.empty()) return Status::Ok();
+  std::string channel;
+  for (const std::string& c : channels) channel += (channel.empty() ? "" : ",") + c;
   CURL* e = static_cast<CURL*>(easy_);
   if (e == nullptr) return Status::Internal("libcurl could not allocate a handle");
   curl_easy_reset(e);
