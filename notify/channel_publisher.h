@@ -13,11 +13,9 @@ namespace renderq::notify {
 class ChannelPublisher {
  public:
   virtual ~ChannelPublisher() = default;
-  // Appends `message` to each of `channels` (in order on each channel); the
-  // channels also keep their last `keep` messages for a subscriber that
-  // arrives a moment later.
-  virtual Status Publish(const std::vector<std::string>& channels, std::string_view message,
-                         int keep) = 0;
+  // Sends `message` to the current subscribers of each of `channels`, in
+  // order on each channel; nothing is kept for later subscribers.
+  virtual Status Publish(const std::vector<std::string>& channels, std::string_view message) = 0;
   // Deletes `channels`: every stream reading one of them ends.
   virtual Status Delete(const std::vector<std::string>& channels) = 0;
 };

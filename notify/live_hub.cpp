@@ -47,7 +47,7 @@ void LiveHub::PublishTo(const std::vector<std::string>& sids, std::string_view m
         channels.begin() + static_cast<std::ptrdiff_t>(i),
         channels.begin() +
             static_cast<std::ptrdiff_t>(std::min(channels.size(), i + options_.batch)));
-    if (Status s = publisher_->Publish(batch, message, options_.keep); !s.ok()) {
+    if (Status s = publisher_->Publish(batch, message); !s.ok()) {
       // nginx down or restarting: its streams are gone with it, and clients
       // that reconnect start from the views kept here.
       log_("cannot publish to " + std::to_string(batch.size()) + " streams: " + s.ToString());
@@ -172,11 +172,8 @@ void LiveHub::OnEvent(const LiveEvent& e) {
   Dispatch(e);
 }
 
-Status LiveHub::Open(const std::string& sid, const std::string& channel) {
-  if (!StreamChannel(channel)) return Status::InvalidArgument("not a stream channel: " + channel);
-  std::lock_guard<std::mutex> lock(mu_);
-  if (streams_.count(sid)) return Status::InvalidArgument("stream " + sid + " is open already");
-  Stream stream{channel, clock_->NowMs(), false, false};
+std::string LiveHub::FirstEvents(Stream& stream) {
+  const std::string& channel = stream.channel;
   std::vector<const JobView*> views;
   if (channel.starts_with("j.")) {
     const std::string job = channel.substr(2);
@@ -199,21 +196,33 @@ Status LiveHub::Open(const std::string& sid, const std::string& channel) {
   for (const JobView* view : views) {
     first += SseFrame(stream.end_after ? view->seq : last_seq_, "state", view->job.dump());
   }
-  // A stream with nothing to show yet still gets its channel now, so that
-  // its subscriber finds what follows.
+  // A stream with nothing to show yet gets a comment: its channel exists.
   if (first.empty()) first = SseComment("stream open");
-  PublishTo({sid}, first);
-  readers_[channel].insert(sid);
-  streams_.emplace(sid, std::move(stream));
+  return first;
+}
+
+Status LiveHub::Open(const std::string& sid, const std::string& channel) {
+  if (!StreamChannel(channel)) return Status::InvalidArgument("not a stream channel: " + channel);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (streams_.count(sid)) return Status::InvalidArgument("stream " + sid + " is open already");
+  streams_.emplace(sid, Stream{channel, clock_->NowMs(), false, false});
   return Status::Ok();
 }
 
 void LiveHub::Subscribed(const std::string& sid) {
   std::lock_guard<std::mutex> lock(mu_);
   const auto it = streams_.find(sid);
-  if (it == streams_.end()) return;
-  it->second.subscribed = true;
-  if (it->second.end_after) EndLater(sid, clock_->NowMs());
+  if (it == streams_.end() || it->second.subscribed) return;
+  Stream& stream = it->second;
+  stream.subscribed = true;
+  // The first events and everything after go out in one order from here,
+  // under the lock that orders events: nothing falls between them.
+  PublishTo({sid}, FirstEvents(stream));
+  if (stream.end_after) {
+    EndLater(sid, clock_->NowMs());
+  } else {
+    readers_[stream.channel].insert(sid);
+  }
 }
 
 void LiveHub::Unsubscribed(const std::string& sid) {
@@ -251,8 +260,7 @@ void LiveHub::Tick() {
     }
   }
   if (now >= next_keepalive_at_) {
-    if (Status s =
-            publisher_->Publish({std::string(kKeepAliveChannel)}, SseComment("keep-alive"), 0);
+    if (Status s = publisher_->Publish({std::string(kKeepAliveChannel)}, SseComment("keep-alive"));
         !s.ok()) {
       log_("cannot send keep-alives: " + s.ToString());
     }

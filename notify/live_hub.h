@@ -3,26 +3,28 @@
 // event per job it may see, then each later event once and in order.
 //
 // Every stream reads a channel of its own, s.<sid> (and the keep-alive
-// channel k). Before nchan subscribes it, nginx asks the dispatcher (an
-// auth_request to the hook server -> Open): the hub publishes the stream's
-// first events into s.<sid> and from then on every event the stream may see
-// (its job's, or its owner's). nchan keeps the last few messages of each
-// channel, and the subscriber starts at the oldest, so nothing published
-// between Open and the subscription is lost, and one channel has one order:
-// no event comes twice or out of turn, whichever nginx worker holds the
-// stream. (A stream reading a shared channel could not be cut cleanly: with
-// several workers, nchan may hand a new subscriber a message that was still
-// passing between workers when its first events were taken.)
+// channel k). nginx tells the dispatcher's hook server about a stream twice:
+// before nchan subscribes it (an auth_request -> Open: the stream may start,
+// for the channel the responder chose after checking the token), and once
+// nchan has subscribed it (nchan_subscribe_request -> Subscribed). Then the
+// hub publishes the stream's first events into s.<sid>, made from its views
+// of the jobs as published so far, and from then on every event the stream
+// may see (its job's, or its owner's), all under one lock: nothing falls
+// between the first events and the next, and one channel has one order.
+// nchan keeps no message (subscribers start at the newest): with several
+// nginx workers, Debian's nchan 1.3.6 was seen to drop messages a
+// subscriber should have fetched from a channel's store, never ones pushed
+// to it live; and a stream that reads only its own channel cannot be handed
+// a message that was on its way between workers when it started.
 //
-// The first events are the hub's views: per job, the job object as of its
-// last published change (progress included). A job's streams end after its
-// terminal state: their channels are deleted `end_delay_ms` later, because
-// with several nginx workers nchan may hand a subscriber a deletion before a
-// message published just ahead of it. A subscriber to a job that has just
-// finished gets its final state and its stream ends the same way, counted
-// from its subscription. When the dispatcher starts, it deletes k, which ends the
-// streams of an earlier dispatcher (which it does not know): their clients
-// reconnect and start afresh here.
+// The views hold, per active job, the job object as of its last published
+// change (progress included). A job's streams end after its terminal state:
+// their channels are deleted `end_delay_ms` later, because nchan may hand a
+// subscriber a deletion before a message published just ahead of it. A
+// subscriber to a job that has just finished gets its final state and its
+// stream ends the same way. When the dispatcher starts, it deletes k, which
+// ends the streams of an earlier dispatcher (which it does not know): their
+// clients reconnect and start afresh here.
 //
 // Progress events are thinned to one per second per job (the latest value
 // wins); a state change drops a pending progress of its job, which would be
@@ -56,7 +58,6 @@ struct LiveHubOptions {
   TimeMs keepalive_ms = 15'000;
   TimeMs subscribe_within_ms = 10'000;   // an Open never followed by a subscription is dropped
   TimeMs end_delay_ms = 1'000;           // from a job's terminal state to the end of its streams
-  int keep = 32;                         // messages nchan keeps per stream for its subscriber
   std::size_t batch = 100;               // channels per publish request
   std::size_t recent_terminal = 10'000;  // finished jobs remembered for late subscribers
 };
@@ -79,7 +80,8 @@ class LiveHub {
   // nginx is about to subscribe `sid` to the stream of `channel` (j.<job> or
   // o.<owner>). kInvalidArgument for any other name or a sid seen before.
   Status Open(const std::string& sid, const std::string& channel);
-  // nginx has subscribed `sid`; and later, its client has gone.
+  // nginx has subscribed `sid`: its first events go out now; and later, its
+  // client has gone.
   void Subscribed(const std::string& sid);
   void Unsubscribed(const std::string& sid);
 
@@ -107,6 +109,7 @@ class LiveHub {
     std::optional<LiveEvent> pending;
   };
 
+  std::string FirstEvents(Stream& stream);
   void Dispatch(const LiveEvent& event);
   void UpdateView(const LiveEvent& event);
   void Remember(const LiveEvent& terminal);

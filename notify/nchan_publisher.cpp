@@ -22,17 +22,16 @@ NchanPublisher::~NchanPublisher() {
   if (easy_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(easy_));
 }
 
-Status NchanPublisher::Publish(const std::vector<std::string>& channels, std::string_view message,
-                               int keep) {
-  return Send("POST", channels, message, keep);
+Status NchanPublisher::Publish(const std::vector<std::string>& channels, std::string_view message) {
+  return Send("POST", channels, message);
 }
 
 Status NchanPublisher::Delete(const std::vector<std::string>& channels) {
-  return Send("DELETE", channels, {}, 0);
+  return Send("DELETE", channels, {});
 }
 
 Status NchanPublisher::Send(const char* method, const std::vector<std::string>& channels,
-                            std::string_view body, int keep) {
+                            std::string_view body) {
   if (channels.empty()) return Status::Ok();
   std::string channel;
   for (const std::string& c : channels) channel += (channel.empty() ? "" : ",") + c;
@@ -40,7 +39,7 @@ Status NchanPublisher::Send(const char* method, const std::vector<std::string>& 
   if (e == nullptr) return Status::Internal("libcurl could not allocate a handle");
   curl_easy_reset(e);
   // The host part is ignored: the socket decides where the request goes.
-  const std::string url = "http://localhost/pub/" + channel + "?keep=" + std::to_string(keep);
+  const std::string url = "http://localhost/pub/" + channel;
   curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, socket_path_.c_str());
   curl_easy_setopt(e, CURLOPT_URL, url.c_str());
   curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);

@@ -19,13 +19,11 @@ class NchanPublisher final : public ChannelPublisher {
   NchanPublisher(const NchanPublisher&) = delete;
   NchanPublisher& operator=(const NchanPublisher&) = delete;
 
-  Status Publish(const std::vector<std::string>& channels, std::string_view message,
-                 int keep) override;
+  Status Publish(const std::vector<std::string>& channels, std::string_view message) override;
   Status Delete(const std::vector<std::string>& channels) override;
 
  private:
-  Status Send(const char* method, const std::vector<std::string>& channels, std::string_view body,
-              int keep);
+  Status Send(const char* method, const std::vector<std::string>& channels, std::string_view body);
 
   std::string socket_path_;
   void* easy_ = nullptr;  // CURL*

@@ -72,17 +72,21 @@ Result<WebhookUrl> WebhookUrlPolicy::Parse(std::string_view text) const {
   return out;
 }
 
-std::optional<std::string> WebhookUrlPolicy::RefusalFor(const IpAddress& address) const {
+std::optional<std::string> WebhookUrlPolicy::Describe(const IpAddress& address) const {
   for (const IpRange& r : options_.allowed) {
     if (r.Contains(address)) return std::nullopt;
   }
-  if (const auto special = SpecialPurpose(address)) {
-    return address.ToString() + " is a " + std::string(*special) + " address";
-  }
+  if (const auto special = SpecialPurpose(address))
+    return "a " + std::string(*special) + " address";
   const IpAddress plain = address.Unwrapped();
   for (const IpAddress& own : options_.own) {
-    if (own.Unwrapped() == plain) return address.ToString() + " is this server's own address";
+    if (own.Unwrapped() == plain) return std::string("this server's own address");
   }
+  return std::nullopt;
+}
+
+std::optional<std::string> WebhookUrlPolicy::RefusalFor(const IpAddress& address) const {
+  if (auto what = Describe(address)) return address.ToString() + " is " + *what;
   return std::nullopt;
 }
 
@@ -99,10 +103,12 @@ Result<WebhookUrl> WebhookUrlPolicy::CheckRegistration(std::string_view text,
     }
     addresses = std::move(resolved).value();
   }
+  const bool literal = IpAddress::Parse(url.host).has_value();
   for (const IpAddress& a : addresses) {
-    if (auto why = RefusalFor(a)) {
-      const std::string via = IpAddress::Parse(url.host) ? "" : url.host + " resolves to ";
-      return Status::InvalidArgument(via + *why + "; " + std::string(kWhatIsAllowed));
+    if (auto what = Describe(a)) {
+      const std::string why = literal ? a.ToString() + " is " + *what
+                                      : url.host + " resolves to " + a.ToString() + ", " + *what;
+      return Status::InvalidArgument(why + "; " + std::string(kWhatIsAllowed));
     }
   }
   return url;

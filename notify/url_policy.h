@@ -52,8 +52,11 @@ class WebhookUrlPolicy {
   // to the private one). kInvalidArgument names the address and why.
   Result<WebhookUrl> CheckRegistration(std::string_view url, const Resolver& resolver) const;
 
-  // Why a connection to `address` is refused, or nullopt when it may go.
+  // Why a connection to `address` is refused ("127.0.0.1 is a loopback
+  // address"), or nullopt when it may go.
   std::optional<std::string> RefusalFor(const IpAddress& address) const;
+  // The same, as what the address is ("a loopback address").
+  std::optional<std::string> Describe(const IpAddress& address) const;
 
   const UrlPolicyOptions& options() const { return options_; }
 

@@ -26,14 +26,12 @@ int main(int argc, char** argv) {
   using namespace renderq::notify;
   std::string publish_socket, hook_socket;
   TimeMs end_delay_ms = LiveHubOptions{}.end_delay_ms;
-  int keep = LiveHubOptions{}.keep;
   std::size_t batch = LiveHubOptions{}.batch;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--publish-socket") publish_socket = argv[i + 1];
     if (flag == "--hook-socket") hook_socket = argv[i + 1];
     if (flag == "--end-delay-ms") end_delay_ms = std::stoll(argv[i + 1]);
-    if (flag == "--keep") keep = std::stoi(argv[i + 1]);
     if (flag == "--batch") batch = std::stoul(argv[i + 1]);
   }
   if (publish_socket.empty() || hook_socket.empty()) {
@@ -45,7 +43,6 @@ int main(int argc, char** argv) {
   LiveHubOptions options;
   options.keepalive_ms = 2'000;
   options.end_delay_ms = end_delay_ms;
-  options.keep = keep;
   options.batch = batch;
   LiveHub hub(&publisher, SystemClock::Instance(), options, log);
   hub.Start({});

@@ -17,15 +17,13 @@ class RecordingPublisher final : public ChannelPublisher {
     std::string what;  // "publish" or "delete"
     std::vector<std::string> channels;
     std::string message;
-    int keep = 0;
   };
-  Status Publish(const std::vector<std::string>& channels, std::string_view message,
-                 int keep) override {
-    ops.push_back({"publish", channels, std::string(message), keep});
+  Status Publish(const std::vector<std::string>& channels, std::string_view message) override {
+    ops.push_back({"publish", channels, std::string(message)});
     return Status::Ok();
   }
   Status Delete(const std::vector<std::string>& channels) override {
-    ops.push_back({"delete", channels, "", 0});
+    ops.push_back({"delete", channels, ""});
     return Status::Ok();
   }
   static bool Has(const Op& op, const std::string& channel) {
@@ -98,6 +96,7 @@ BOOST_AUTO_TEST_CASE(EventsReachOnlyTheStreamsThatMaySeeThem) {
   BOOST_TEST(hub.Open(kSid, JobChannel(kJob)).ok());
   BOOST_TEST(hub.Open(kSid2, OwnerChannel(1)).ok());
   BOOST_TEST(hub.Open(kSid3, OwnerChannel(2)).ok());
+  for (const std::string& sid : {kSid, kSid2, kSid3}) hub.Subscribed(sid);
   publisher.ops.clear();
   hub.OnEvent(State(1, kJob, "queued"));
   hub.OnEvent(State(2, kOther, "queued"));
@@ -106,9 +105,8 @@ BOOST_AUTO_TEST_CASE(EventsReachOnlyTheStreamsThatMaySeeThem) {
   BOOST_TEST(publisher.On(Stream(kSid)) == std::vector<std::string>{a});
   BOOST_TEST(publisher.On(Stream(kSid2)) == (std::vector<std::string>{a, b}));
   BOOST_TEST(publisher.On(Stream(kSid3)).empty());
-  // One request per event for all its streams; nchan keeps a few per stream.
+  // One request per event for all its streams.
   BOOST_TEST(publisher.ops.size() == 2u);
-  BOOST_TEST(publisher.ops[0].keep == LiveHubOptions{}.keep);
 }
 
 BOOST_AUTO_TEST_CASE(AStreamStartsWithTheStateOfEachActiveJob) {
@@ -117,6 +115,9 @@ BOOST_AUTO_TEST_CASE(AStreamStartsWithTheStateOfEachActiveJob) {
   hub.OnEvent(State(3, kJob, "running", 1, "2026-01-01T00:00:01.000Z"));
   hub.OnEvent(Progress(4, kJob, 0.5));
   BOOST_TEST(hub.Open(kSid, OwnerChannel(1)).ok());
+  // Nothing before nchan has subscribed the stream: it would not be there to get it.
+  BOOST_TEST(publisher.On(Stream(kSid)).empty());
+  hub.Subscribed(kSid);
   const auto first = publisher.On(Stream(kSid));
   BOOST_REQUIRE(first.size() == 1u);  // one message: every first event at once
   auto running =
@@ -129,17 +130,20 @@ BOOST_AUTO_TEST_CASE(AStreamStartsWithTheStateOfEachActiveJob) {
   BOOST_TEST(first[0] == Frame(4, "state", running.dump()) + Frame(4, "state", queued.dump()));
 }
 
-BOOST_AUTO_TEST_CASE(EventsAfterTheOpenFollowTheFirstOnesOnTheSameChannel) {
+BOOST_AUTO_TEST_CASE(WhatHappensBeforeTheSubscriptionIsInTheFirstEvents) {
   hub.OnEvent(State(1, kJob, "queued"));
   BOOST_TEST(hub.Open(kSid, JobChannel(kJob)).ok());
   hub.OnEvent(State(2, kJob, "running"));
+  hub.Subscribed(kSid);
+  hub.OnEvent(Progress(3, kJob, 0.25));
   BOOST_TEST(publisher.On(Stream(kSid)) ==
-             (std::vector<std::string>{Frame(1, "state", State(1, kJob, "queued").data),
-                                       Frame(2, "state", State(2, kJob, "running").data)}));
+             (std::vector<std::string>{Frame(2, "state", State(2, kJob, "running").data),
+                                       Frame(3, "progress", Progress(3, kJob, 0.25).data)}));
 }
 
 BOOST_AUTO_TEST_CASE(AStreamWithNothingToShowIsOpenedWithAComment) {
   BOOST_TEST(hub.Open(kSid, OwnerChannel(9)).ok());
+  hub.Subscribed(kSid);
   BOOST_TEST(publisher.On(Stream(kSid)) == std::vector<std::string>{": stream open\n\n"});
 }
 
@@ -172,10 +176,9 @@ BOOST_AUTO_TEST_CASE(ALateSubscriberToAFinishedJobGetsItsEndThenTheStreamCloses)
   hub.OnEvent(State(1, kJob, "running"));
   hub.OnEvent(State(2, kJob, "failed"));
   BOOST_TEST(hub.Open(kSid, JobChannel(kJob)).ok());
-  BOOST_TEST(publisher.On(Stream(kSid)).at(0) == Frame(2, "state", State(2, kJob, "failed").data));
-  // Not before nchan has subscribed it: the subscriber would find no channel.
-  BOOST_TEST(!publisher.Deleted(Stream(kSid)));
   hub.Subscribed(kSid);
+  BOOST_TEST(publisher.On(Stream(kSid)).at(0) == Frame(2, "state", State(2, kJob, "failed").data));
+  BOOST_TEST(!publisher.Deleted(Stream(kSid)));
   clock.Advance(LiveHubOptions{}.end_delay_ms);
   hub.Tick();
   BOOST_TEST(publisher.Deleted(Stream(kSid)));
@@ -184,6 +187,7 @@ BOOST_AUTO_TEST_CASE(ALateSubscriberToAFinishedJobGetsItsEndThenTheStreamCloses)
 
 BOOST_AUTO_TEST_CASE(ProgressIsThinnedToOnePerSecondLatestWins) {
   BOOST_TEST(hub.Open(kSid, JobChannel(kJob)).ok());
+  hub.Subscribed(kSid);
   hub.OnEvent(State(1, kJob, "running"));
   hub.OnEvent(Progress(2, kJob, 0.1));
   hub.OnEvent(Progress(3, kJob, 0.2));
@@ -213,6 +217,7 @@ BOOST_AUTO_TEST_CASE(StartEndsAnEarlierDispatchersStreamsAndTakesTheStates) {
   BOOST_TEST(publisher.ops[0].what == "delete");
   BOOST_TEST(publisher.ops[0].channels == std::vector<std::string>{"k"});
   BOOST_TEST(hub.Open(kSid, JobChannel(kJob)).ok());
+  hub.Subscribed(kSid);
   BOOST_TEST(publisher.On(Stream(kSid)).at(0) == Frame(7, "state", State(7, kJob, "running").data));
 }
 
@@ -235,6 +240,7 @@ BOOST_AUTO_TEST_CASE(ManyStreamsArePublishedInBatches) {
     char sid[33];
     std::snprintf(sid, sizeof sid, "%032x", i);
     BOOST_TEST(hub.Open(sid, OwnerChannel(1)).ok());
+    hub.Subscribed(sid);
   }
   publisher.ops.clear();
   hub.OnEvent(State(1, kJob, "queued"));

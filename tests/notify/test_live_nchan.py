@@ -57,7 +57,6 @@ http {{
   nchan_shared_memory_size 64m;
   # A publish names up to 100 streams' channels, joined by commas.
   nchan_max_channel_id_length 8192;
-  map $arg_keep $renderq_keep {{ default 0; "~^[0-9]{{1,4}}$" $arg_keep; }}
   map "" $renderq_no_message_id {{ default ""; }}
   server {{
     listen unix:{dir}/publish.sock;
@@ -65,8 +64,9 @@ http {{
       nchan_publisher;
       nchan_channel_id $renderq_channel;
       nchan_channel_id_split_delimiter ",";
-      nchan_message_buffer_length $renderq_keep;
-      nchan_message_timeout 60s;
+      # Live only: a stream's first events are published once nchan has
+      # subscribed it, and nothing is fetched from a store.
+      nchan_store_messages off;
     }}
   }}
   server {{
@@ -77,7 +77,7 @@ http {{
       nchan_subscriber http-raw-stream;
       nchan_subscriber_http_raw_stream_separator "";
       nchan_channel_id s.$renderq_sid k;
-      nchan_subscriber_first_message oldest;
+      nchan_subscriber_first_message newest;
       nchan_subscriber_last_message_id $renderq_no_message_id;
       # nginx's own auth_request, not nchan_authorize_request: Debian's nchan
       # 1.3.6 crashes the worker when its authorize request fails.
@@ -231,12 +231,21 @@ class Rig:
         self.nginx = subprocess.Popen(["nginx", "-p", str(self.dir), "-c", str(conf), "-e", "stderr"],
                                       stderr=open(self.dir / "nginx.stderr", "w"), start_new_session=True)
         deadline = time.monotonic() + 10
-        while not (self.dir / "publish.sock").exists() or not (self.dir / "hook.sock").exists():
+        while not self._ready():
             assert self.nginx.poll() is None, (self.dir / "nginx.stderr").read_text()
             assert time.monotonic() < deadline, "nginx or the driver did not start"
             time.sleep(0.02)
         self.seq = 0
         self.lock = threading.Lock()
+
+    def _ready(self):
+        if not (self.dir / "publish.sock").exists() or not (self.dir / "hook.sock").exists():
+            return False
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            return True
+        except OSError:
+            return False
 
     def event(self, job, owner, state=None, progress=None, **extra):
         with self.lock:

@@ -49,11 +49,12 @@ BOOST_AUTO_TEST_CASE(RefusesTheSsrfTable) {
       {"https://10.0.0.1/", "10.0.0.1 is a private address"},
       {"https://[::1]/", "::1 is a loopback address"},
       {"https://169.254.169.254/", "169.254.169.254 is a link-local address"},
-      {"https://loopback.example.com/", "loopback.example.com resolves to 127.0.0.1"},
-      {"https://localhost:8443/hook", "resolves to 127.0.0.1 is a loopback address"},
+      {"https://loopback.example.com/",
+       "loopback.example.com resolves to 127.0.0.1, a loopback address"},
+      {"https://localhost:8443/hook", "localhost resolves to 127.0.0.1, a loopback address"},
       // One private address among public ones is enough: the connection could go there.
-      {"https://split.example.com/", "10.1.2.3 is a private address"},
-      {"https://metadata.example.com/latest", "169.254.169.254 is a link-local"},
+      {"https://split.example.com/", "resolves to 10.1.2.3, a private address"},
+      {"https://metadata.example.com/latest", "169.254.169.254, a link-local"},
       // Other spellings of the same addresses.
       {"https://127.1/", "loopback"},
       {"https://2130706433/", "loopback"},
