@@ -35,6 +35,11 @@ void LiveHub::Start(const std::vector<LiveEvent>& states) {
   if (Status s = publisher_->Delete({std::string(kKeepAliveChannel)}); !s.ok()) {
     log_("cannot end the streams of an earlier dispatcher: " + s.ToString());
   }
+  // The views start again from the database: what they held may be stale
+  // (a dispatcher that lost the database missed events meanwhile).
+  jobs_.clear();
+  owned_.clear();
+  progress_.clear();
   for (const LiveEvent& e : states) {
     if (e.kind == LiveEvent::Kind::kState && !e.terminal) UpdateView(e);
   }

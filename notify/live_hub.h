@@ -70,7 +70,8 @@ class LiveHub {
   LiveHub(ChannelPublisher* publisher, const Clock* clock, LiveHubOptions options = {},
           Log log = nullptr);
 
-  // The dispatcher (re)starts: ends the streams of an earlier one and takes
+  // The dispatcher (re)starts, or lost the database for a while: ends every
+  // stream open so far (their clients reconnect and start afresh) and takes
   // the active jobs' states as the database holds them.
   void Start(const std::vector<LiveEvent>& states);
 
