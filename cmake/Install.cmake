@@ -46,7 +46,9 @@ set(renderq_site_values
   SUBMIT_RATE=${RENDERQ_SUBMIT_RATE}
   SUBMIT_BURST=${RENDERQ_SUBMIT_BURST}
   WEB_ROOT=${CMAKE_INSTALL_FULL_DATADIR}/renderq/web
-  EXAMPLES_DIR=${CMAKE_INSTALL_FULL_DATADIR}/renderq/examples)
+  EXAMPLES_DIR=${CMAKE_INSTALL_FULL_DATADIR}/renderq/examples
+  NCHAN_SOCKET=${RENDERQ_NCHAN_SOCKET}
+  NOTIFY_SOCKET=${RENDERQ_NOTIFY_SOCKET})
 set(renderq_site ${PROJECT_BINARY_DIR}/deploy/renderq.conf)
 # Rendered at install time by nginx/render_conf.py, which refuses a placeholder
 # without a value or a value without a placeholder.

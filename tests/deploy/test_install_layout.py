@@ -74,9 +74,12 @@ def check_site_matches_units(site, units):
     """nginx and systemd must agree on the socket and the results directory."""
     text = pathlib.Path(site).read_text()
     socket = unit_setting(units / "renderq-fcgi.socket", "ListenStream")
+    # The responder's socket, and renderq-notify's hooks beside it.
+    hooks = str(pathlib.Path(socket).parent / "notify.sock")
     passes = set(re.findall(r"fastcgi_pass\s+unix:([^;]+);", text))
-    if passes != {socket}:
-        raise Failure("site passes to %s, the socket unit listens on %s" % (passes, socket))
+    if passes != {socket, hooks}:
+        raise Failure("site passes to %s, the socket unit listens on %s and renderq-notify on %s"
+                      % (passes, socket, hooks))
     results = re.search(r"alias\s+([^;]+?)/?;", text).group(1)
     service_results = re.search(r"RENDERQ_RESULTS=(\S+)",
                                 (units / "renderq-worker@.service").read_text()).group(1)
