@@ -11,13 +11,14 @@
 #
 # Included last from the top-level CMakeLists.txt, once every target exists.
 
-foreach(program renderq-fcgi renderq-worker renderqctl renderq-render)
+foreach(program renderq-fcgi renderq-notify renderq-worker renderqctl renderq-render)
   if(TARGET ${program})
     install(TARGETS ${program} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
   endif()
 endforeach()
 
-install(FILES ${PROJECT_SOURCE_DIR}/docs/deploy.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/docs/deploy.md ${PROJECT_SOURCE_DIR}/docs/notifications.md
+        DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # ---- The nginx site, rendered from the one template every layout uses.
 set(RENDERQ_SERVER_NAME "_" CACHE STRING

@@ -22,8 +22,8 @@
 #include <string_view>
 #include <vector>
 
-#include "core/clock.h"
-#include "core/status.h"
+#include "core/model/clock.h"
+#include "core/model/status.h"
 #include "notify/delivery_outbox.h"
 #include "notify/retry_schedule.h"
 #include "notify/url_policy.h"

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/status.h"
+#include "core/model/status.h"
 #include "notify/retry_schedule.h"
 
 namespace renderq::notify {

@@ -1,6 +1,7 @@
 #include "notify/dispatcher.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace renderq::notify {
 
@@ -9,6 +10,8 @@ namespace {
 constexpr std::size_t kBatch = 500;
 constexpr TimeMs kRetryMs = 1'000;
 constexpr TimeMs kMaxWaitMs = 1'000;  // the feed's wake-up is a hint: look at least this often
+// After a wake-up that found nothing: look again after these waits.
+constexpr TimeMs kRecheckMs[] = {2, 5, 10, 20, 40};
 
 }  // namespace
 
@@ -53,6 +56,8 @@ bool Dispatcher::Resume() {
 }
 
 void Dispatcher::LiveLoop() {
+  bool woken = false;
+  std::size_t recheck = 0;
   while (!stop_) {
     if (!started_feed_ && !Resume()) {
       feed_->WaitForChange(kRetryMs);
@@ -74,8 +79,18 @@ void Dispatcher::LiveLoop() {
     if (!events->empty() && engine_ != nullptr) engine_->Wake();
     hub_->Tick();
     if (events->size() == kBatch) continue;
-    const TimeMs wait = std::clamp<TimeMs>(hub_->NextTickAt() - clock_->NowMs(), 0, kMaxWaitMs);
+    TimeMs wait = std::clamp<TimeMs>(hub_->NextTickAt() - clock_->NowMs(), 0, kMaxWaitMs);
+    // A wake-up that found nothing may have come early: SQLite's WAL is
+    // written (and inotify fires) before the commit is synced and visible.
+    // Look again soon, a few times, before waiting long.
+    if (events->empty() && woken && recheck < std::size(kRecheckMs)) {
+      wait = std::min(wait, kRecheckMs[recheck++]);
+    } else if (!events->empty() || !woken) {
+      recheck = 0;
+    }
+    const TimeMs before = clock_->NowMs();
     feed_->WaitForChange(wait);
+    woken = clock_->NowMs() - before < wait;
   }
 }
 

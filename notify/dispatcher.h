@@ -16,8 +16,8 @@
 #include <string_view>
 #include <thread>
 
-#include "core/clock.h"
-#include "core/status.h"
+#include "core/model/clock.h"
+#include "core/model/status.h"
 #include "notify/delivery_engine.h"
 #include "notify/hook_server.h"
 #include "notify/live_feed.h"

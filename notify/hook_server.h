@@ -20,7 +20,7 @@
 #include <string_view>
 #include <thread>
 
-#include "core/status.h"
+#include "core/model/status.h"
 #include "notify/live_hub.h"
 
 namespace renderq::notify {

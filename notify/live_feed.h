@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/status.h"
+#include "core/model/status.h"
 #include "notify/live_event.h"
 #include "notify/retry_schedule.h"
 

@@ -46,8 +46,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/clock.h"
-#include "core/status.h"
+#include "core/model/clock.h"
+#include "core/model/status.h"
 #include "notify/channel_publisher.h"
 #include "notify/live_event.h"
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/status.h"
+#include "core/model/status.h"
 #include "notify/ip_address.h"
 
 namespace renderq::notify {

@@ -19,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/status.h"
+#include "core/model/status.h"
 
 typedef struct evp_pkey_st EVP_PKEY;
 

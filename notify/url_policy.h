@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/status.h"
+#include "core/model/status.h"
 #include "notify/ip_address.h"
 #include "notify/resolver.h"
 

@@ -11,11 +11,12 @@ import re
 import shutil
 import subprocess
 
-UNITS = ("renderq-fcgi.socket", "renderq-fcgi.service", "renderq-worker@.service",
-         "renderq-purge.service", "renderq-purge.timer")
+UNITS = ("renderq-fcgi.socket", "renderq-fcgi.service", "renderq-notify.socket",
+         "renderq-notify.service", "renderq-worker@.service", "renderq-purge.service",
+         "renderq-purge.timer")
 # The services scored by `systemd-analyze security` (templates need an instance).
-SERVICES = ("renderq-fcgi.service", "renderq-worker@0.service", "renderq-worker@cpu.service",
-            "renderq-purge.service")
+SERVICES = ("renderq-fcgi.service", "renderq-notify.service", "renderq-worker@0.service",
+            "renderq-worker@cpu.service", "renderq-purge.service")
 MAX_EXPOSURE = 2.0
 PLACEHOLDER = re.compile(r"@[A-Z][A-Z0-9_]*@")
 EXPOSURE = re.compile(r"Overall exposure level for \S+: (\d+\.\d+)")

@@ -137,7 +137,11 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(http.server.ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                pass  # a sender that hung up (a killed dispatcher) is part of the tests
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = "http://127.0.0.1:%d/hook" % self.port
@@ -196,40 +200,62 @@ class EventStream:
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
-        buf = b""
+        """Reads the answer: a stream nchan holds ends when the connection
+        closes; an answer of the responder (a job that has ended) has a
+        Content-Length or chunks, and ends with them."""
+        raw = b""
         head = None
+        body = b""
         try:
             while True:
                 data = self.sock.recv(65536)
                 if not data:
                     break
-                buf += data
+                raw += data
                 if head is None:
-                    if b"\r\n\r\n" not in buf:
+                    if b"\r\n\r\n" not in raw:
                         continue
-                    head, buf = buf.split(b"\r\n\r\n", 1)
+                    head, raw = raw.split(b"\r\n\r\n", 1)
                     lines = head.decode("latin-1").split("\r\n")
                     with self.cond:
                         self.status = int(lines[0].split()[1])
                         self.headers = {k.lower(): v.strip() for k, _, v in
                                         (line.partition(":") for line in lines[1:])}
                         self.cond.notify_all()
-                    if not self.headers.get("content-type", "").startswith("text/event-stream"):
-                        continue
-                if not self.headers.get("content-type", "").startswith("text/event-stream"):
-                    self.body = buf
-                    continue
-                while b"\n\n" in buf:
-                    raw, buf = buf.split(b"\n\n", 1)
-                    self._frame(raw.decode())
+                done, body, raw = self._take(body, raw)
+                if self.headers.get("content-type", "").startswith("text/event-stream"):
+                    while b"\n\n" in body:
+                        frame, body = body.split(b"\n\n", 1)
+                        self._frame(frame.decode())
+                if done:
+                    break
         except OSError:
             pass
         finally:
-            if head is not None and not self.headers.get("content-type", "").startswith("text/event-stream"):
-                self.body = buf
+            if not self.headers.get("content-type", "").startswith("text/event-stream"):
+                self.body = body
             self.ended.set()
             with self.cond:
                 self.cond.notify_all()
+
+    def _take(self, body, raw):
+        """Moves what arrived into the body; (complete, body, rest)."""
+        if "content-length" in self.headers:
+            need = int(self.headers["content-length"]) - len(body)
+            body += raw[:need]
+            return int(self.headers["content-length"]) == len(body), body, raw[need:]
+        if self.headers.get("transfer-encoding", "").lower() == "chunked":
+            while b"\r\n" in raw:
+                size_line, rest = raw.split(b"\r\n", 1)
+                size = int(size_line.split(b";")[0], 16)
+                if len(rest) < size + 2:
+                    break
+                if size == 0:
+                    return True, body, b""
+                body += rest[:size]
+                raw = rest[size + 2:]
+            return False, body, raw
+        return False, body + raw, b""
 
     def _frame(self, raw):
         with self.cond:

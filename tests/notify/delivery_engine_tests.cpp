@@ -8,7 +8,7 @@
 
 #include <thread>
 
-#include "core/clock.h"
+#include "core/model/clock.h"
 #include "notify/delivery_engine.h"
 #include "tests/notify/http_receiver.h"
 #include "tests/notify/memory_outbox.h"

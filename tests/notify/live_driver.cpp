@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/clock.h"
+#include "core/model/clock.h"
 #include "notify/hook_server.h"
 #include "notify/live_hub.h"
 #include "notify/nchan_publisher.h"

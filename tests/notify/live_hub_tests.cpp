@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/clock.h"
+#include "core/model/clock.h"
 #include "notify/live_channels.h"
 #include "notify/live_hub.h"
 

@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/clock.h"
+#include "core/model/clock.h"
 #include "notify/delivery_engine.h"
 #include "notify/local_addresses.h"
 #include "notify/url_policy.h"
