@@ -9,8 +9,11 @@ worker and renderq-notify, receivers on loopback (allowed for the test).
   gets nothing of another owner's jobs.
 - A receiver that fails twice gets the third attempt with the same
   webhook-id, and the delivery log shows the three attempts, newest first.
-- A receiver that hangs delays another webhook's deliveries by less than a
-  second (measured against a third, healthy receiver).
+- A receiver that hangs does not hold up another webhook's deliveries: the
+  other webhook gets each event at about the time a third, healthy receiver
+  does. The bound is half an attempt's 10 s timeout, which a dispatcher that
+  waited for the hanging receiver would exceed; the measured gap (usually a
+  few milliseconds) is printed, and the 1 s figure belongs to a quiet machine.
 - renderq-notify SIGKILLed while a delivery is in flight delivers it after
   its restart, with the same webhook-id.
 - Routes: secrets shown once and never listed, another owner's webhook 404,
@@ -30,6 +33,7 @@ import stack
 import worker_stack as ws
 
 LEASE = 12  # seconds: the restarted dispatcher takes the killed one's delivery after this
+ATTEMPT_TIMEOUT = 10  # seconds: how long the dispatcher waits for a receiver's answer
 
 
 def create_webhook(s, token, url, events):
@@ -150,7 +154,7 @@ def main():
                 lags.append(at_q - at_ok)
             print("ok: with a hanging receiver, another webhook got its events %s s after a third"
                   % ", ".join("%.3f" % lag for lag in lags))
-            assert all(abs(lag) < 1.0 for lag in lags), lags
+            assert all(abs(lag) < ATTEMPT_TIMEOUT / 2 for lag in lags), lags
             for hook in (hook_h, hook_q):
                 assert s.request("DELETE", "/api/v1/webhooks/%s" % hook["id"], token=alice)[0] == 204
             assert s.request("DELETE", "/api/v1/webhooks/%s" % hook_h["id"], token=alice)[0] == 404
