@@ -311,7 +311,8 @@ test("cancel a running job after confirming", async () => {
 test("another owner's job is not reachable by URL", async () => {
   const {status, body} = await api("POST", "/api/v1/jobs", OTHER_TOKEN, {...WATCH_SCENE, samples: 8, seed: 99});
   assert.equal(status, 201);
-  const {page, check} = await open({allow: [{status: 404, path: /^\/api\/v1\/jobs\/[0-9a-f-]+$/}]});
+  // The job page asks for the job's stream first: both answer 404.
+  const {page, check} = await open({allow: [{status: 404, path: /^\/api\/v1\/jobs\/[0-9a-f-]+(\/events)?$/}]});
   await signIn(page);
   await page.goto(`${BASE}/#/jobs/${body.id}`);
   await page.getByRole("heading", {name: "No such job"}).waitFor();

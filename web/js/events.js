@@ -76,7 +76,9 @@ export class EventStream {
 
   async connect() {
     this.timer = null;
-    if (isPaused()) {
+    // A hidden tab makes no new requests, as the pollers make none: an open
+    // stream stays open, but one that failed or ended waits for the tab to show.
+    if (isPaused() || document.hidden) {
       this.paused = true;
       return;
     }
