@@ -197,7 +197,8 @@ class EventStream:
         extra = "".join("%s: %s\r\n" % kv for kv in (headers or {}).items())
         self.sock.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
                            "Accept: text/event-stream\r\n%s\r\n" % (path, token, extra)).encode())
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
     def _read(self):
         """Reads the answer: a stream nchan holds ends when the connection
@@ -285,5 +286,13 @@ class EventStream:
             return list(self.frames)
 
     def close(self):
+        # Shut the connection down and let the reader finish before closing:
+        # a reader left in recv() on a closed descriptor reads, and OpenSSL
+        # answers with an alert into, whatever is next opened under that
+        # number (a database file, once: 24 bytes of TLS record in its header).
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(self.sock, socket.SHUT_RDWR)
+        if self.reader is not threading.current_thread():
+            self.reader.join(10)
         with contextlib.suppress(OSError):
             self.sock.close()
