@@ -68,6 +68,11 @@ async function open({viewport = {width: 1280, height: 860}, colorScheme = "light
       if (allow.some((a) => a.status === status && a.path.test(new URL(url).pathname))) return;
       if (status === 404 && /\/preview$/.test(url)) return;
     }
+    // nginx with nchan sometimes resets an HTTP/2 stream as it ends an event
+    // stream (nchan issue #576; seen here only on a heavily loaded machine):
+    // the console treats it as a dropped stream and carries on, which the
+    // tests' own checks of what the page shows still see.
+    if (/net::ERR_HTTP2_PROTOCOL_ERROR/.test(text) && /\/api\/v1\/(jobs\/[0-9a-f-]+\/)?events$/.test(url)) return;
     if (allowText && allowText.test(text)) return;
     problems.push(`console ${m.type()}: ${text} (${url})`);
   });
