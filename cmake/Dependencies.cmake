@@ -20,6 +20,8 @@ endif()
 find_package(PNG REQUIRED)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 find_package(nlohmann_json 3.10 REQUIRED)
+# Webhook deliveries (libcurl4-openssl-dev): the multi interface, CURLOPT_OPENSOCKETFUNCTION.
+find_package(CURL 7.85 REQUIRED)
 # Boost.Test only for the suites: a service build (scripts/run, -DRENDERQ_TESTS=OFF)
 # needs no test package.
 if(RENDERQ_TESTS)

@@ -11,13 +11,14 @@
 #
 # Included last from the top-level CMakeLists.txt, once every target exists.
 
-foreach(program renderq-fcgi renderq-worker renderqctl renderq-render)
+foreach(program renderq-fcgi renderq-notify renderq-worker renderqctl renderq-render)
   if(TARGET ${program})
     install(TARGETS ${program} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
   endif()
 endforeach()
 
-install(FILES ${PROJECT_SOURCE_DIR}/docs/deploy.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/docs/deploy.md ${PROJECT_SOURCE_DIR}/docs/notifications.md
+        DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # ---- The nginx site, rendered from the one template every layout uses.
 set(RENDERQ_SERVER_NAME "_" CACHE STRING
@@ -46,7 +47,9 @@ set(renderq_site_values
   SUBMIT_RATE=${RENDERQ_SUBMIT_RATE}
   SUBMIT_BURST=${RENDERQ_SUBMIT_BURST}
   WEB_ROOT=${CMAKE_INSTALL_FULL_DATADIR}/renderq/web
-  EXAMPLES_DIR=${CMAKE_INSTALL_FULL_DATADIR}/renderq/examples)
+  EXAMPLES_DIR=${CMAKE_INSTALL_FULL_DATADIR}/renderq/examples
+  NCHAN_SOCKET=${RENDERQ_NCHAN_SOCKET}
+  NOTIFY_SOCKET=${RENDERQ_NOTIFY_SOCKET})
 set(renderq_site ${PROJECT_BINARY_DIR}/deploy/renderq.conf)
 # Rendered at install time by nginx/render_conf.py, which refuses a placeholder
 # without a value or a value without a placeholder.

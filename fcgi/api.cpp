@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "fcgi/auth.h"
+#include "fcgi/event_routes.h"
 #include "fcgi/image_routes.h"
 #include "fcgi/job_routes.h"
 #include "fcgi/log.h"
@@ -13,6 +14,7 @@
 #include "fcgi/responses.h"
 #include "fcgi/routes.h"
 #include "fcgi/service_routes.h"
+#include "fcgi/webhook_routes.h"
 
 namespace renderq {
 
@@ -68,6 +70,17 @@ HttpResponse Api::Dispatch(const HttpRequest& request) const {
     case Endpoint::kJobs:
       return submit ? SubmitJob(ctx_, request, owner) : ListJobs(ctx_, request, owner);
     case Endpoint::kQueue: return QueueStatus(ctx_, request, owner);
+    case Endpoint::kEvents: return OwnerEvents(ctx_, owner);
+    case Endpoint::kWebhooks:
+      return request.method == "POST" ? CreateWebhook(ctx_, request, owner)
+                                      : ListWebhooks(ctx_, owner);
+    case Endpoint::kWebhook:
+    case Endpoint::kDeliveries: {
+      const std::string webhook(route->id);
+      if (!IsWebhookId(webhook)) return NotFound("no such webhook");
+      return endpoint == Endpoint::kWebhook ? DeleteWebhook(ctx_, owner, webhook)
+                                            : ListDeliveries(ctx_, owner, webhook);
+    }
     default: break;
   }
 
@@ -79,6 +92,8 @@ HttpResponse Api::Dispatch(const HttpRequest& request) const {
                                         : GetJob(ctx_, request, owner, *id);
     case Endpoint::kResult: return JobResult(ctx_, owner, *id);
     case Endpoint::kPreview: return JobPreview(ctx_, owner, *id);
+    case Endpoint::kRetry: return RetryJob(ctx_, owner, *id);
+    case Endpoint::kJobEvents: return JobEvents(ctx_, owner, *id);
     default: throw std::logic_error("a route without a handler");
   }
 }

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "core/util/program_options.h"
+#include "notify/ip_address.h"
 
 namespace renderq {
 
@@ -55,7 +56,15 @@ po::options_description Describe() {
       po::value<std::int64_t>()->default_value(defaults.max_queued_per_owner),
       "refuse an owner's submits (429 owner-queue-full) while it has this many queued")(
       "max-drain-seconds", po::value<double>()->default_value(defaults.max_drain_seconds),
-      "refuse submits (503 queue-full) while the queue's predicted drain time is over this");
+      "refuse submits (503 queue-full) while the queue's predicted drain time is over this")(
+      "webhook-public-key", po::value<std::string>()->value_name("FILE"),
+      "renderq-notify's X25519 public key (PEM): new webhooks' secrets are sealed to it\n"
+      "(default: $RENDERQ_WEBHOOK_PUBLIC_KEY; without one, creating a webhook is 503)")(
+      "webhook-allow", po::value<std::vector<std::string>>()->value_name("CIDR")->composing(),
+      "a range webhooks may point at although it is loopback, private or this host's\n"
+      "(repeatable; give renderq-notify the same)")(
+      "webhook-allow-http", po::bool_switch(),
+      "webhooks may be plain http (trials on one machine)");
   return d;
 }
 
@@ -82,6 +91,9 @@ Flags ParseFlags(int argc, char** argv) {
     Read(vm, "max-queued", f.max_queued);
     Read(vm, "max-queued-per-owner", f.max_queued_per_owner);
     Read(vm, "max-drain-seconds", f.max_drain_seconds);
+    Read(vm, "webhook-public-key", f.webhook_public_key);
+    Read(vm, "webhook-allow", f.webhook_allow);
+    f.webhook_allow_http = vm["webhook-allow-http"].as<bool>();
   } catch (const std::exception& e) {
     std::cerr << "renderq-fcgi: " << e.what() << "\n(see renderq-fcgi --help)\n";
     std::exit(2);
@@ -94,6 +106,10 @@ Flags ParseFlags(int argc, char** argv) {
     const char* env = std::getenv("RENDERQ_DB");
     if (env != nullptr) f.db = env;
   }
+  if (f.webhook_public_key.empty()) {
+    const char* env = std::getenv("RENDERQ_WEBHOOK_PUBLIC_KEY");
+    if (env != nullptr) f.webhook_public_key = env;
+  }
   std::string error;
   if (f.db.empty()) error = "no database: give --db PATH or set RENDERQ_DB";
   if (f.threads < 1 || f.threads > 1024) error = "--threads must be in [1, 1024]";
@@ -102,6 +118,9 @@ Flags ParseFlags(int argc, char** argv) {
   if (f.max_queued < 1) error = "--max-queued must be >= 1";
   if (f.max_queued_per_owner < 1) error = "--max-queued-per-owner must be >= 1";
   if (!f.socket_group.empty() && f.socket.empty()) error = "--socket-group needs --socket";
+  for (const std::string& range : f.webhook_allow) {
+    if (!notify::IpRange::Parse(range)) error = "--webhook-allow " + range + " is not a CIDR range";
+  }
   if (!error.empty()) {
     std::cerr << "renderq-fcgi: " << error << "\n(see renderq-fcgi --help)\n";
     std::exit(2);

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/model/cost_model.h"
 #include "core/model/queue_rules.h"
@@ -19,6 +20,11 @@ struct Flags {  // defaults as --help shows them
   std::int64_t max_queued = QueueLimits{}.max_queued;
   std::int64_t max_queued_per_owner = QueueLimits{}.max_queued_per_owner;
   double max_drain_seconds = QueueLimits{}.max_drain_seconds;
+  // Webhooks (docs/notifications.md): the dispatcher's public key, to seal
+  // secrets with, and where webhooks may point beyond public https addresses.
+  std::string webhook_public_key;
+  std::vector<std::string> webhook_allow;
+  bool webhook_allow_http = false;
 };
 
 // Parses argv (and RENDERQ_DB when --db is absent). Prints the help and exits 0

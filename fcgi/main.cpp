@@ -24,6 +24,7 @@
 #include "fcgi/flags.h"
 #include "fcgi/log.h"
 #include "fcgi/metrics.h"
+#include "notify/local_addresses.h"
 
 namespace renderq {
 namespace {
@@ -109,8 +110,23 @@ int Run(const Flags& flags) {
     LogLine("cannot open the database " + RedactedDb(flags.db) + ": " + store.status().ToString());
     return 1;
   }
+  ApiOptions api_options;
+  if (!flags.webhook_public_key.empty()) {
+    Result<notify::SealingKey> key =
+        notify::SealingKey::FromPublicPemFile(flags.webhook_public_key);
+    if (!key.ok()) {
+      LogLine("cannot load the webhook key: " + key.status().message());
+      return 1;
+    }
+    api_options.webhook_key = std::move(key).value();
+  }
+  for (const std::string& range : flags.webhook_allow) {
+    api_options.webhook_policy.allowed.push_back(*notify::IpRange::Parse(range));
+  }
+  api_options.webhook_policy.allow_http = flags.webhook_allow_http;
+  api_options.webhook_policy.own = notify::LocalInterfaceAddresses();
   Metrics metrics;
-  const Api api(store->get(), &metrics, SystemClock::Instance(), ApiOptions{});
+  const Api api(store->get(), &metrics, SystemClock::Instance(), std::move(api_options));
 
   FcgiServer server(&api, *listen_fd, flags.threads);
   server.Start();

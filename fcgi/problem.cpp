@@ -26,18 +26,23 @@ ProblemInfo Info(ProblemType type) {
       return {"idempotency-conflict", 409, "Idempotency-Key reused with a different body"};
     case ProblemType::kJobTerminal: return {"job-terminal", 409, "Job already finished"};
     case ProblemType::kResultNotReady: return {"result-not-ready", 409, "Result not ready"};
+    case ProblemType::kJobNotRetryable: return {"job-not-retryable", 409, "Job cannot be retried"};
+    case ProblemType::kTooManyWebhooks: return {"too-many-webhooks", 409, "Too many webhooks"};
     case ProblemType::kLengthRequired: return {"length-required", 411, "Content-Length required"};
     case ProblemType::kBodyTooLarge: return {"body-too-large", 413, "Request body too large"};
     case ProblemType::kUnsupportedMediaType:
       return {"unsupported-media-type", 415, "Unsupported media type"};
     case ProblemType::kInvalidScene: return {"invalid-scene", 422, "Invalid scene"};
     case ProblemType::kTooExpensive: return {"too-expensive", 422, "Scene too expensive"};
+    case ProblemType::kInvalidWebhook: return {"invalid-webhook", 422, "Invalid webhook"};
     case ProblemType::kOwnerQueueFull:
       return {"owner-queue-full", 429, "Too many queued jobs for this token"};
     case ProblemType::kInternal: return {"internal", 500, "Internal error"};
     case ProblemType::kQueueFull: return {"queue-full", 503, "Queue full"};
     case ProblemType::kStorageUnavailable:
       return {"storage-unavailable", 503, "Storage unavailable"};
+    case ProblemType::kWebhooksUnavailable:
+      return {"webhooks-unavailable", 503, "Webhooks unavailable"};
   }
   return {"internal", 500, "Internal error"};
 }

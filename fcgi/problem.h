@@ -28,15 +28,19 @@ enum class ProblemType {
   kIdempotencyConflict,    // 409
   kJobTerminal,            // 409
   kResultNotReady,         // 409
+  kJobNotRetryable,        // 409
+  kTooManyWebhooks,        // 409
   kLengthRequired,         // 411
   kBodyTooLarge,           // 413
   kUnsupportedMediaType,   // 415
   kInvalidScene,           // 422
   kTooExpensive,           // 422
+  kInvalidWebhook,         // 422
   kOwnerQueueFull,         // 429
   kInternal,               // 500: a bug in the responder
   kQueueFull,              // 503
   kStorageUnavailable,     // 503
+  kWebhooksUnavailable,    // 503: the responder has no key to seal secrets with
 };
 
 inline constexpr std::string_view kProblemTypePrefix = "urn:renderq:problem:";

@@ -1,10 +1,14 @@
 #include "fcgi/routes.h"
 
+#include <algorithm>
+
 namespace renderq {
 namespace {
 
 constexpr std::string_view kJobsPath = "/api/v1/jobs";
 constexpr std::string_view kJobPrefix = "/api/v1/jobs/";
+constexpr std::string_view kWebhooksPath = "/api/v1/webhooks";
+constexpr std::string_view kWebhookPrefix = "/api/v1/webhooks/";
 
 }  // namespace
 
@@ -15,6 +19,17 @@ std::optional<Route> MatchRoute(std::string_view path) {
   if (path == "/healthz") return Route{E::kHealthz, {}};
   if (path == "/metrics") return Route{E::kMetrics, {}};
   if (path == "/api/v1/openapi.json") return Route{E::kOpenApi, {}};
+  if (path == "/api/v1/events") return Route{E::kEvents, {}};
+  if (path == kWebhooksPath) return Route{E::kWebhooks, {}};
+  if (path.starts_with(kWebhookPrefix)) {
+    std::string_view rest = path.substr(kWebhookPrefix.size());
+    const std::size_t slash = rest.find('/');
+    const std::string_view id = rest.substr(0, slash);
+    if (id.empty()) return std::nullopt;
+    if (slash == std::string_view::npos) return Route{E::kWebhook, id};
+    if (rest.substr(slash) == "/deliveries") return Route{E::kDeliveries, id};
+    return std::nullopt;
+  }
   if (!path.starts_with(kJobPrefix)) return std::nullopt;
   std::string_view rest = path.substr(kJobPrefix.size());
   const std::size_t slash = rest.find('/');
@@ -24,6 +39,8 @@ std::optional<Route> MatchRoute(std::string_view path) {
   const std::string_view tail = rest.substr(slash);
   if (tail == "/result") return Route{E::kResult, id};
   if (tail == "/preview") return Route{E::kPreview, id};
+  if (tail == "/retry") return Route{E::kRetry, id};
+  if (tail == "/events") return Route{E::kJobEvents, id};
   return std::nullopt;
 }
 
@@ -31,14 +48,22 @@ std::string_view AllowedMethods(Endpoint endpoint) {
   switch (endpoint) {
     case Endpoint::kJobs: return "GET, HEAD, POST";
     case Endpoint::kJob: return "GET, HEAD, DELETE";
+    case Endpoint::kRetry: return "POST";
+    case Endpoint::kWebhooks: return "GET, HEAD, POST";
+    case Endpoint::kWebhook: return "DELETE";
     default: return "GET, HEAD";
   }
 }
 
 bool MethodAllowed(Endpoint endpoint, std::string_view method) {
-  if (method == "GET" || method == "HEAD") return true;
-  if (method == "POST") return endpoint == Endpoint::kJobs;
-  if (method == "DELETE") return endpoint == Endpoint::kJob;
+  if (method == "GET" || method == "HEAD") {
+    return endpoint != Endpoint::kRetry && endpoint != Endpoint::kWebhook;
+  }
+  if (method == "POST") {
+    return endpoint == Endpoint::kJobs || endpoint == Endpoint::kRetry ||
+           endpoint == Endpoint::kWebhooks;
+  }
+  if (method == "DELETE") return endpoint == Endpoint::kJob || endpoint == Endpoint::kWebhook;
   return false;
 }
 
@@ -62,6 +87,12 @@ std::optional<std::string> CanonicalUuid(std::string_view text) {
     }
   }
   return id;
+}
+
+bool IsWebhookId(std::string_view text) {
+  if (text.size() != 35 || !text.starts_with("wh_")) return false;
+  return std::all_of(text.begin() + 3, text.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 std::string JobLocation(std::string_view id) {

@@ -11,19 +11,25 @@
 namespace renderq {
 
 enum class Endpoint {
-  kJobs,     // /api/v1/jobs
-  kJob,      // /api/v1/jobs/{id}
-  kResult,   // /api/v1/jobs/{id}/result
-  kPreview,  // /api/v1/jobs/{id}/preview
-  kQueue,    // /api/v1/queue
-  kHealthz,  // /healthz
-  kMetrics,  // /metrics
-  kOpenApi,  // /api/v1/openapi.json
+  kJobs,        // /api/v1/jobs
+  kJob,         // /api/v1/jobs/{id}
+  kResult,      // /api/v1/jobs/{id}/result
+  kPreview,     // /api/v1/jobs/{id}/preview
+  kRetry,       // /api/v1/jobs/{id}/retry
+  kJobEvents,   // /api/v1/jobs/{id}/events
+  kEvents,      // /api/v1/events
+  kWebhooks,    // /api/v1/webhooks
+  kWebhook,     // /api/v1/webhooks/{id}
+  kDeliveries,  // /api/v1/webhooks/{id}/deliveries
+  kQueue,       // /api/v1/queue
+  kHealthz,     // /healthz
+  kMetrics,     // /metrics
+  kOpenApi,     // /api/v1/openapi.json
 };
 
 struct Route {
   Endpoint endpoint;
-  std::string_view id;  // job routes: the raw path segment
+  std::string_view id;  // job and webhook routes: the raw path segment
 };
 
 std::optional<Route> MatchRoute(std::string_view path);
@@ -41,5 +47,8 @@ std::optional<std::string> CanonicalUuid(std::string_view text);
 
 // "/api/v1/jobs/<id>".
 std::string JobLocation(std::string_view id);
+
+// A webhook id ("wh_" and 32 lowercase hex digits); anything else is no webhook.
+bool IsWebhookId(std::string_view text);
 
 }  // namespace renderq

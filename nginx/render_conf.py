@@ -64,8 +64,10 @@ def render_file(template, out, values):
 def render_dev(state_dir, *, https_port, http_port, cert, key, socket, results,
                listen="127.0.0.1", server_name="localhost", submit_rate="50r/s",
                submit_burst=100, worker_processes=1, web_root=WEB_ROOT,
-               examples_dir=EXAMPLES_DIR):
-    """Writes a runnable nginx setup under state_dir; returns the nginx.conf path."""
+               examples_dir=EXAMPLES_DIR, nchan_socket=None, notify_socket=None):
+    """Writes a runnable nginx setup under state_dir; returns the nginx.conf path.
+    The live events' sockets default to state_dir/nchan.sock (nginx listens)
+    and state_dir/notify.sock (renderq-notify listens)."""
     state = pathlib.Path(state_dir).resolve()
     for sub in ("tmp", "log"):
         (state / sub).mkdir(parents=True, exist_ok=True)
@@ -79,6 +81,8 @@ def render_dev(state_dir, *, https_port, http_port, cert, key, socket, results,
         "SUBMIT_RATE": submit_rate, "SUBMIT_BURST": submit_burst,
         "WEB_ROOT": pathlib.Path(web_root).resolve(),
         "EXAMPLES_DIR": pathlib.Path(examples_dir).resolve(),
+        "NCHAN_SOCKET": pathlib.Path(nchan_socket or state / "nchan.sock").resolve(),
+        "NOTIFY_SOCKET": pathlib.Path(notify_socket or state / "notify.sock").resolve(),
     })
     main_conf = state / "nginx.conf"
     render_file(HERE / "nginx-dev.conf.in", main_conf, {
@@ -110,6 +114,8 @@ def main(argv):
     dev.add_argument("--worker-processes", default="1")
     dev.add_argument("--web-root", default=str(WEB_ROOT))
     dev.add_argument("--examples-dir", default=str(EXAMPLES_DIR))
+    dev.add_argument("--nchan-socket", help="where nginx takes renderq-notify's publishes")
+    dev.add_argument("--notify-socket", help="renderq-notify's hook socket")
     args = parser.parse_args(argv)
     try:
         if args.command == "site":
@@ -126,7 +132,8 @@ def main(argv):
                              socket=args.socket, results=args.results,
                              submit_rate=args.submit_rate, submit_burst=args.submit_burst,
                              worker_processes=args.worker_processes,
-                             web_root=args.web_root, examples_dir=args.examples_dir))
+                             web_root=args.web_root, examples_dir=args.examples_dir,
+                             nchan_socket=args.nchan_socket, notify_socket=args.notify_socket))
     except (RenderError, OSError) as e:
         print("render_conf: %s" % e, file=sys.stderr)
         return 1

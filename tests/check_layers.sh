@@ -17,7 +17,7 @@ refuse() {  # refuse WHAT PATTERN DIRS...
     failed=1
   fi
 }
-refuse "a program includes a storage backend" '#include "core/(sqlite|postgres)/' fcgi worker ctl
+refuse "a program includes a storage backend" '#include "core/(sqlite|postgres)/' fcgi worker ctl notify
 refuse "a program decides by the kind of --db" 'IsPostgresUri' fcgi worker ctl
 refuse "the backend contract includes the layer above it" \
   '#include "core/store/(job_store|queue_job_store|open_job_store)\.h"' \

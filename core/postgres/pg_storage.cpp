@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <set>
 #include <thread>
 #include <utility>
 
@@ -15,9 +16,9 @@ namespace renderq {
 namespace {
 
 // The columns ReadJobRow() expects, in its order.
-#define RQ_PG_JOB_COLUMNS                                                                   \
-  "seq, id::text, owner_id, state, attempts, cancel_requested, progress, created_at, "      \
-  "started_at, finished_at, error_code, error_message, kind, width, height, samples, "     \
+#define RQ_PG_JOB_COLUMNS                                                              \
+  "seq, id::text, owner_id, state, attempts, cancel_requested, progress, created_at, " \
+  "started_at, finished_at, error_code, error_message, kind, width, height, samples, " \
   "max_depth, cost_units, device, render_seconds, samples_per_second, result_etag"
 constexpr int kJobColumnCount = 22;
 // The lease fence, on parameters $F1 (job id) and $F2 (lease id), spelled out per statement.
@@ -41,6 +42,11 @@ constexpr const char* kWriterLock = "SELECT pg_advisory_xact_lock(7263851002)";
 // pg_try_advisory_lock's first key for worker names (the second: the name's hash).
 constexpr const char* kWorkerNameLock = "SELECT pg_try_advisory_lock(7263851, hashtext($1))";
 constexpr const char* kChannel = "renderq_jobs";
+// Job events: woken dispatchers read the outbox (a store opened with wake_on_events).
+constexpr const char* kEventsChannel = "renderq_events";
+// pg_advisory_xact_lock's key for "a transaction that records a job event",
+// held to its commit, so events are numbered in commit order.
+constexpr const char* kEventsLock = "SELECT pg_advisory_xact_lock(7263851003)";
 
 Job ReadJobRow(const PgResult& r, int row) {
   Job job;
@@ -116,8 +122,10 @@ class PgTx final : public StorageTx {
     open_ = false;
     // Empty payload: a hint to look, never the data itself (PostgreSQL folds
     // the repeats of one transaction into one notification).
-    const Result<PgResult> done =
-        conn_->Exec(notify_ ? std::string("NOTIFY ") + kChannel + "; COMMIT" : "COMMIT");
+    std::string commit;
+    if (notify_) commit += std::string("NOTIFY ") + kChannel + "; ";
+    if (notify_events_) commit += std::string("NOTIFY ") + kEventsChannel + "; ";
+    const Result<PgResult> done = conn_->Exec(commit + "COMMIT");
     if (!done.ok()) {
       if (conn_->Healthy() && conn_->InTransaction()) (void)conn_->Exec("ROLLBACK");
       return done.status();
@@ -127,6 +135,8 @@ class PgTx final : public StorageTx {
 
   Status BeginUnit() override { return conn_->Exec("SAVEPOINT unit").status(); }
   Status EndUnit(bool keep) override {
+    // A unit rolled back may have taken the events lock with it: take it again.
+    if (!keep) events_locked_ = false;
     return conn_->Exec(keep ? "RELEASE SAVEPOINT unit" : "ROLLBACK TO SAVEPOINT unit").status();
   }
 
@@ -625,6 +635,223 @@ class PgTx final : public StorageTx {
         .status();
   }
 
+  Status DeleteNotificationsBefore(TimeMs cutoff) override {
+    RETURN_IF_ERROR(conn_
+                        ->Run("DELETE FROM job_events AS e WHERE e.created_at < $1 AND NOT EXISTS"
+                              " (SELECT 1 FROM webhook_deliveries AS d"
+                              "  WHERE d.event_seq = e.seq AND d.state = 'pending')",
+                              PgParams().Add(cutoff))
+                        .status());
+    return conn_
+        ->Run("DELETE FROM webhook_attempts WHERE attempted_at < $1", PgParams().Add(cutoff))
+        .status();
+  }
+
+  // ---- notifications
+
+  Status InsertJobEvent(const JobEvent& event, int webhook_event) override {
+    // Held to the commit: a later event's transaction waits, so seq order is
+    // commit order for every reader on every host.
+    if (!events_locked_) {
+      RETURN_IF_ERROR(conn_->Exec(kEventsLock).status());
+      events_locked_ = true;
+    }
+    const char* type = WebhookEventName(webhook_event);
+    ASSIGN_OR_RETURN(
+        PgResult r,
+        conn_->Run(
+            "WITH e AS (INSERT INTO job_events (id, job_id, owner_id, state, job, created_at)"
+            "  VALUES ($1, $2::uuid, $3, $4, $5, $6) RETURNING seq),"
+            " d AS (INSERT INTO webhook_deliveries (webhook_id, event_seq, type,"
+            "  next_attempt_at, created_at)"
+            "  SELECT w.id, e.seq, $7, $6, $6 FROM webhooks AS w, e"
+            "  WHERE $7::text IS NOT NULL AND w.owner_id = $3 AND (w.events & $8) != 0"
+            "  RETURNING 1) "
+            "SELECT seq FROM e",
+            PgParams()
+                .Add(event.id)
+                .Add(event.job_id)
+                .Add(event.owner_id)
+                .Add(JobStateName(event.state))
+                .Add(event.job_json)
+                .Add(event.created_at)
+                .Add(type == nullptr ? std::optional<std::string>() : std::string(type))
+                .Add(webhook_event)));
+    (void)r;
+    notify_events_ = true;
+    return Status::Ok();
+  }
+
+  Result<std::vector<JobEvent>> ReadJobEventsAfter(std::int64_t after, std::size_t limit) override {
+    ASSIGN_OR_RETURN(PgResult r,
+                     conn_->Run("SELECT seq, id, job_id::text, owner_id, state, job, created_at"
+                                " FROM job_events WHERE seq > $1 ORDER BY seq LIMIT $2",
+                                PgParams().Add(after).Add(static_cast<std::int64_t>(limit))));
+    std::vector<JobEvent> events;
+    for (int i = 0; i < r.rows(); ++i) {
+      events.push_back(JobEvent{r.Int(i, 0), r.Text(i, 1), r.Text(i, 2), r.Int(i, 3),
+                                ParseJobState(r.Text(i, 4)).value_or(JobState::kFailed),
+                                r.Text(i, 5), r.Int(i, 6)});
+    }
+    return events;
+  }
+
+  Result<std::int64_t> ReadLastJobEventSeq() override {
+    ASSIGN_OR_RETURN(PgResult r,
+                     conn_->Run("SELECT coalesce(max(seq), 0) FROM job_events", PgParams()));
+    return r.Int(0, 0);
+  }
+
+  Status InsertWebhook(const NewWebhook& w) override {
+    return conn_
+        ->Run(
+            "INSERT INTO webhooks (id, owner_id, url, events, secret_sealed, created_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6)",
+            PgParams()
+                .Add(w.id)
+                .Add(w.owner_id)
+                .Add(w.url)
+                .Add(w.events)
+                .Add(w.secret_sealed)
+                .Add(now_))
+        .status();
+  }
+
+  Result<std::int64_t> CountWebhooks(std::int64_t owner_id) override {
+    ASSIGN_OR_RETURN(PgResult r, conn_->Run("SELECT count(*) FROM webhooks WHERE owner_id = $1",
+                                            PgParams().Add(owner_id)));
+    return r.Int(0, 0);
+  }
+
+  Result<std::vector<Webhook>> ReadWebhooks(std::int64_t owner_id) override {
+    ASSIGN_OR_RETURN(PgResult r,
+                     conn_->Run("SELECT id, owner_id, url, events, created_at FROM webhooks"
+                                " WHERE owner_id = $1 ORDER BY created_at, id",
+                                PgParams().Add(owner_id)));
+    std::vector<Webhook> webhooks;
+    for (int i = 0; i < r.rows(); ++i) {
+      webhooks.push_back(Webhook{r.Text(i, 0), r.Int(i, 1), r.Text(i, 2),
+                                 static_cast<int>(r.Int(i, 3)), r.Int(i, 4)});
+    }
+    return webhooks;
+  }
+
+  Result<std::optional<Webhook>> ReadWebhook(std::int64_t owner_id,
+                                             const std::string& id) override {
+    ASSIGN_OR_RETURN(PgResult r,
+                     conn_->Run("SELECT id, owner_id, url, events, created_at FROM webhooks"
+                                " WHERE id = $1 AND owner_id = $2",
+                                PgParams().Add(id).Add(owner_id)));
+    if (r.rows() == 0) return std::optional<Webhook>();
+    return std::optional<Webhook>(Webhook{r.Text(0, 0), r.Int(0, 1), r.Text(0, 2),
+                                          static_cast<int>(r.Int(0, 3)), r.Int(0, 4)});
+  }
+
+  Result<bool> DeleteWebhook(std::int64_t owner_id, const std::string& id) override {
+    ASSIGN_OR_RETURN(PgResult r,
+                     conn_->Run("WITH d AS (DELETE FROM webhooks WHERE id = $1 AND owner_id = $2"
+                                " RETURNING 1) SELECT count(*) FROM d",
+                                PgParams().Add(id).Add(owner_id)));
+    return r.Int(0, 0) > 0;
+  }
+
+  Result<std::vector<DeliveryAttempt>> ReadDeliveryAttempts(const std::string& webhook_id,
+                                                            int limit) override {
+    ASSIGN_OR_RETURN(PgResult r,
+                     conn_->Run("SELECT event_id, type, attempt, attempted_at, status, error"
+                                " FROM webhook_attempts WHERE webhook_id = $1"
+                                " ORDER BY id DESC LIMIT $2",
+                                PgParams().Add(webhook_id).Add(limit)));
+    std::vector<DeliveryAttempt> attempts;
+    for (int i = 0; i < r.rows(); ++i) {
+      const std::optional<std::int64_t> status = r.OptInt(i, 4);
+      attempts.push_back(DeliveryAttempt{
+          r.Text(i, 0), r.Text(i, 1), static_cast<int>(r.Int(i, 2)), r.Int(i, 3),
+          status ? std::optional<int>(static_cast<int>(*status)) : std::nullopt, r.OptText(i, 5)});
+    }
+    return attempts;
+  }
+
+  Result<DeliveryClaim> ClaimDeliveries(std::size_t limit, const std::vector<std::string>& busy,
+                                        TimeMs lease_until) override {
+    // The first due delivery of each webhook that has none claimed now, and
+    // not in `busy`; locked with SKIP LOCKED so that dispatchers on other
+    // hosts, claiming at the same moment, take other ones.
+    std::string busy_list = "{";
+    for (const std::string& b : busy) busy_list += (busy_list.size() > 1 ? "," : "") + b;
+    busy_list += "}";
+    ASSIGN_OR_RETURN(
+        PgResult r,
+        conn_->Run(
+            "WITH first AS (SELECT DISTINCT ON (webhook_id) id, webhook_id, next_attempt_at"
+            "   FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $1"
+            "   AND leased_until <= $1 AND webhook_id <> ALL ($2::text[])"
+            "   AND webhook_id NOT IN (SELECT webhook_id FROM webhook_deliveries"
+            "     WHERE state = 'pending' AND leased_until > $1)"
+            "   ORDER BY webhook_id, next_attempt_at, id),"
+            " picked AS (SELECT d.id FROM webhook_deliveries AS d"
+            "   WHERE d.id IN (SELECT id FROM first) AND d.state = 'pending'"
+            "   AND d.leased_until <= $1"
+            "   ORDER BY d.next_attempt_at, d.id LIMIT $3 FOR UPDATE SKIP LOCKED),"
+            " leased AS (UPDATE webhook_deliveries AS d SET leased_until = $4 FROM picked"
+            "   WHERE d.id = picked.id RETURNING d.id, d.webhook_id, d.event_seq, d.type,"
+            "   d.attempts, d.next_attempt_at) "
+            "SELECT l.id, l.webhook_id, w.url, w.secret_sealed, e.id, l.type, e.job, e.created_at,"
+            " l.attempts FROM leased AS l JOIN webhooks AS w ON w.id = l.webhook_id"
+            " JOIN job_events AS e ON e.seq = l.event_seq ORDER BY l.next_attempt_at, l.id",
+            PgParams()
+                .Add(now_)
+                .Add(busy_list)
+                .Add(static_cast<std::int64_t>(limit))
+                .Add(lease_until)));
+    DeliveryClaim claim;
+    std::set<std::string> taken(busy.begin(), busy.end());
+    for (int i = 0; i < r.rows(); ++i) {
+      claim.deliveries.push_back(DueDelivery{r.Int(i, 0), r.Text(i, 1), r.Text(i, 2), r.Text(i, 3),
+                                             r.Text(i, 4), r.Text(i, 5), r.Text(i, 6), r.Int(i, 7),
+                                             static_cast<int>(r.Int(i, 8))});
+      taken.insert(r.Text(i, 1));
+    }
+    ASSIGN_OR_RETURN(PgResult next,
+                     conn_->Run("SELECT webhook_id, min(greatest(next_attempt_at, leased_until))"
+                                " FROM webhook_deliveries WHERE state = 'pending'"
+                                " GROUP BY webhook_id",
+                                PgParams()));
+    for (int i = 0; i < next.rows(); ++i) {
+      if (taken.count(next.Text(i, 0))) continue;
+      const TimeMs at = next.Int(i, 1);
+      if (!claim.next_due_at || at < *claim.next_due_at) claim.next_due_at = at;
+    }
+    return claim;
+  }
+
+  Status RecordDeliveryAttempt(const AttemptOutcome& o) override {
+    const char* state = o.next == AttemptOutcome::Next::kDelivered ? "delivered"
+                        : o.next == AttemptOutcome::Next::kFailed  ? "failed"
+                                                                   : "pending";
+    // Nothing when the webhook was deleted meanwhile (with its deliveries).
+    return conn_
+        ->Run(
+            "WITH a AS (INSERT INTO webhook_attempts (webhook_id, event_id, type, attempt,"
+            "  attempted_at, status, error)"
+            "  SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM webhooks"
+            "  WHERE id = $1) RETURNING 1) "
+            "UPDATE webhook_deliveries SET state = $8, attempts = $4, next_attempt_at = $9,"
+            " leased_until = 0 WHERE id = $10",
+            PgParams()
+                .Add(o.webhook_id)
+                .Add(o.event_id)
+                .Add(o.type)
+                .Add(o.attempt)
+                .Add(o.attempted_at)
+                .Add(o.status ? std::optional<std::int64_t>(*o.status) : std::nullopt)
+                .Add(o.error)
+                .Add(state)
+                .Add(now_ + std::max<TimeMs>(0, o.retry_in_ms))
+                .Add(o.delivery_id))
+        .status();
+  }
+
  private:
   Result<bool> EndedByItsWorker(Result<PgResult> r) {
     if (!r.ok()) return r.status();
@@ -638,6 +865,8 @@ class PgTx final : public StorageTx {
   bool open_;
   bool autocommit_;
   bool notify_ = false;
+  bool notify_events_ = false;  // NOTIFY renderq_events at the commit
+  bool events_locked_ = false;  // holds kEventsLock
 };
 
 // Begins a transaction on `conn` ("BEGIN ..." plus, unless `clock` is given,
@@ -750,9 +979,9 @@ Result<CheckReport> PgStorage::Check() {
 
 Status PgStorage::Backup(const std::string& destination) {
   (void)destination;
-  return Status::InvalidArgument("the store is PostgreSQL: back it up with pg_dump --format=custom '" +
-                                 RedactedDb(options_.uri) +
-                                 "' > FILE, which holds the images too (docs/scaling.md)");
+  return Status::InvalidArgument(
+      "the store is PostgreSQL: back it up with pg_dump --format=custom '" +
+      RedactedDb(options_.uri) + "' > FILE, which holds the images too (docs/scaling.md)");
 }
 
 // ---- Worker names -----------------------------------------------------------
@@ -809,10 +1038,12 @@ Status PgStorage::StorePreview(const Lease& lease, std::span<const std::uint8_t>
   return conn->Exec("COMMIT").status();
 }
 
-Result<bool> PgStorage::StoreResult(const Lease& lease, const FinishRequest& request) {
+Result<bool> PgStorage::StoreResult(const Lease& lease, const FinishRequest& request,
+                                    const std::function<Status(StorageTx&)>& also) {
   ASSIGN_OR_RETURN(std::unique_ptr<StorageTx> tx, BeginWrite(WriteKind::kDurable));
   ASSIGN_OR_RETURN(const bool held, static_cast<PgTx&>(*tx).StoreResult(lease, request));
   if (!held) return false;
+  if (also) RETURN_IF_ERROR(also(*tx));
   RETURN_IF_ERROR(tx->Commit());
   return true;
 }
@@ -841,6 +1072,9 @@ Result<bool> PgStorage::EnsureListening() {
   listener_.reset();
   ASSIGN_OR_RETURN(std::unique_ptr<PgConn> conn, PgConn::Connect(options_.uri));
   RETURN_IF_ERROR(conn->Exec(std::string("LISTEN ") + kChannel).status());
+  if (options_.wake_on_events) {
+    RETURN_IF_ERROR(conn->Exec(std::string("LISTEN ") + kEventsChannel).status());
+  }
   listener_ = std::move(conn);
   return true;
 }

@@ -53,6 +53,7 @@ struct PgStorageOptions {
   Clock* clock = nullptr;    // nullptr: the database server's clock
   int max_connections = 16;  // pooled connections (the writer, listener and locks are extra)
   std::chrono::milliseconds pool_wait{5000};  // for a free pooled connection
+  bool wake_on_events = false;                // WaitForChange() also wakes on job events
 };
 
 class PgStorage final : public QueueStorage {
@@ -73,7 +74,8 @@ class PgStorage final : public QueueStorage {
                                std::int64_t samples) override;
   Result<std::optional<std::vector<std::uint8_t>>> LoadCheckpoint(const Lease& lease) override;
   Status StorePreview(const Lease& lease, std::span<const std::uint8_t> png) override;
-  Result<bool> StoreResult(const Lease& lease, const FinishRequest& request) override;
+  Result<bool> StoreResult(const Lease& lease, const FinishRequest& request,
+                           const std::function<Status(StorageTx&)>& also) override;
   Result<Artifact> ReadArtifact(const std::string& job_id, ArtifactKind kind) override;
   Status Ping() override;
   Result<CheckReport> Check() override;

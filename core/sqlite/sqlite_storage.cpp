@@ -8,14 +8,15 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <thread>
 #include <utility>
 
-#include "core/util/atomic_file.h"
-#include "core/util/instance_lock.h"
 #include "core/sqlite/results_dir.h"
 #include "core/sqlite/sqlite_maintenance.h"
 #include "core/sqlite/sqlite_migrations.h"
+#include "core/util/atomic_file.h"
+#include "core/util/instance_lock.h"
 
 namespace renderq {
 namespace {
@@ -166,10 +167,11 @@ class SqliteTx final : public StorageTx {
   Result<OwnerLoad> ReadOwnerLoad(std::int64_t owner_id) override {
     ASSIGN_OR_RETURN(
         Statement q,
-        db_->Prepare("SELECT o.n, (SELECT total(cost_units) FROM jobs WHERE state = 'queued' AND "
-                     "seq <= o.first) "
-                     "FROM (SELECT count(*) AS n, min(seq) AS first FROM jobs INDEXED BY jobs_queued"
-                     "      WHERE owner_id = ? AND state = 'queued') AS o"));
+        db_->Prepare(
+            "SELECT o.n, (SELECT total(cost_units) FROM jobs WHERE state = 'queued' AND "
+            "seq <= o.first) "
+            "FROM (SELECT count(*) AS n, min(seq) AS first FROM jobs INDEXED BY jobs_queued"
+            "      WHERE owner_id = ? AND state = 'queued') AS o"));
     q.Bind(owner_id);
     ASSIGN_OR_RETURN(bool row, q.Step());
     if (!row) return OwnerLoad{};
@@ -529,10 +531,11 @@ class SqliteTx final : public StorageTx {
 
   // Fenced: the checkpoint's row fields after a durable write of its file.
   Result<bool> SetCheckpointSamples(const Lease& lease, std::int64_t samples) {
-    ASSIGN_OR_RETURN(Statement q,
-                     db_->Prepare("UPDATE jobs SET checkpoint_samples = min(?1, coalesce(samples, ?1)),"
-                                  "  attempt_from_samples = min(attempt_from_samples, min(?1, "
-                                  "coalesce(samples, ?1))), heartbeat_at = ?2" RQ_FENCE));
+    ASSIGN_OR_RETURN(
+        Statement q,
+        db_->Prepare("UPDATE jobs SET checkpoint_samples = min(?1, coalesce(samples, ?1)),"
+                     "  attempt_from_samples = min(attempt_from_samples, min(?1, "
+                     "coalesce(samples, ?1))), heartbeat_at = ?2" RQ_FENCE));
     q.Bind(samples, now_, lease.job_id, lease.lease_id);
     return ChangedARow(*db_, q);
   }
@@ -647,6 +650,207 @@ class SqliteTx final : public StorageTx {
                      db_->Prepare("DELETE FROM idempotency_keys WHERE created_at <= ?"));
     q.Bind(cutoff);
     return q.Run();
+  }
+
+  Status DeleteNotificationsBefore(TimeMs cutoff) override {
+    ASSIGN_OR_RETURN(Statement events,
+                     db_->Prepare("DELETE FROM job_events WHERE created_at < ?1 AND NOT EXISTS"
+                                  " (SELECT 1 FROM webhook_deliveries AS d"
+                                  "  WHERE d.event_seq = job_events.seq AND d.state = 'pending')"));
+    RETURN_IF_ERROR(events.Bind(cutoff).Run());
+    ASSIGN_OR_RETURN(Statement attempts,
+                     db_->Prepare("DELETE FROM webhook_attempts WHERE attempted_at < ?"));
+    return attempts.Bind(cutoff).Run();
+  }
+
+  // ---- notifications
+
+  Status InsertJobEvent(const JobEvent& event, int webhook_event) override {
+    // One writer at a time (BEGIN IMMEDIATE): rowids follow commit order.
+    ASSIGN_OR_RETURN(Statement insert,
+                     db_->Prepare("INSERT INTO job_events (id, job_id, owner_id, state, job,"
+                                  " created_at) VALUES (?, ?, ?, ?, ?, ?)"));
+    insert.Bind(event.id, event.job_id, event.owner_id, JobStateName(event.state), event.job_json,
+                event.created_at);
+    RETURN_IF_ERROR(insert.Run());
+    const char* type = WebhookEventName(webhook_event);
+    if (type == nullptr) return Status::Ok();
+    const std::int64_t seq = db_->LastInsertRowId();
+    ASSIGN_OR_RETURN(Statement deliveries,
+                     db_->Prepare("INSERT INTO webhook_deliveries (webhook_id, event_seq, type,"
+                                  " next_attempt_at, created_at)"
+                                  " SELECT id, ?1, ?2, ?3, ?3 FROM webhooks"
+                                  " WHERE owner_id = ?4 AND (events & ?5) != 0"));
+    deliveries.Bind(seq, type, now_, event.owner_id, webhook_event);
+    return deliveries.Run();
+  }
+
+  Result<std::vector<JobEvent>> ReadJobEventsAfter(std::int64_t after, std::size_t limit) override {
+    ASSIGN_OR_RETURN(Statement q,
+                     db_->Prepare("SELECT seq, id, job_id, owner_id, state, job, created_at"
+                                  " FROM job_events WHERE seq > ? ORDER BY seq LIMIT ?"));
+    q.Bind(after, static_cast<std::int64_t>(limit));
+    std::vector<JobEvent> events;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      events.push_back(JobEvent{q.Int(0), q.Text(1), q.Text(2), q.Int(3),
+                                ParseJobState(q.Text(4)).value_or(JobState::kFailed), q.Text(5),
+                                q.Int(6)});
+    }
+    return events;
+  }
+
+  Result<std::int64_t> ReadLastJobEventSeq() override {
+    ASSIGN_OR_RETURN(Statement q, db_->Prepare("SELECT coalesce(max(seq), 0) FROM job_events"));
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    return row ? q.Int(0) : 0;
+  }
+
+  Status InsertWebhook(const NewWebhook& w) override {
+    ASSIGN_OR_RETURN(Statement q,
+                     db_->Prepare("INSERT INTO webhooks (id, owner_id, url, events, secret_sealed,"
+                                  " created_at) VALUES (?, ?, ?, ?, ?, ?)"));
+    q.Bind(w.id, w.owner_id, w.url, w.events, w.secret_sealed, now_);
+    return q.Run();
+  }
+
+  Result<std::int64_t> CountWebhooks(std::int64_t owner_id) override {
+    ASSIGN_OR_RETURN(Statement q, db_->Prepare("SELECT count(*) FROM webhooks WHERE owner_id = ?"));
+    q.Bind(owner_id);
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    return row ? q.Int(0) : 0;
+  }
+
+  Result<std::vector<Webhook>> ReadWebhooks(std::int64_t owner_id) override {
+    ASSIGN_OR_RETURN(Statement q,
+                     db_->Prepare("SELECT id, owner_id, url, events, created_at FROM webhooks"
+                                  " WHERE owner_id = ? ORDER BY created_at, id"));
+    q.Bind(owner_id);
+    std::vector<Webhook> webhooks;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      webhooks.push_back(
+          Webhook{q.Text(0), q.Int(1), q.Text(2), static_cast<int>(q.Int(3)), q.Int(4)});
+    }
+    return webhooks;
+  }
+
+  Result<std::optional<Webhook>> ReadWebhook(std::int64_t owner_id,
+                                             const std::string& id) override {
+    ASSIGN_OR_RETURN(Statement q,
+                     db_->Prepare("SELECT id, owner_id, url, events, created_at FROM webhooks"
+                                  " WHERE id = ? AND owner_id = ?"));
+    q.Bind(id, owner_id);
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return std::optional<Webhook>();
+    return std::optional<Webhook>(
+        Webhook{q.Text(0), q.Int(1), q.Text(2), static_cast<int>(q.Int(3)), q.Int(4)});
+  }
+
+  Result<bool> DeleteWebhook(std::int64_t owner_id, const std::string& id) override {
+    // Deliveries and attempts go with it (ON DELETE CASCADE; foreign_keys is on).
+    ASSIGN_OR_RETURN(Statement q,
+                     db_->Prepare("DELETE FROM webhooks WHERE id = ? AND owner_id = ?"));
+    q.Bind(id, owner_id);
+    return ChangedARow(*db_, q);
+  }
+
+  Result<std::vector<DeliveryAttempt>> ReadDeliveryAttempts(const std::string& webhook_id,
+                                                            int limit) override {
+    ASSIGN_OR_RETURN(Statement q,
+                     db_->Prepare("SELECT event_id, type, attempt, attempted_at, status, error"
+                                  " FROM webhook_attempts WHERE webhook_id = ?"
+                                  " ORDER BY id DESC LIMIT ?"));
+    q.Bind(webhook_id, limit);
+    std::vector<DeliveryAttempt> attempts;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      const std::optional<std::int64_t> status = q.OptInt(4);
+      attempts.push_back(DeliveryAttempt{
+          q.Text(0), q.Text(1), static_cast<int>(q.Int(2)), q.Int(3),
+          status ? std::optional<int>(static_cast<int>(*status)) : std::nullopt, q.OptText(5)});
+    }
+    return attempts;
+  }
+
+  Result<DeliveryClaim> ClaimDeliveries(std::size_t limit, const std::vector<std::string>& busy,
+                                        TimeMs lease_until) override {
+    // Under the write lock (BEGIN IMMEDIATE): no other dispatcher claims meanwhile.
+    std::set<std::string> taken(busy.begin(), busy.end());
+    {
+      ASSIGN_OR_RETURN(Statement leased,
+                       db_->Prepare("SELECT DISTINCT webhook_id FROM webhook_deliveries"
+                                    " WHERE state = 'pending' AND leased_until > ?"));
+      leased.Bind(now_);
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, leased.Step());
+        if (!row) break;
+        taken.insert(leased.Text(0));
+      }
+    }
+    DeliveryClaim claim;
+    {
+      ASSIGN_OR_RETURN(
+          Statement due,
+          db_->Prepare("SELECT d.id, d.webhook_id, w.url, w.secret_sealed, e.id, d.type, e.job,"
+                       " e.created_at, d.attempts FROM webhook_deliveries AS d"
+                       " JOIN webhooks AS w ON w.id = d.webhook_id"
+                       " JOIN job_events AS e ON e.seq = d.event_seq"
+                       " WHERE d.state = 'pending' AND d.next_attempt_at <= ?1"
+                       " AND d.leased_until <= ?1 ORDER BY d.next_attempt_at, d.id LIMIT 1000"));
+      due.Bind(now_);
+      while (claim.deliveries.size() < limit) {
+        ASSIGN_OR_RETURN(bool row, due.Step());
+        if (!row) break;
+        const std::string webhook = due.Text(1);
+        if (!taken.insert(webhook).second) continue;  // one per webhook
+        claim.deliveries.push_back(DueDelivery{due.Int(0), webhook, due.Text(2), due.Text(3),
+                                               due.Text(4), due.Text(5), due.Text(6), due.Int(7),
+                                               static_cast<int>(due.Int(8))});
+      }
+    }
+    for (const DueDelivery& d : claim.deliveries) {
+      ASSIGN_OR_RETURN(Statement lease,
+                       db_->Prepare("UPDATE webhook_deliveries SET leased_until = ? WHERE id = ?"));
+      RETURN_IF_ERROR(lease.Bind(lease_until, d.id).Run());
+    }
+    ASSIGN_OR_RETURN(Statement next,
+                     db_->Prepare("SELECT webhook_id, min(max(next_attempt_at, leased_until))"
+                                  " FROM webhook_deliveries WHERE state = 'pending'"
+                                  " GROUP BY webhook_id"));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, next.Step());
+      if (!row) break;
+      if (taken.count(next.Text(0))) continue;
+      const TimeMs at = next.Int(1);
+      if (!claim.next_due_at || at < *claim.next_due_at) claim.next_due_at = at;
+    }
+    return claim;
+  }
+
+  Status RecordDeliveryAttempt(const AttemptOutcome& o) override {
+    ASSIGN_OR_RETURN(Statement exists, db_->Prepare("SELECT 1 FROM webhooks WHERE id = ?"));
+    exists.Bind(o.webhook_id);
+    ASSIGN_OR_RETURN(bool there, exists.Step());
+    if (!there) return Status::Ok();  // deleted meanwhile, with its deliveries
+    ASSIGN_OR_RETURN(Statement attempt,
+                     db_->Prepare("INSERT INTO webhook_attempts (webhook_id, event_id, type,"
+                                  " attempt, attempted_at, status, error)"
+                                  " VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    attempt.Bind(o.webhook_id, o.event_id, o.type, o.attempt, o.attempted_at,
+                 o.status ? std::optional<std::int64_t>(*o.status) : std::nullopt, o.error);
+    RETURN_IF_ERROR(attempt.Run());
+    const char* state = o.next == AttemptOutcome::Next::kDelivered ? "delivered"
+                        : o.next == AttemptOutcome::Next::kFailed  ? "failed"
+                                                                   : "pending";
+    ASSIGN_OR_RETURN(Statement update,
+                     db_->Prepare("UPDATE webhook_deliveries SET state = ?, attempts = ?,"
+                                  " next_attempt_at = ?, leased_until = 0 WHERE id = ?"));
+    update.Bind(state, o.attempt, now_ + std::max<TimeMs>(0, o.retry_in_ms), o.delivery_id);
+    return update.Run();
   }
 
   int FilesRemovedAtCommit() const override { return files_removed_; }
@@ -835,7 +1039,8 @@ Status SqliteStorage::StorePreview(const Lease& lease, std::span<const std::uint
   return WriteFileAtomically(JobFilesFor(dir, lease.job_id).preview, png, Durability::kVisibleOnly);
 }
 
-Result<bool> SqliteStorage::StoreResult(const Lease& lease, const FinishRequest& request) {
+Result<bool> SqliteStorage::StoreResult(const Lease& lease, const FinishRequest& request,
+                                        const std::function<Status(StorageTx&)>& also) {
   ASSIGN_OR_RETURN(const std::string dir, ResultsDir());
   // The bytes are written and synced before the write lock is taken; the
   // rename and the directory's fsync happen under it, after the fence held,
@@ -846,6 +1051,7 @@ Result<bool> SqliteStorage::StoreResult(const Lease& lease, const FinishRequest&
   ASSIGN_OR_RETURN(std::unique_ptr<StorageTx> tx, BeginWrite(WriteKind::kDurable));
   ASSIGN_OR_RETURN(const bool held, static_cast<SqliteTx&>(*tx).MarkSucceeded(lease, request));
   if (!held) return false;
+  if (also) RETURN_IF_ERROR(also(*tx));
   RETURN_IF_ERROR(staged.Publish());
   RETURN_IF_ERROR(tx->Commit());
   return true;
@@ -939,8 +1145,16 @@ Status SqliteStorage::WaitForChange(std::chrono::milliseconds timeout) {
     return Status::Unavailable(std::string("poll: ") + std::strerror(errno));
   }
   char buffer[4096];
+  bool woken = false;
   while (read(fd, buffer, sizeof buffer) > 0) {
+    woken = true;
   }  // drain: one wake-up per wait, however many commits
+  if (woken && options_.settle_on_wake) {
+    // The write lock is the committer's until its commit is visible.
+    if (Result<PooledDb> db = pool_->Acquire(); db.ok()) {
+      if ((*db)->Exec("BEGIN IMMEDIATE").ok()) (void)(*db)->Exec("ROLLBACK");
+    }
+  }
   return Status::Ok();
 }
 

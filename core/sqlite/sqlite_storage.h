@@ -33,9 +33,9 @@
 #include <string>
 
 #include "core/model/clock.h"
-#include "core/store/queue_storage.h"
 #include "core/sqlite/sqlite_db.h"
 #include "core/sqlite/sqlite_pool.h"
+#include "core/store/queue_storage.h"
 
 namespace renderq {
 
@@ -44,6 +44,13 @@ struct SqliteStorageOptions {
   std::string results_dir;  // results, previews, checkpoints; "" = none (those then fail)
   SqliteOptions db;         // per connection: busy timeout, WAL size limit, ...
   Clock* clock = SystemClock::Instance();  // not owned; ManualClock in tests
+  // WaitForChange() returns only once the commit that woke it can be read:
+  // inotify fires when the WAL is written, before the commit is synced and
+  // visible, and a reader (the dispatcher) that looked then would find
+  // nothing and sleep past it. It waits for the committer's write lock
+  // (BEGIN IMMEDIATE, at once ROLLBACK). Writers (the workers) need not:
+  // their own BEGIN IMMEDIATE waits the same way.
+  bool settle_on_wake = false;
 };
 
 class SqliteStorage final : public QueueStorage {
@@ -63,7 +70,8 @@ class SqliteStorage final : public QueueStorage {
                                std::int64_t samples) override;
   Result<std::optional<std::vector<std::uint8_t>>> LoadCheckpoint(const Lease& lease) override;
   Status StorePreview(const Lease& lease, std::span<const std::uint8_t> png) override;
-  Result<bool> StoreResult(const Lease& lease, const FinishRequest& request) override;
+  Result<bool> StoreResult(const Lease& lease, const FinishRequest& request,
+                           const std::function<Status(StorageTx&)>& also) override;
   Result<Artifact> ReadArtifact(const std::string& job_id, ArtifactKind kind) override;
   Status Ping() override;
   Result<SweepReport> SweepFiles(

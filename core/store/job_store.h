@@ -51,8 +51,11 @@ class JobStore {
   virtual Result<JobPage> List(const ListRequest& request) = 0;
   virtual Result<CancelOutcome> Cancel(std::int64_t owner_id, const std::string& job_id) = 0;
   virtual Result<QueueSnapshot> Queue() = 0;
-  // Admin: a failed or canceled job goes back to the queue at the end of the line.
-  virtual Result<Job> Retry(const std::string& job_id) = 0;
+  // A failed or canceled job goes back to the queue at the end of the line,
+  // as new (attempts 0). kConflict for a job in any other state; NotFound
+  // also for another owner's job. owner_id 0: any owner's (admin).
+  virtual Result<Job> Retry(std::int64_t owner_id, const std::string& job_id) = 0;
+  Result<Job> Retry(const std::string& job_id) { return Retry(0, job_id); }
   // Cost units per second, from the workers' last measurements (a
   // conservative default until any worker has measured).
   virtual Result<double> UnitsPerSecond() = 0;
@@ -98,10 +101,37 @@ class JobStore {
   // left by a dead predecessor.
   virtual Result<int> RequeueWorkerJobs(const std::string& worker_name) = 0;
   // Blocks until another process (or thread) may have committed a change that
-  // makes a job claimable, or `timeout` passed; spurious returns are allowed.
+  // makes a job claimable (or, for a store opened with wake_on_events, any
+  // job event), or `timeout` passed; spurious returns are allowed.
   // An idle worker calls it after ClaimNext() found nothing, so it wakes within
   // ms of a submit's commit without polling.
   virtual Status WaitForChange(std::chrono::milliseconds timeout) = 0;
+
+  // -- notifications (docs/notifications.md). Every change of a job's state
+  // is recorded, in the transaction that makes it, as a JobEvent; a change
+  // that is a webhook event also queues a delivery to each of the owner's
+  // webhooks that asked for it.
+  // kResourceExhausted when the owner has kMaxWebhooksPerOwner already.
+  virtual Result<Webhook> CreateWebhook(const NewWebhook& webhook) = 0;
+  virtual Result<std::vector<Webhook>> ListWebhooks(std::int64_t owner_id) = 0;
+  // NotFound also for another owner's webhook.
+  virtual Status DeleteWebhook(std::int64_t owner_id, const std::string& webhook_id) = 0;
+  virtual Result<std::vector<DeliveryAttempt>> ListDeliveryAttempts(std::int64_t owner_id,
+                                                                    const std::string& webhook_id,
+                                                                    int limit) = 0;
+  // The dispatcher's side (QueueStorage::ClaimDeliveries says what is due;
+  // a claim lasts `lease_ms` from the store's now).
+  virtual Result<DeliveryClaim> ClaimDeliveries(std::size_t limit,
+                                                const std::vector<std::string>& busy,
+                                                TimeMs lease_ms) = 0;
+  virtual Status RecordDeliveryAttempt(const AttemptOutcome& outcome) = 0;
+  // Events after `after` in commit order, at most `limit`.
+  virtual Result<std::vector<JobEvent>> JobEventsAfter(std::int64_t after, std::size_t limit) = 0;
+  // The queued and running jobs and the last event they reflect, in one snapshot.
+  virtual Result<ActiveJobs> ReadActiveJobs() = 0;
+  // Arms WaitForChange() before a look, so that a commit between the look
+  // and the wait still wakes it (the dispatcher's loop; ClaimNext does it itself).
+  virtual void PrepareWaitForChange() = 0;
 
   // -- images
   // The result (succeeded jobs) or the latest preview (running jobs) of a job

@@ -23,6 +23,7 @@ Result<std::unique_ptr<QueueStorage>> OpenSqlite(const std::string& path,
                            : options.results_dir;
   sqlite.db.busy_timeout_ms = options.busy_timeout_ms;
   if (options.clock != nullptr) sqlite.clock = options.clock;
+  sqlite.settle_on_wake = options.wake_on_events;
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteStorage> storage, SqliteStorage::Open(sqlite));
   return std::unique_ptr<QueueStorage>(std::move(storage));
 }
@@ -33,6 +34,7 @@ Result<std::unique_ptr<QueueStorage>> OpenPostgres(const std::string& uri,
   PgStorageOptions postgres;
   postgres.uri = uri;
   postgres.clock = options.clock;
+  postgres.wake_on_events = options.wake_on_events;
   ASSIGN_OR_RETURN(std::unique_ptr<PgStorage> storage, PgStorage::Open(postgres));
   return std::unique_ptr<QueueStorage>(std::move(storage));
 #else
@@ -46,8 +48,7 @@ Result<std::unique_ptr<QueueStorage>> OpenPostgres(const std::string& uri,
 
 }  // namespace
 
-Result<std::unique_ptr<JobStore>> OpenJobStore(const std::string& db,
-                                               const StoreOptions& options) {
+Result<std::unique_ptr<JobStore>> OpenJobStore(const std::string& db, const StoreOptions& options) {
   if (db.empty()) return Status::InvalidArgument("no database given (--db or RENDERQ_DB)");
   std::unique_ptr<QueueStorage> storage;
   QueueJobStoreOptions store;

@@ -13,9 +13,9 @@
 #include <string_view>
 
 #include "core/model/clock.h"
-#include "core/store/job_store.h"
 #include "core/model/queue_rules.h"
 #include "core/model/status.h"
+#include "core/store/job_store.h"
 #include "core/util/db_uri.h"  // RedactedDb, for programs' log lines
 
 namespace renderq {
@@ -32,9 +32,11 @@ struct StoreOptions {
   Clock* clock = nullptr;
   int busy_timeout_ms = 5000;   // SQLite: wait for another process's write lock
   std::size_t max_batch = 512;  // group commit: units per transaction
+  // WaitForChange() also returns on every job event's commit, once it can be
+  // read (the dispatcher, which reads without writing).
+  bool wake_on_events = false;
 };
 
-Result<std::unique_ptr<JobStore>> OpenJobStore(const std::string& db,
-                                               const StoreOptions& options);
+Result<std::unique_ptr<JobStore>> OpenJobStore(const std::string& db, const StoreOptions& options);
 
 }  // namespace renderq

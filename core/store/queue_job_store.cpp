@@ -5,8 +5,10 @@
 #include <unordered_map>
 #include <utility>
 
-#include "core/store/token.h"
+#include <nlohmann/json.hpp>
+
 #include "core/model/uuid.h"
+#include "core/store/token.h"
 
 namespace renderq {
 
@@ -75,6 +77,45 @@ Result<Job> LoadJob(StorageTx& tx, Deriver& deriver, std::int64_t owner_id, cons
   return std::move(*job);
 }
 
+// "evt_" and 32 hex digits from the OS random source: an event's id, which
+// receivers see as webhook-id.
+Result<std::string> NewEventId() {
+  unsigned char bytes[16];
+  RETURN_IF_ERROR(RandomBytes(bytes, sizeof bytes));
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "evt_";
+  for (unsigned char b : bytes) {
+    id.push_back(kHex[b >> 4]);
+    id.push_back(kHex[b & 15]);
+  }
+  return id;
+}
+
+// Records `job` (as it now is, derived fields filled) in the outbox, in the
+// transaction that changed it (docs/notifications.md).
+Status RecordEvent(StorageTx& tx, const Job& job, const std::string& event_id) {
+  JobEvent event;
+  event.id = event_id;
+  event.job_id = job.id;
+  event.owner_id = job.owner_id;
+  event.state = job.state;
+  event.job_json = JobToJson(job).dump();
+  event.created_at = tx.now();
+  return tx.InsertJobEvent(event, WebhookEventFor(job.state));
+}
+
+Status RecordEvent(StorageTx& tx, const Job& job) {
+  ASSIGN_OR_RETURN(const std::string id, NewEventId());
+  return RecordEvent(tx, job, id);
+}
+
+// Reads job `id` as the change left it and records it.
+Status RecordEventOf(StorageTx& tx, const QueueRules& rules, const std::string& id) {
+  Deriver deriver(tx, rules);
+  ASSIGN_OR_RETURN(const Job job, LoadJob(tx, deriver, /*owner_id=*/0, id));
+  return RecordEvent(tx, job);
+}
+
 // Ends the lease of every running job that passes `filter` by the rules.
 // Returns how many jobs it touched.
 Result<int> EndLeases(StorageTx& tx, const QueueRules& rules, const LeaseFilter& filter,
@@ -89,6 +130,7 @@ Result<int> EndLeases(StorageTx& tx, const QueueRules& rules, const LeaseFilter&
     loss.attempt_from_samples = job.attempt_from_samples;
     loss.spend_attempt = spend_attempt;
     RETURN_IF_ERROR(tx.EndLease(job, LeaseEndFor(loss, job.worker, rules)));
+    RETURN_IF_ERROR(RecordEventOf(tx, rules, job.id));
   }
   return static_cast<int>(jobs.size());
 }
@@ -124,7 +166,8 @@ Result<bool> CheckIdempotencyKey(StorageTx& tx, const QueueRules& rules,
 }
 
 Status SubmitIn(StorageTx& tx, const QueueRules& rules, AdmissionCache& cache, std::int64_t batch,
-                const SubmitRequest& request, const std::string& job_id, SubmitOutcome* outcome) {
+                const SubmitRequest& request, const std::string& job_id,
+                const std::string& event_id, SubmitOutcome* outcome) {
   *outcome = SubmitOutcome{};
   if (!request.idempotency_key.empty()) {
     ASSIGN_OR_RETURN(bool answered, CheckIdempotencyKey(tx, rules, request, outcome));
@@ -180,6 +223,7 @@ Status SubmitIn(StorageTx& tx, const QueueRules& rules, AdmissionCache& cache, s
   job.cost_units = spec.cost_units;
   job.position = load.queued + 1;  // every queued job committed before this one
   job.eta_seconds = QueuedEtaSeconds(load.queued_cost, spec.cost_units, load, rules);
+  RETURN_IF_ERROR(RecordEvent(tx, job, event_id));
   // This batch's later submits see this one.
   load.queued += 1;
   load.queued_cost += spec.cost_units;
@@ -207,20 +251,23 @@ Status CancelIn(StorageTx& tx, const QueueRules& rules, std::int64_t owner_id,
   outcome->kind = queued ? CancelOutcome::Kind::kCanceled : CancelOutcome::Kind::kCancelRequested;
   Deriver after(tx, rules);
   ASSIGN_OR_RETURN(outcome->job, LoadJob(tx, after, owner_id, job_id));
+  // A running job's cancel is only asked for: its worker records the end.
+  if (queued) RETURN_IF_ERROR(RecordEvent(tx, outcome->job));
   return Status::Ok();
 }
 
-Status RetryIn(StorageTx& tx, const QueueRules& rules, const std::string& job_id, Job* out) {
+Status RetryIn(StorageTx& tx, const QueueRules& rules, std::int64_t owner_id,
+               const std::string& job_id, Job* out) {
   Deriver deriver(tx, rules);
-  ASSIGN_OR_RETURN(Job job, LoadJob(tx, deriver, /*owner_id=*/0, job_id));
+  ASSIGN_OR_RETURN(Job job, LoadJob(tx, deriver, owner_id, job_id));
   if (job.state != JobState::kFailed && job.state != JobState::kCanceled) {
     return Status::Conflict(std::string("job ") + job_id + " is " + JobStateName(job.state) +
                             "; only failed or canceled jobs can be retried");
   }
   RETURN_IF_ERROR(tx.RequeueAtEnd(job.seq));
   Deriver after(tx, rules);
-  ASSIGN_OR_RETURN(*out, LoadJob(tx, after, /*owner_id=*/0, job_id));
-  return Status::Ok();
+  ASSIGN_OR_RETURN(*out, LoadJob(tx, after, owner_id, job_id));
+  return RecordEvent(tx, *out);
 }
 
 }  // namespace
@@ -328,10 +375,11 @@ Result<std::string> QueueJobStore::RotateToken(const std::string& name) {
 Result<SubmitOutcome> QueueJobStore::Submit(const SubmitRequest& request) {
   // Random ids are drawn outside the writer thread, which only writes.
   ASSIGN_OR_RETURN(std::string job_id, NewUuidV4());
+  ASSIGN_OR_RETURN(std::string event_id, NewEventId());
   SubmitOutcome outcome;
   RETURN_IF_ERROR(writer_->Run([&](StorageTx& tx) {
     return SubmitIn(tx, options_.rules, *admission_, writer_->current_batch(), request, job_id,
-                    &outcome);
+                    event_id, &outcome);
   }));
   return outcome;
 }
@@ -371,11 +419,11 @@ Result<CancelOutcome> QueueJobStore::Cancel(std::int64_t owner_id, const std::st
   return outcome;
 }
 
-Result<Job> QueueJobStore::Retry(const std::string& job_id) {
+Result<Job> QueueJobStore::Retry(std::int64_t owner_id, const std::string& job_id) {
   Job job;
   RETURN_IF_ERROR(writer_->Run([&](StorageTx& tx) {
     admission_->batch = -1;  // the queue changes under the cache
-    return RetryIn(tx, options_.rules, job_id, &job);
+    return RetryIn(tx, options_.rules, owner_id, job_id, &job);
   }));
   return job;
 }
@@ -427,6 +475,7 @@ Result<std::optional<ClaimedJob>> QueueJobStore::ClaimNext(const std::string& wo
   RETURN_IF_ERROR(Write([&](StorageTx& tx) -> Status {
     RETURN_IF_ERROR(RequeueLapsedIn(tx, options_.rules).status());
     ASSIGN_OR_RETURN(claimed, tx.ClaimOldest(worker_name));
+    if (claimed) RETURN_IF_ERROR(RecordEventOf(tx, options_.rules, claimed->job.id));
     return Status::Ok();
   }));
   return claimed;
@@ -473,18 +522,26 @@ Status QueueJobStore::Finish(const Lease& lease, const FinishRequest& request) {
   if (request.device.empty() || request.result_etag.empty() || request.png.empty()) {
     return Status::InvalidArgument("a finished job needs its device, result and result etag");
   }
-  return Fenced(storage_->StoreResult(lease, request), lease);
+  return Fenced(storage_->StoreResult(
+                    lease, request,
+                    [&](StorageTx& tx) { return RecordEventOf(tx, options_.rules, lease.job_id); }),
+                lease);
 }
 
 Status QueueJobStore::Fail(const Lease& lease, const std::string& code,
                            const std::string& message) {
   if (code.empty()) return Status::InvalidArgument("a failure needs an error code");
-  return Write(
-      [&](StorageTx& tx) -> Status { return Fenced(tx.MarkFailed(lease, code, message), lease); });
+  return Write([&](StorageTx& tx) -> Status {
+    RETURN_IF_ERROR(Fenced(tx.MarkFailed(lease, code, message), lease));
+    return RecordEventOf(tx, options_.rules, lease.job_id);
+  });
 }
 
 Status QueueJobStore::MarkCanceled(const Lease& lease) {
-  return Write([&](StorageTx& tx) -> Status { return Fenced(tx.MarkCanceled(lease), lease); });
+  return Write([&](StorageTx& tx) -> Status {
+    RETURN_IF_ERROR(Fenced(tx.MarkCanceled(lease), lease));
+    return RecordEventOf(tx, options_.rules, lease.job_id);
+  });
 }
 
 Status QueueJobStore::Release(const Lease& lease, bool spend_attempt) {
@@ -539,6 +596,100 @@ Status QueueJobStore::WaitForChange(std::chrono::milliseconds timeout) {
   return storage_->WaitForChange(timeout);
 }
 
+// ---- Notifications --------------------------------------------------------------
+
+Result<Webhook> QueueJobStore::CreateWebhook(const NewWebhook& webhook) {
+  std::optional<Webhook> made;
+  RETURN_IF_ERROR(Write([&](StorageTx& tx) -> Status {
+    ASSIGN_OR_RETURN(const std::int64_t count, tx.CountWebhooks(webhook.owner_id));
+    if (count >= kMaxWebhooksPerOwner) {
+      return Status::ResourceExhausted("an owner has at most " +
+                                       std::to_string(kMaxWebhooksPerOwner) + " webhooks");
+    }
+    RETURN_IF_ERROR(tx.InsertWebhook(webhook));
+    ASSIGN_OR_RETURN(made, tx.ReadWebhook(webhook.owner_id, webhook.id));
+    return made ? Status::Ok() : Status::Internal("the new webhook is not there");
+  }));
+  return std::move(*made);
+}
+
+Result<std::vector<Webhook>> QueueJobStore::ListWebhooks(std::int64_t owner_id) {
+  std::vector<Webhook> webhooks;
+  RETURN_IF_ERROR(Read(
+      [&](StorageTx& tx) -> Status {
+        ASSIGN_OR_RETURN(webhooks, tx.ReadWebhooks(owner_id));
+        return Status::Ok();
+      },
+      QueueStorage::ReadKind::kOneStatement));
+  return webhooks;
+}
+
+Status QueueJobStore::DeleteWebhook(std::int64_t owner_id, const std::string& webhook_id) {
+  return Write([&](StorageTx& tx) -> Status {
+    ASSIGN_OR_RETURN(const bool deleted, tx.DeleteWebhook(owner_id, webhook_id));
+    return deleted ? Status::Ok() : Status::NotFound("no webhook " + webhook_id);
+  });
+}
+
+Result<std::vector<DeliveryAttempt>> QueueJobStore::ListDeliveryAttempts(
+    std::int64_t owner_id, const std::string& webhook_id, int limit) {
+  std::vector<DeliveryAttempt> attempts;
+  RETURN_IF_ERROR(Read([&](StorageTx& tx) -> Status {
+    ASSIGN_OR_RETURN(const std::optional<Webhook> webhook, tx.ReadWebhook(owner_id, webhook_id));
+    if (!webhook) return Status::NotFound("no webhook " + webhook_id);
+    ASSIGN_OR_RETURN(attempts, tx.ReadDeliveryAttempts(webhook_id, std::clamp(limit, 1, 1000)));
+    return Status::Ok();
+  }));
+  return attempts;
+}
+
+Result<DeliveryClaim> QueueJobStore::ClaimDeliveries(std::size_t limit,
+                                                     const std::vector<std::string>& busy,
+                                                     TimeMs lease_ms) {
+  DeliveryClaim claim;
+  if (limit == 0) return claim;
+  RETURN_IF_ERROR(Write([&](StorageTx& tx) -> Status {
+    ASSIGN_OR_RETURN(claim, tx.ClaimDeliveries(limit, busy, tx.now() + lease_ms));
+    return Status::Ok();
+  }));
+  return claim;
+}
+
+Status QueueJobStore::RecordDeliveryAttempt(const AttemptOutcome& outcome) {
+  return Write([&](StorageTx& tx) { return tx.RecordDeliveryAttempt(outcome); });
+}
+
+Result<std::vector<JobEvent>> QueueJobStore::JobEventsAfter(std::int64_t after, std::size_t limit) {
+  std::vector<JobEvent> events;
+  RETURN_IF_ERROR(Read(
+      [&](StorageTx& tx) -> Status {
+        ASSIGN_OR_RETURN(events, tx.ReadJobEventsAfter(after, limit));
+        return Status::Ok();
+      },
+      QueueStorage::ReadKind::kOneStatement));
+  return events;
+}
+
+Result<ActiveJobs> QueueJobStore::ReadActiveJobs() {
+  ActiveJobs active;
+  RETURN_IF_ERROR(Read([&](StorageTx& tx) -> Status {
+    ASSIGN_OR_RETURN(active.last_event, tx.ReadLastJobEventSeq());
+    Deriver deriver(tx, options_.rules);
+    for (const JobState state : {JobState::kRunning, JobState::kQueued}) {
+      ListRequest request;
+      request.state = state;
+      // Every one: the queue holds at most QueueLimits::max_queued jobs.
+      ASSIGN_OR_RETURN(std::vector<Job> jobs, tx.ReadJobs(request, 1 << 20));
+      for (Job& job : jobs) {
+        RETURN_IF_ERROR(deriver.Fill(job));
+        active.jobs.push_back(std::move(job));
+      }
+    }
+    return Status::Ok();
+  }));
+  return active;
+}
+
 // ---- Images -------------------------------------------------------------------
 
 Result<Artifact> QueueJobStore::ReadArtifact(const std::string& job_id, ArtifactKind kind) {
@@ -563,6 +714,7 @@ Result<PurgeReport> QueueJobStore::Purge(TimeMs cutoff) {
   ASSIGN_OR_RETURN(PurgeReport report, tx->DeleteJobsFinishedBefore(cutoff));
   RETURN_IF_ERROR(
       tx->DeleteIdempotencyKeysBefore(tx->now() - options_.rules.idempotency_window_ms));
+  RETURN_IF_ERROR(tx->DeleteNotificationsBefore(cutoff));
   RETURN_IF_ERROR(tx->Commit());
   report.files_removed = tx->FilesRemovedAtCommit();
   if (result_cache_ != nullptr) {

@@ -20,9 +20,9 @@
 #include <memory>
 
 #include "core/model/clock.h"
+#include "core/model/queue_rules.h"
 #include "core/store/group_commit.h"
 #include "core/store/job_store.h"
-#include "core/model/queue_rules.h"
 #include "core/store/queue_storage.h"
 #include "core/store/result_cache.h"
 
@@ -55,7 +55,8 @@ class QueueJobStore final : public JobStore {
   Result<JobPage> List(const ListRequest& request) override;
   Result<CancelOutcome> Cancel(std::int64_t owner_id, const std::string& job_id) override;
   Result<QueueSnapshot> Queue() override;
-  Result<Job> Retry(const std::string& job_id) override;
+  using JobStore::Retry;
+  Result<Job> Retry(std::int64_t owner_id, const std::string& job_id) override;
   Result<double> UnitsPerSecond() override;
   Status Ping() override;
 
@@ -76,6 +77,19 @@ class QueueJobStore final : public JobStore {
   Result<int> RequeueLapsed() override;
   Result<int> RequeueWorkerJobs(const std::string& worker_name) override;
   Status WaitForChange(std::chrono::milliseconds timeout) override;
+
+  Result<Webhook> CreateWebhook(const NewWebhook& webhook) override;
+  Result<std::vector<Webhook>> ListWebhooks(std::int64_t owner_id) override;
+  Status DeleteWebhook(std::int64_t owner_id, const std::string& webhook_id) override;
+  Result<std::vector<DeliveryAttempt>> ListDeliveryAttempts(std::int64_t owner_id,
+                                                            const std::string& webhook_id,
+                                                            int limit) override;
+  Result<DeliveryClaim> ClaimDeliveries(std::size_t limit, const std::vector<std::string>& busy,
+                                        TimeMs lease_ms) override;
+  Status RecordDeliveryAttempt(const AttemptOutcome& outcome) override;
+  Result<std::vector<JobEvent>> JobEventsAfter(std::int64_t after, std::size_t limit) override;
+  Result<ActiveJobs> ReadActiveJobs() override;
+  void PrepareWaitForChange() override { storage_->PrepareWait(); }
 
   Result<Artifact> ReadArtifact(const std::string& job_id, ArtifactKind kind) override;
 

@@ -40,9 +40,9 @@
 #include <vector>
 
 #include "core/model/job.h"
-#include "core/store/store_types.h"
 #include "core/model/queue_rules.h"
 #include "core/model/status.h"
+#include "core/store/store_types.h"
 
 namespace renderq {
 
@@ -160,10 +160,47 @@ class StorageTx {
   // samples); failed and canceled end the job (finished now).
   virtual Status EndLease(const LeasedJob& job, const LeaseEnd& end) = 0;
 
+  // ---- notifications (docs/notifications.md)
+  // Appends a job's change to the outbox (event.seq is assigned; the events
+  // of every transaction are numbered in commit order, across processes and
+  // hosts) and, when `webhook_event` is a kEventJob* bit, a pending delivery
+  // due now to each of the owner's webhooks that asked for that event. On a
+  // backend with several hosts the commit wakes every dispatcher.
+  virtual Status InsertJobEvent(const JobEvent& event, int webhook_event) = 0;
+  // Events with seq > `after`, in seq order, at most `limit`.
+  virtual Result<std::vector<JobEvent>> ReadJobEventsAfter(std::int64_t after,
+                                                           std::size_t limit) = 0;
+  // The seq of the newest event (0: none).
+  virtual Result<std::int64_t> ReadLastJobEventSeq() = 0;
+  virtual Status InsertWebhook(const NewWebhook& webhook) = 0;
+  virtual Result<std::int64_t> CountWebhooks(std::int64_t owner_id) = 0;
+  // The owner's webhooks, oldest first.
+  virtual Result<std::vector<Webhook>> ReadWebhooks(std::int64_t owner_id) = 0;
+  virtual Result<std::optional<Webhook>> ReadWebhook(std::int64_t owner_id,
+                                                     const std::string& id) = 0;
+  // With its deliveries and attempts; false when the owner has no such webhook.
+  virtual Result<bool> DeleteWebhook(std::int64_t owner_id, const std::string& id) = 0;
+  // The webhook's last `limit` attempts, newest first.
+  virtual Result<std::vector<DeliveryAttempt>> ReadDeliveryAttempts(const std::string& webhook_id,
+                                                                    int limit) = 0;
+  // Up to `limit` pending deliveries due now (and not claimed by anyone until
+  // later), oldest first, at most one per webhook, none of a webhook in
+  // `busy` or with a delivery claimed now; each is claimed until
+  // `lease_until`. Several dispatchers never claim the same delivery.
+  virtual Result<DeliveryClaim> ClaimDeliveries(std::size_t limit,
+                                                const std::vector<std::string>& busy,
+                                                TimeMs lease_until) = 0;
+  // Records an attempt and ends its claim: delivered, due again in
+  // retry_in_ms, or failed. A webhook deleted meanwhile: nothing to record.
+  virtual Status RecordDeliveryAttempt(const AttemptOutcome& outcome) = 0;
+
   // ---- administration
   // Deletes terminal jobs finished before `cutoff` and everything of theirs.
   virtual Result<PurgeReport> DeleteJobsFinishedBefore(TimeMs cutoff) = 0;
   virtual Status DeleteIdempotencyKeysBefore(TimeMs cutoff) = 0;
+  // Events before `cutoff` that no pending delivery needs, and delivery
+  // attempts before it.
+  virtual Status DeleteNotificationsBefore(TimeMs cutoff) = 0;
 };
 
 class QueueStorage {
@@ -215,8 +252,10 @@ class QueueStorage {
   // that cheaply.
   virtual Status StorePreview(const Lease& lease, std::span<const std::uint8_t> png) = 0;
   // Fenced. Stores the result durably, then marks the job succeeded; the
-  // preview and checkpoint go.
-  virtual Result<bool> StoreResult(const Lease& lease, const FinishRequest& request) = 0;
+  // preview and checkpoint go. `also` runs in the same transaction once the
+  // job is marked (the store records its event there); it may be empty.
+  virtual Result<bool> StoreResult(const Lease& lease, const FinishRequest& request,
+                                   const std::function<Status(StorageTx&)>& also) = 0;
   virtual Result<Artifact> ReadArtifact(const std::string& job_id, ArtifactKind kind) = 0;
 
   // A cheap read that proves the database answers.

@@ -124,6 +124,127 @@ struct FinishRequest {
 // refuses with kResourceExhausted and a lost job starts over instead of resuming.
 inline constexpr std::size_t kMaxCheckpointBytes = std::size_t{64} << 20;
 
+// ---- Notifications (docs/notifications.md) ------------------------------
+
+// The webhook event types, as bits of a webhook's `events`.
+inline constexpr int kEventJobStarted = 1;
+inline constexpr int kEventJobSucceeded = 2;
+inline constexpr int kEventJobFailed = 4;
+inline constexpr int kEventJobCanceled = 8;
+inline constexpr int kAllWebhookEvents = 15;
+// An owner's webhooks at most.
+inline constexpr int kMaxWebhooksPerOwner = 20;
+// The attempts a delivery log shows.
+inline constexpr int kDeliveryLogLength = 100;
+
+// "job.started" for kEventJobStarted, ...; nullptr for anything else.
+inline const char* WebhookEventName(int bit) {
+  switch (bit) {
+    case kEventJobStarted: return "job.started";
+    case kEventJobSucceeded: return "job.succeeded";
+    case kEventJobFailed: return "job.failed";
+    case kEventJobCanceled: return "job.canceled";
+    default: return nullptr;
+  }
+}
+// The bit of "job.started", ...; 0 for anything else.
+inline int WebhookEventBit(std::string_view name) {
+  for (int bit = 1; bit <= kEventJobCanceled; bit <<= 1) {
+    if (name == WebhookEventName(bit)) return bit;
+  }
+  return 0;
+}
+// The webhook event a change to `state` is: a job that starts running is
+// job.started, one that ends is job.<state>; queued is none (0).
+inline int WebhookEventFor(JobState state) {
+  switch (state) {
+    case JobState::kRunning: return kEventJobStarted;
+    case JobState::kSucceeded: return kEventJobSucceeded;
+    case JobState::kFailed: return kEventJobFailed;
+    case JobState::kCanceled: return kEventJobCanceled;
+    case JobState::kQueued: return 0;
+  }
+  return 0;
+}
+
+struct NewWebhook {
+  std::string id;  // "wh_" + 32 hex digits
+  std::int64_t owner_id = 0;
+  std::string url;            // checked by the caller (notify/url_policy.h)
+  int events = 0;             // kEventJob* bits
+  std::string secret_sealed;  // base64 of the sealed secret (notify/secret_seal.h)
+};
+
+struct Webhook {
+  std::string id;
+  std::int64_t owner_id = 0;
+  std::string url;
+  int events = 0;
+  TimeMs created_at = 0;
+};
+
+// One attempt of a delivery, as GET /api/v1/webhooks/{id}/deliveries shows it.
+struct DeliveryAttempt {
+  std::string event_id;
+  std::string type;  // "job.succeeded", ...
+  int attempt = 1;
+  TimeMs attempted_at = 0;
+  std::optional<int> status;
+  std::optional<std::string> error;
+};
+
+// A change of a job's state, as the outbox keeps it: written in the
+// transaction that made the change, numbered in commit order.
+struct JobEvent {
+  std::int64_t seq = 0;  // commit order
+  std::string id;        // "evt_" + 32 hex digits: a delivery's webhook-id
+  std::string job_id;
+  std::int64_t owner_id = 0;
+  JobState state = JobState::kQueued;
+  std::string job_json;  // the job object (SPEC) as of the change
+  TimeMs created_at = 0;
+};
+
+// The jobs a live event stream starts from, and where the outbox stood.
+struct ActiveJobs {
+  std::vector<Job> jobs;        // queued and running, derived fields filled
+  std::int64_t last_event = 0;  // the seq of the last event they reflect
+};
+
+// A delivery claimed for one attempt.
+struct DueDelivery {
+  std::int64_t id = 0;
+  std::string webhook_id;
+  std::string url;
+  std::string secret_sealed;  // base64
+  std::string event_id;
+  std::string type;
+  std::string job_json;
+  TimeMs event_created_at = 0;
+  int attempts = 0;  // made before this one
+};
+
+struct DeliveryClaim {
+  std::vector<DueDelivery> deliveries;
+  // When the next delivery not claimed now (and not of a webhook in `busy`)
+  // becomes due; nullopt when none waits.
+  std::optional<TimeMs> next_due_at;
+};
+
+struct AttemptOutcome {
+  std::int64_t delivery_id = 0;
+  std::string webhook_id;
+  std::string event_id;
+  std::string type;
+  int attempt = 1;
+  TimeMs attempted_at = 0;
+  std::optional<int> status;
+  std::optional<std::string> error;
+  enum class Next { kDelivered, kRetry, kFailed };
+  Next next = Next::kDelivered;
+  TimeMs retry_in_ms = 0;  // kRetry: from the store's now
+};
+
 // ---- Images served to clients ---------------------------------------------
 
 enum class ArtifactKind { kResult, kPreview };
@@ -162,7 +283,7 @@ struct CheckReport {
   // keeps files (SQLite); PostgreSQL stores a result in the transaction that
   // marks its job succeeded, so no file can be missing or orphaned.
   bool files_checked = false;
-  std::vector<std::string> orphan_files;  // result files of no succeeded job
+  std::vector<std::string> orphan_files;     // result files of no succeeded job
   std::vector<std::string> missing_results;  // succeeded jobs without a result
   bool clean() const {
     return integrity_problems.empty() && orphan_files.empty() && missing_results.empty();

@@ -1,6 +1,7 @@
 // The console driven as a person would, in Debian's headless Chromium through
 // playwright-core, against the real stack that run_console_tests.py starts
-// (nginx with TLS, renderq-fcgi, a CPU renderq-worker). Every page of every test
+// (nginx with TLS, renderq-fcgi, a CPU renderq-worker, renderq-notify for the
+// event streams). Every page of every test
 // is watched for console errors, uncaught exceptions and CSP violations; a
 // browser-logged failed load is allowed only for the API answers a test provokes
 // on purpose (the wrong token's 401, the invalid scene's 422, another owner's
@@ -67,6 +68,11 @@ async function open({viewport = {width: 1280, height: 860}, colorScheme = "light
       if (allow.some((a) => a.status === status && a.path.test(new URL(url).pathname))) return;
       if (status === 404 && /\/preview$/.test(url)) return;
     }
+    // nginx with nchan sometimes resets an HTTP/2 stream as it ends an event
+    // stream (nchan issue #576; seen here only on a heavily loaded machine):
+    // the console treats it as a dropped stream and carries on, which the
+    // tests' own checks of what the page shows still see.
+    if (/net::ERR_HTTP2_PROTOCOL_ERROR/.test(text) && /\/api\/v1\/(jobs\/[0-9a-f-]+\/)?events$/.test(url)) return;
     if (allowText && allowText.test(text)) return;
     problems.push(`console ${m.type()}: ${text} (${url})`);
   });
@@ -310,7 +316,8 @@ test("cancel a running job after confirming", async () => {
 test("another owner's job is not reachable by URL", async () => {
   const {status, body} = await api("POST", "/api/v1/jobs", OTHER_TOKEN, {...WATCH_SCENE, samples: 8, seed: 99});
   assert.equal(status, 201);
-  const {page, check} = await open({allow: [{status: 404, path: /^\/api\/v1\/jobs\/[0-9a-f-]+$/}]});
+  // The job page asks for the job's stream first: both answer 404.
+  const {page, check} = await open({allow: [{status: 404, path: /^\/api\/v1\/jobs\/[0-9a-f-]+(\/events)?$/}]});
   await signIn(page);
   await page.goto(`${BASE}/#/jobs/${body.id}`);
   await page.getByRole("heading", {name: "No such job"}).waitFor();
@@ -386,8 +393,10 @@ test("the queue with a running job, own queued jobs with place and ETA, and the 
   await check();
 });
 
-test("polling pauses while the tab is hidden and uses conditional requests", async () => {
-  const {page, requests, check} = await open();
+test("with the event stream blocked, the console polls; polling pauses while the tab is hidden and uses conditional requests", async () => {
+  const {page, context, requests, check} = await open({allowText: /net::ERR_FAILED/});
+  // No stream to be had: the queue page polls every 2 s instead.
+  await context.route("**/api/v1/events", (route) => route.abort("failed"));
   await signIn(page);
   await page.waitForTimeout(4500);
   const counted = requests.filter((u) => u.endsWith("/api/v1/queue")).length;
@@ -404,6 +413,66 @@ test("polling pauses while the tab is hidden and uses conditional requests", asy
   await page.waitForTimeout(5000);
   assert.equal(requests.length, before, "polled while hidden");
   assert.equal(await page.locator("#connection").getAttribute("data-state"), "hidden");
+  await check();
+});
+
+/** Submits WATCH_SCENE through the API; its job id. */
+async function submitWatched(seed) {
+  const {status, body} = await api("POST", "/api/v1/jobs", TOKEN, {...WATCH_SCENE, seed});
+  assert.equal(status, 201, JSON.stringify(body));
+  return body.id;
+}
+
+test("the job page follows the job's event stream: state, progress and the end, without polling", async () => {
+  const {page, requests, check} = await open();
+  await signIn(page);
+  const id = await submitWatched(21);
+  await page.goto(`${BASE}/#/jobs/${id}`);
+  const state = () => page.locator("#fields [data-field=state]").textContent();
+  await page.locator("#fields [data-field=state]").waitFor();
+  const progress = () => page.locator(".job-progress progress").evaluate((p) => p.value);
+  await waitFor("running", async () => (await state()) === "running", 90000);
+  await waitFor("progress from the stream", async () => (await progress()) > 0, 60000);
+  await waitFor("succeeded", async () => (await state()) === "succeeded", 120000);
+  await page.locator("#download:not([hidden])").waitFor();
+  assert.equal(await page.locator("#connection").getAttribute("data-state"), "live");
+  // The job came from its stream: the page never asked for the job object.
+  const polls = requests.filter((u) => new URL(u).pathname === `/api/v1/jobs/${id}`);
+  assert.deepEqual(polls, [], "the job page polled while its stream was live");
+  assert.ok(requests.some((u) => new URL(u).pathname === `/api/v1/jobs/${id}/events`));
+  await check();
+});
+
+test("with its stream blocked, the job page polls the job and still follows it to the end", async () => {
+  const {page, context, requests, check} = await open({allowText: /net::ERR_FAILED/});
+  await context.route("**/events", (route) => route.abort("failed"));
+  await signIn(page);
+  const id = await submitWatched(22);
+  await page.goto(`${BASE}/#/jobs/${id}`);
+  const state = () => page.locator("#fields [data-field=state]").textContent();
+  await waitFor("running", async () => (await state()) === "running", 90000);
+  await waitFor("succeeded", async () => (await state()) === "succeeded", 120000);
+  await page.locator("#download:not([hidden])").waitFor();
+  const polls = requests.filter((u) => new URL(u).pathname === `/api/v1/jobs/${id}`);
+  assert.ok(polls.length >= 2, `${polls.length} polls of the job`);
+  await check();
+});
+
+test("a canceled job can be retried from its page", async () => {
+  const {page, check} = await open();
+  await signIn(page);
+  const id = await submitWatched(23);
+  const {status} = await api("DELETE", `/api/v1/jobs/${id}`, TOKEN);
+  assert.ok(status === 200 || status === 202, `cancel answered ${status}`);
+  await waitFor("canceled", async () => (await api("GET", `/api/v1/jobs/${id}`, TOKEN)).body.state === "canceled", 30000);
+  await page.goto(`${BASE}/#/jobs/${id}`);
+  await page.locator("#retry").click();
+  await waitFor("queued again", async () => ["queued", "running"].includes(
+    await page.locator("#fields [data-field=state]").textContent()), 10000);
+  assert.equal(await page.locator("#fields [data-field=attempts]").textContent(), "0");
+  assert.match(await page.locator("#job-message").textContent(), /queued again/i);
+  // Not left to run: the other tests share the worker.
+  await api("DELETE", `/api/v1/jobs/${id}`, TOKEN);
   await check();
 });
 

@@ -2,7 +2,8 @@
 """The console's end-to-end browser tests, against the real stack.
 
 Starts nginx (TLS, the shipped site template) + renderq-fcgi + one CPU
-renderq-worker with tests/e2e/stack.py, creates the tokens the tests use, sizes
+renderq-worker + renderq-notify (the event streams) with tests/e2e/stack.py,
+creates the tokens the tests use, sizes
 the scene the "watch it render" test submits so that it runs for several seconds
 on this machine (from the worker's measured throughput), then runs
 console.test.mjs (node's test runner, playwright-core driving Debian's Chromium,
@@ -25,11 +26,13 @@ import pathlib
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 SOURCE_DIR = pathlib.Path(os.environ.get("RENDERQ_SOURCE_DIR", HERE.parents[1]))
 sys.path.insert(0, str(SOURCE_DIR / "tests" / "e2e"))
+import notify_stack  # noqa: E402
 import stack  # noqa: E402
 import worker_stack  # noqa: E402
 
@@ -77,7 +80,7 @@ def main():
     if not (HERE / "node_modules" / "playwright-core").is_dir():
         print("playwright-core is not installed: run `npm ci` in tests/browser (scripts/test does)")
         return 1
-    stack.require_binaries("renderq-fcgi", "renderqctl", "renderq-worker", "nginx")
+    stack.require_binaries("renderq-fcgi", "renderqctl", "renderq-worker", "renderq-notify", "nginx")
     binary_dir = pathlib.Path(os.environ.get("RENDERQ_BINARY_DIR", SOURCE_DIR / "build"))
     shots = pathlib.Path(os.environ.get("RENDERQ_SCREENSHOTS",
                                         binary_dir / "tests" / "browser" / "screenshots"))
@@ -87,7 +90,9 @@ def main():
     stack.time_limit(900)
     # A sanitizer build renders slower, so the cost limit must not refuse the
     # scenes sized from its own throughput.
-    with stack.Stack(responder_args=["--max-render-seconds", "3600"]) as s:
+    keys = notify_stack.SealKeys(tempfile.mkdtemp(prefix="renderq-keys-"))
+    with stack.Stack(responder_args=["--max-render-seconds", "3600"] + keys.responder_args()) as s:
+        notify_stack.Notify(s, keys).start()
         workers = worker_stack.WorkerSet(s)
         workers.start("cpu")
         workers.wait_registered(["cpu"])
@@ -112,9 +117,10 @@ def main():
                               [str(HERE / "console.test.mjs")], cwd=HERE, env=env,
                               stdin=subprocess.DEVNULL)
         if proc.returncode != 0:
-            for name in ("renderq-fcgi", "worker-cpu"):
+            for name in ("renderq-fcgi", "worker-cpu", "notify"):
                 print("---- %s log\n%s" % (name, s.log_tail(name)))
-        return proc.returncode
+    shutil.rmtree(keys.private.parent, ignore_errors=True)
+    return proc.returncode
 
 
 if __name__ == "__main__":

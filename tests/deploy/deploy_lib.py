@@ -11,11 +11,12 @@ import re
 import shutil
 import subprocess
 
-UNITS = ("renderq-fcgi.socket", "renderq-fcgi.service", "renderq-worker@.service",
-         "renderq-purge.service", "renderq-purge.timer")
+UNITS = ("renderq-fcgi.socket", "renderq-fcgi.service", "renderq-notify.socket",
+         "renderq-notify.service", "renderq-worker@.service", "renderq-purge.service",
+         "renderq-purge.timer")
 # The services scored by `systemd-analyze security` (templates need an instance).
-SERVICES = ("renderq-fcgi.service", "renderq-worker@0.service", "renderq-worker@cpu.service",
-            "renderq-purge.service")
+SERVICES = ("renderq-fcgi.service", "renderq-notify.service", "renderq-worker@0.service",
+            "renderq-worker@cpu.service", "renderq-purge.service")
 MAX_EXPOSURE = 2.0
 PLACEHOLDER = re.compile(r"@[A-Z][A-Z0-9_]*@")
 EXPOSURE = re.compile(r"Overall exposure level for \S+: (\d+\.\d+)")
@@ -125,8 +126,9 @@ def self_signed_cert(cert, key):
 
 
 def nginx_test(sites, root, scratch):
-    """`nginx -t` on a minimal nginx.conf that includes each site the way
-    Debian's nginx.conf includes sites-enabled/* (inside http{}). Absolute paths
+    """`nginx -t` on a minimal nginx.conf that loads Debian's enabled modules and
+    includes each site the way Debian's nginx.conf includes sites-enabled/*
+    (inside http{}). Absolute paths
     of the production layout (certificates, logs) are looked up under root, so
     the check needs no file outside the scratch directory."""
     scratch = pathlib.Path(scratch)
@@ -139,13 +141,19 @@ def nginx_test(sites, root, scratch):
         # socket path stay as in production (nginx -t does not connect).
         text = re.sub(r"(?m)^(\s*(?:ssl_certificate|ssl_certificate_key|access_log|error_log)\s+)/",
                       lambda m: m.group(1) + str(root) + "/", text)
+        # nginx -t binds unix listen sockets (the live events' publisher):
+        # into the scratch directory with them.
+        text = re.sub(r"(?m)^(\s*listen\s+unix:)/[^;]*/([^/;]+);",
+                      lambda m: "%s%s/%s;" % (m.group(1), conf_dir, m.group(2)), text)
         copy = conf_dir / ("site%d.conf" % i)
         copy.write_text(text)
         includes.append("    include %s;" % copy)
     temp = "\n".join("    %s_temp_path %s/tmp/%s;" % (t, conf_dir, t)
                      for t in ("client_body", "fastcgi", "proxy", "uwsgi", "scgi"))
     conf = conf_dir / "nginx.conf"
-    conf.write_text("pid %s/nginx.pid;\nerror_log %s/error.log;\nevents {}\nhttp {\n"
+    # Debian's nginx.conf loads the packaged modules first (the site needs nchan).
+    conf.write_text("load_module /usr/lib/nginx/modules/ngx_nchan_module.so;\n"
+                    "pid %s/nginx.pid;\nerror_log %s/error.log;\nevents {}\nhttp {\n"
                     "    include /etc/nginx/mime.types;\n%s\n%s\n}\n"
                     % (conf_dir, conf_dir, temp, "\n".join(includes)))
     done = run(["nginx", "-t", "-p", conf_dir, "-c", conf, "-e", conf_dir / "error.log"])

@@ -30,6 +30,8 @@ def expected_files(prefix, site_dir):
     """Path (relative to the scratch root) -> what it is."""
     files = {
         prefix + "/bin/renderq-fcgi": "FastCGI responder",
+        prefix + "/bin/renderq-notify": "webhooks and live events",
+        prefix + "/share/doc/renderq/notifications.md": "notifications guide",
         prefix + "/bin/renderq-worker": "render worker",
         prefix + "/bin/renderqctl": "admin tool",
         prefix + "/bin/renderq-render": "scene renderer CLI",
@@ -74,9 +76,12 @@ def check_site_matches_units(site, units):
     """nginx and systemd must agree on the socket and the results directory."""
     text = pathlib.Path(site).read_text()
     socket = unit_setting(units / "renderq-fcgi.socket", "ListenStream")
+    # The responder's socket, and renderq-notify's hooks.
+    hooks = unit_setting(units / "renderq-notify.socket", "ListenStream")
     passes = set(re.findall(r"fastcgi_pass\s+unix:([^;]+);", text))
-    if passes != {socket}:
-        raise Failure("site passes to %s, the socket unit listens on %s" % (passes, socket))
+    if passes != {socket, hooks}:
+        raise Failure("site passes to %s, the socket unit listens on %s and renderq-notify on %s"
+                      % (passes, socket, hooks))
     results = re.search(r"alias\s+([^;]+?)/?;", text).group(1)
     service_results = re.search(r"RENDERQ_RESULTS=(\S+)",
                                 (units / "renderq-worker@.service").read_text()).group(1)

@@ -234,6 +234,22 @@ class Contract:
                 raise ContractError("%s: image/png that is not a PNG" % what)
         self.checked += 1
 
+    def check_event(self, path, event, data):
+        """One Server-Sent Event of the stream at `path`: its `data` (parsed)
+        against the schema the document gives its event name (x-event-data of
+        the text/event-stream answer). Raises ContractError."""
+        route_path = path.split("?", 1)[0]
+        route = next(((t, item) for rx, t, item in self.routes if rx.match(route_path)), None)
+        if route is None:
+            raise ContractError("GET %s: no such route in the document" % path)
+        media = self.resolve(route[1]["get"]["responses"]["200"])["content"]["text/event-stream"]
+        schemas = media.get("x-event-data") or {}
+        if event not in schemas:
+            raise ContractError("GET %s: event %r is not documented (documented: %s)"
+                                % (path, event, ", ".join(schemas)))
+        self.validate(schemas[event], data, "GET %s event %s" % (path, event))
+        self.checked += 1
+
     def _check_problem(self, body, status, what):
         try:
             value = json.loads(body)
@@ -265,3 +281,9 @@ def check(method, path, status, headers, body):
     """Checks one answer against the document; raises ContractError."""
     if enabled():
         contract().check(method, path, status, headers, body)
+
+
+def check_event(path, event, data):
+    """See Contract.check_event; a no-op with RENDERQ_CONTRACT=0."""
+    if enabled():
+        contract().check_event(path, event, data)

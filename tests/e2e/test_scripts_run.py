@@ -8,8 +8,8 @@ worker (it appears in /api/v1/queue `workers`), render every example into out/
 and exit 0.
 
 Phase 2 (no flag, same copy): the printed curl command, pasted as a user would,
-submits a job that succeeds. Then the supervision: the worker and the responder
-are SIGKILLed while a job waits; both come back (new pids in var/run/), the API
+submits a job that succeeds. Then the supervision: the worker, the responder and
+renderq-notify are SIGKILLed while a job waits; all come back (new pids in var/run/), the API
 answers again, the waiting job and one submitted after the restart succeed, and
 nginx is the same process throughout. Ctrl-C (SIGINT) stops the whole stack.
 
@@ -228,18 +228,22 @@ def wait_answering(api, timeout=30):
 
 
 def supervision(run, checkout, api):
-    """SIGKILL the worker and the responder: the stack carries on, nginx untouched."""
+    """SIGKILL the worker, the responder and renderq-notify: the stack carries on, nginx
+    untouched."""
     nginx = pid_file(checkout, "nginx")
     worker = pid_file(checkout, "renderq-worker")
     responder = pid_file(checkout, "renderq-fcgi")
-    assert nginx and worker and responder, "scripts/run recorded no pids in var/run/"
+    notify = pid_file(checkout, "renderq-notify")
+    assert nginx and worker and responder and notify, "scripts/run recorded no pids in var/run/"
     status, body = api.post_job(SCENE)
     assert status == 201, (status, body)
     waiting = json.loads(body)["id"]
     os.kill(worker, signal.SIGKILL)
     os.kill(responder, signal.SIGKILL)
+    os.kill(notify, signal.SIGKILL)
     new_worker = wait_restarted(checkout, "renderq-worker", worker)
     new_responder = wait_restarted(checkout, "renderq-fcgi", responder)
+    new_notify = wait_restarted(checkout, "renderq-notify", notify)
     wait_answering(api)
     status, body = api.post_job(dict(SCENE, seed=2))
     assert status == 201, "submit after the restart: %d %s" % (status, body)
@@ -249,9 +253,9 @@ def supervision(run, checkout, api):
         assert done["state"] == "succeeded", done
     assert pid_file(checkout, "nginx") == nginx and alive(nginx), "nginx was restarted"
     assert run.proc.poll() is None, "scripts/run exited after a restart"
-    print("interactive: worker %d -> %d and responder %d -> %d restarted after SIGKILL; both "
-          "jobs succeeded; nginx still pid %d" % (worker, new_worker, responder, new_responder,
-                                                  nginx), flush=True)
+    print("interactive: worker %d -> %d, responder %d -> %d and renderq-notify %d -> %d "
+          "restarted after SIGKILL; both jobs succeeded; nginx still pid %d"
+          % (worker, new_worker, responder, new_responder, notify, new_notify, nginx), flush=True)
 
 
 def phase_give_up(checkout, env):

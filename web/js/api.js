@@ -174,6 +174,12 @@ export const api = {
             replayed: response.headers.get("Idempotent-Replayed") === "true"};
   },
 
+  /** POST .../retry: a failed or canceled job queued again; resolves to the job. */
+  async retry(id) {
+    const response = await request(`/api/v1/jobs/${encodeURIComponent(id)}/retry`, {method: "POST"});
+    return response.json();
+  },
+
   /** DELETE a job; resolves to {job, status} (200 canceled, 202 stop requested). */
   async cancel(id) {
     const response = await request(`/api/v1/jobs/${encodeURIComponent(id)}`, {method: "DELETE"});

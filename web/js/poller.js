@@ -1,17 +1,20 @@
-// Live views by polling: no connection is held open between two polls, so a
-// viewer never keeps a responder thread (SPEC "Web console"). Each poll is a
-// conditional GET (api.js), so a quiet queue answers 304 with no body.
+// Live views by polling, where the event streams (events.js) cannot serve:
+// no connection is held open between two polls, so a viewer never keeps a
+// responder thread (SPEC "Web console"). Each poll is a conditional GET
+// (api.js), so a quiet queue answers 304 with no body.
 //
 // - every poller waits while the tab is hidden and polls at once when it shows;
 // - an error backs off (doubling up to a minute, with jitter) and honours Retry-After;
-// - the connection indicator shows the worst state among the live pollers.
+// - the connection indicator shows the worst state among the live pollers, and
+//   says so when an event stream is delivering (a stream's own failures are
+//   not shown: its view polls meanwhile).
 
 import {ApiError} from "./api.js";
 
 export const INTERVAL_MS = 2000;  // the worker reports progress at least every 2 s
 const MAX_BACKOFF_MS = 60000;
 
-const pollers = new Set();
+const pollers = new Set();  // Pollers and EventStreams (kind "stream")
 const listeners = new Set();
 let paused = false;  // the user's pause toggle
 
@@ -26,9 +29,13 @@ export function connection() {
   if (document.hidden) return {state: "hidden", detail: "Paused while the tab is hidden"};
   let worst = null;
   for (const p of pollers) {
+    if (p.kind === "stream") continue;
     if (p.failures > 0 && (!worst || p.failures > worst.failures)) worst = p;
   }
   if (!worst) {
+    if ([...pollers].some((p) => p.kind === "stream" && p.up)) {
+      return {state: "live", detail: "Live: events as they happen"};
+    }
     const quiet = [...pollers].reduce((n, p) => n + p.notModified, 0);
     return {state: "live", detail: `Live: updates every ${INTERVAL_MS / 1000} s` +
                                    (quiet ? ` (${quiet} polls answered “not modified”)` : "")};
@@ -45,9 +52,28 @@ function notify() {
   for (const listener of listeners) listener(c);
 }
 
+/** Live sources (Pollers, EventStreams) the indicator and the pause toggle know. */
+export function track(source) {
+  pollers.add(source);
+  notify();
+}
+
+export function untrack(source) {
+  pollers.delete(source);
+  notify();
+}
+
+/** A source's state changed: redraw the indicator. */
+export function changed() {
+  notify();
+}
+
 export function setPaused(value) {
   paused = value;
-  if (!paused) for (const p of pollers) p.kick();
+  for (const p of pollers) {
+    if (!paused) p.kick();
+    else p.pause?.();
+  }
   notify();
 }
 
@@ -83,6 +109,7 @@ export class Poller {
   }
 
   start() {
+    if (this.started) return this;
     this.started = true;
     pollers.add(this);
     this.kick();
@@ -97,10 +124,20 @@ export class Poller {
     notify();
   }
 
-  /** Polls now unless a poll is in flight or the poller may not poll. */
+  /** Polls every `interval` ms from the next poll on (a stream is live: poll seldom). */
+  setInterval(interval) {
+    this.interval = interval;
+    if (this.started && !this.running && this.failures === 0) this.schedule(interval);
+  }
+
+  /** Polls now unless the poller may not poll; a poll in flight is followed by another. */
   kick() {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
     clearTimeout(this.timer);
-    if (!this.started || this.running || paused || document.hidden) return;
+    if (!this.started || paused || document.hidden) return;
     if (this.failures > 0 && Date.now() < this.nextAt) {
       this.schedule(this.nextAt - Date.now());
       return;
@@ -132,6 +169,10 @@ export class Poller {
       if (!(e instanceof ApiError)) console.error("poll failed:", e);  // a bug, not the network
     } finally {
       this.running = false;
+      if (this.again) {
+        this.again = false;
+        if (this.failures === 0) this.kick();
+      }
       notify();
     }
   }

@@ -1,12 +1,17 @@
 // One job: every field of the job object, its live preview while it runs, the
 // final image (with a download link) once it succeeded, the error if it failed,
-// and cancel with a confirmation while it is queued or running.
+// cancel with a confirmation while it is queued or running, and retry once it
+// failed or was canceled.
+//
+// Updates come from the job's event stream (events.js); while the stream
+// cannot be had, the page polls the job instead.
 
 import {api, ApiError} from "../api.js";
 import {etaText, imageFrame, notice, progressBar, stateBadge} from "../components.js";
 import {announce, h, replace, setText} from "../dom.js";
+import {EventStream} from "../events.js";
 import {duration, shortId, si, when} from "../format.js";
-import {Poller} from "../poller.js";
+import {INTERVAL_MS, Poller} from "../poller.js";
 
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
@@ -60,6 +65,22 @@ export function mountJob(main, {id, navigate}) {
   const dialog = confirmDialog();
   main.append(dialog.el);
 
+  async function retry() {
+    try {
+      const next = await api.retry(id);
+      replace(message, notice("info", "Job queued again.", "It takes its place at the end of the line."));
+      announce("Job queued again");
+      result.release();
+      download.hidden = true;
+      frame.set(null);
+      render(next);
+      follow();
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      replace(message, notice("error", e.status === 409 ? "Only a failed or canceled job can be retried." : "The job could not be retried.", e.message));
+    }
+  }
+
   async function cancel() {
     if (!(await dialog.ask(job))) return;
     try {
@@ -68,7 +89,7 @@ export function mountJob(main, {id, navigate}) {
         status === 202 ? "The worker stops within a second." : "It will not run."));
       announce(status === 202 ? "Stop requested" : "Job canceled");
       render(next);
-      poller.kick();
+      if (!stream?.up) poller.kick();
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
       replace(message, notice("error", e.status === 409 ? "This job has already finished." : "The job could not be canceled.", e.message));
@@ -82,7 +103,9 @@ export function mountJob(main, {id, navigate}) {
       replace(badge, stateBadge(job.state));
       replace(actions, job.state === "queued" || job.state === "running"
         ? h("button.button.danger#cancel", {type: "button", onclick: cancel, disabled: job.cancel_requested}, "Cancel job")
-        : null,
+        : job.state === "failed" || job.state === "canceled"
+          ? h("button.button#retry", {type: "button", onclick: retry}, "Retry job")
+          : null,
         h("a.button.quiet", {href: "#/jobs"}, "All jobs"));
       if (job.state === "failed") {
         replace(message, notice("error", "The render failed.", h("p", {}, h("code", {}, job.error?.code || "error"), " ", job.error?.message || "")));
@@ -100,41 +123,89 @@ export function mountJob(main, {id, navigate}) {
       h("dt", {}, label), h("dd", {"data-field": key}, show(job[key], job))]));
   }
 
+  // What a job's state asks of the page besides the fields: the preview while
+  // it runs, the image once it succeeded. Resolves true once nothing about the
+  // job will change any more.
+  async function images(value, signal) {
+    if (value.state === "running" && value.progress > 0) {
+      frame.set(await preview.get(signal));
+      return false;
+    }
+    if (value.state === "succeeded") {
+      if (!result.url) {
+        const url = await result.get(signal);
+        frame.set(url);
+        preview.release();
+        if (url) {
+          download.href = url;
+          download.hidden = false;
+        }
+      }
+      return true;
+    }
+    if (value.state !== "running" && value.state !== "queued") {
+      frame.set(null);
+      preview.release();
+      return true;
+    }
+    return false;
+  }
+
+  function gone() {
+    poller.stop();
+    stream?.stop();
+    view.remove();
+    notFound(main);
+  }
+
+  // Polling: while no event stream can be had.
   const poller = new Poller(async (signal) => {
     let value;
     let changed;
     try {
       ({value, changed} = await resource.get(signal));
     } catch (e) {
-      if (e instanceof ApiError && e.status === 404) {
-        poller.stop();
-        view.remove();
-        notFound(main);
-        return;
-      }
+      if (e instanceof ApiError && e.status === 404) return gone();
       throw e;
     }
     if (changed) render(value);
-    if (value.state === "running" && value.progress > 0) {
-      frame.set(await preview.get(signal));
-    } else if (value.state === "succeeded" && !result.url) {
-      const url = await result.get(signal);
-      frame.set(url);
-      preview.release();
-      if (url) {
-        download.href = url;
-        download.hidden = false;
-      }
-      poller.stop();  // nothing about a finished job changes any more
-    } else if (value.state !== "running" && value.state !== "queued") {
-      frame.set(null);
-      preview.release();
-      poller.stop();
-    }
+    if (await images(value, signal)) poller.stop();  // nothing about a finished job changes any more
   });
-  poller.start();
+
+  // The event stream: a `state` event is the whole job; `progress` events move
+  // the bar, and the preview is fetched again at most every 2 s.
+  let stream = null;
+  let previewAt = 0;
+  const controller = new AbortController();
+  function follow() {
+    stream?.stop();
+    let finished = false;
+    stream = new EventStream(`/api/v1/jobs/${encodeURIComponent(id)}/events`, {
+      onEvent: async ({event, data}) => {
+        if (event === "state") {
+          render(data);
+          finished = await images(data, controller.signal).catch(() => false);
+        } else if (event === "progress" && job) {
+          render({...job, progress: data.progress, eta_seconds: data.eta_seconds});
+          if (job.state === "running" && Date.now() - previewAt >= INTERVAL_MS) {
+            previewAt = Date.now();
+            frame.set(await preview.get(controller.signal).catch(() => preview.url));
+          }
+        }
+      },
+      onEnd: () => !finished,  // the job's stream ends after its terminal state
+      onDown: (e) => {
+        if (e.status === 404) return gone();
+        poller.start();
+      },
+      onUp: () => poller.stop(),
+    }).start();
+  }
+  follow();
   return () => {
+    stream?.stop();
     poller.stop();
+    controller.abort();
     preview.release();
     result.release();
     dialog.el.remove();

@@ -1,13 +1,17 @@
 // Own jobs, newest first: a state filter and the page's cursor kept in the URL
 // (#/jobs?state=failed&cursor=...), so a view can be bookmarked and shared.
+// The owner's event stream moves progress bars and refreshes the list when a
+// job changes state; while it is live the list is polled only every 30 s.
 
 import {api} from "../api.js";
 import {etaText, progressBar, STATES, stateBadge} from "../components.js";
 import {h, replace} from "../dom.js";
 import {duration, shortId, when} from "../format.js";
-import {Poller} from "../poller.js";
+import {EventStream} from "../events.js";
+import {INTERVAL_MS, Poller} from "../poller.js";
 
 const PAGE_SIZE = 20;
+const POLL_WITH_STREAM_MS = 30000;
 
 export function mountJobs(main, {route, navigate}) {
   const state = STATES.includes(route.query.get("state")) ? route.query.get("state") : "";
@@ -45,8 +49,9 @@ export function mountJobs(main, {route, navigate}) {
     const detail = h("span.muted");
     progressCell.append(detail);
     return {
-      tr, state: job.state,
+      tr, state: job.state, job,
       update(next) {
+        this.job = next;
         bar?.update(next.progress);
         replace(detail, next.state === "succeeded" ? `rendered in ${duration(next.render_seconds)}`
           : next.state === "failed" ? (next.error?.code || "failed")
@@ -90,5 +95,20 @@ export function mountJobs(main, {route, navigate}) {
         : null);
   });
   poller.start();
-  return () => poller.stop();
+  const stream = new EventStream("/api/v1/events", {
+    onEvent: ({event, data}) => {
+      if (event === "state") {
+        poller.kick();
+      } else if (event === "progress") {
+        const r = rows.get(data.id);
+        if (r) r.update({...r.job, progress: data.progress, eta_seconds: data.eta_seconds});
+      }
+    },
+    onUp: () => poller.setInterval(POLL_WITH_STREAM_MS),
+    onDown: () => poller.setInterval(INTERVAL_MS),
+  }).start();
+  return () => {
+    stream.stop();
+    poller.stop();
+  };
 }

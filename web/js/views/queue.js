@@ -1,14 +1,21 @@
 // The queue: what is waiting (own jobs with place and predicted finish), what is
 // running (progress and, for own jobs, the live preview), the workers, and how
 // long a new job would wait. One poll reads /queue and the own queued jobs.
+//
+// The owner's event stream (/api/v1/events) moves the own jobs' progress bars
+// as the worker reports and refreshes the page at once when an own job
+// changes state; while it is live, the page polls only every 10 s, for what
+// no event carries (other tokens' jobs, the workers).
 
 import {api} from "../api.js";
 import {etaText, imageFrame, notice, progressBar} from "../components.js";
 import {h, replace, setText} from "../dom.js";
 import {aboutSeconds, shortId, si, when} from "../format.js";
-import {Poller} from "../poller.js";
+import {EventStream} from "../events.js";
+import {INTERVAL_MS, Poller} from "../poller.js";
 
 const STALE_HEARTBEAT_SECONDS = 30;
+const POLL_WITH_STREAM_MS = 10000;
 
 /** Rebuilds `el` from `children`, keeping keyboard focus on the element with the same data-key. */
 function rebuild(el, ...children) {
@@ -58,8 +65,9 @@ export function mountQueue(main) {
         h("p.muted", {}, `${job.width}×${job.height} · ${job.samples} samples · started ${when(job.started_at)}`),
         bar.el, eta));
     return {
-      el, frame,
+      el, frame, job,
       update(next) {
+        this.job = next;
         bar.update(next.progress);
         setText(eta, etaText({...next, state: "running"}));
       },
@@ -153,7 +161,20 @@ export function mountQueue(main) {
   });
   poller.countNotModified = () => queueResource.notModified + mineResource.notModified;
   poller.start();
+  const stream = new EventStream("/api/v1/events", {
+    onEvent: ({event, data}) => {
+      if (event === "state") {
+        poller.kick();
+      } else if (event === "progress") {
+        const card = cards.get(data.id);
+        if (card) card.update({...card.job, progress: data.progress, eta_seconds: data.eta_seconds});
+      }
+    },
+    onUp: () => poller.setInterval(POLL_WITH_STREAM_MS),
+    onDown: () => poller.setInterval(INTERVAL_MS),
+  }).start();
   return () => {
+    stream.stop();
     poller.stop();
     for (const preview of previews.values()) preview.release();
   };
