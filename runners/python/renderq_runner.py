@@ -26,7 +26,8 @@ None), `progress(f)`, `preview(png_or_jpeg_bytes)`, `checkpoint(bytes)`
 (returns once the worker has stored them durably), `canceled`,
 `wait_canceled(seconds)`, and `fail(code, message, retry=False)`.
 
-The protocol (one JSON object per line, UTF-8, at most 1 MiB before the newline)
+The protocol (one JSON object per line, UTF-8, at most 1 MiB before the newline;
+a `job` line may be longer, as its input may be 4 MiB)
 is spoken on the process's original stdin and stdout. serve() moves both out of
 the way first: fd 1 becomes a copy of stderr, so print() and the output of
 libraries (or of child processes) land in the worker's log instead of corrupting
@@ -45,10 +46,14 @@ import threading
 import time
 import traceback
 
-__all__ = ["serve", "Job", "JobFailed", "ProtocolError", "MAX_LINE_BYTES"]
+__all__ = ["serve", "Job", "JobFailed", "ProtocolError", "MAX_LINE_BYTES", "MAX_JOB_LINE_BYTES"]
 
-# The longest line either side may send, newline excluded (SPEC: at most 1 MiB per line).
+# The longest line, newline excluded (SPEC: at most 1 MiB per line). The one
+# exception is the worker's `job` line, which carries the job's input: SPEC
+# lets an input be 4 MiB, and the responder refuses one whose JSON would not
+# fit in 4 MiB, so a job line is at most that plus its id and paths.
 MAX_LINE_BYTES = 1 << 20
+MAX_JOB_LINE_BYTES = (4 << 20) + (64 << 10)
 # `failed` codes (SPEC): a lower-case letter, then up to 39 of [a-z0-9_].
 _CODE = re.compile(r"[a-z][a-z0-9_]{0,39}\Z")
 # A failure message longer than this is cut, so the line stays well under the limit.
@@ -97,8 +102,10 @@ def _object_without_duplicates(pairs):
 
 def parse_line(line):
     """One protocol line (bytes, without its newline) -> the message dict.
-    Strict: UTF-8, a JSON object, no duplicate keys, no NaN or Infinity."""
-    if len(line) > MAX_LINE_BYTES:
+    Strict: UTF-8, a JSON object, no duplicate keys, no NaN or Infinity, at
+    most MAX_LINE_BYTES (MAX_JOB_LINE_BYTES for a `job` message)."""
+    if len(line) > MAX_JOB_LINE_BYTES or (len(line) > MAX_LINE_BYTES
+                                          and not line.startswith(b'{"job":')):
         raise ProtocolError("line of %d bytes, over the limit of %d" % (len(line), MAX_LINE_BYTES))
     try:
         text = line.decode("utf-8")
@@ -175,12 +182,12 @@ class _Channel:
 
     def receive(self):
         """The next message, or None at the end of input."""
-        line = self._reader.readline(MAX_LINE_BYTES + 2)
+        line = self._reader.readline(MAX_JOB_LINE_BYTES + 2)
         if not line:
             return None
         if not line.endswith(b"\n"):
-            if len(line) > MAX_LINE_BYTES:
-                raise ProtocolError("line over the limit of %d bytes" % MAX_LINE_BYTES)
+            if len(line) > MAX_JOB_LINE_BYTES:
+                raise ProtocolError("line over the limit of %d bytes" % MAX_JOB_LINE_BYTES)
             raise ProtocolError("input ends inside a line")
         return parse_line(line[:-1])
 

@@ -57,8 +57,19 @@ class RunnerProcess:
     def stderr(self):
         return "".join(self._stderr)
 
+    def wait_stderr(self, text, timeout=WAIT):
+        """The runner's stderr once it holds `text` (it is read on a thread of
+        its own, so it may lag behind the protocol's messages)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.stderr():
+            if time.monotonic() > deadline:
+                raise AssertionError("%r never appeared on the runner's stderr:\n%s"
+                                     % (text, self.stderr()))
+            time.sleep(0.02)
+        return self.stderr()
+
     def send(self, message):
-        self.send_raw(json.dumps(message).encode("utf-8") + b"\n")
+        self.send_raw(json.dumps(message, ensure_ascii=False).encode("utf-8") + b"\n")
 
     def send_raw(self, data):
         self.proc.stdin.write(data)

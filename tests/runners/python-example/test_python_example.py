@@ -104,7 +104,7 @@ class PythonExampleTest(unittest.TestCase):
         job_dir = self.send_job(second, JOB_INPUT, checkpoint=stored)
         end = second.expect_end()
         self.assertEqual(h.read_job_file(job_dir, end["done"]), self.expected)
-        self.assertRegex(second.stderr(), r"resuming at step [1-9]\d* of 16000")
+        self.assertRegex(second.wait_stderr("resuming at step"), r"resuming at step [1-9]\d* of 16000")
 
     def test_a_checkpoint_of_something_else_is_ignored(self):
         runner = self.start()
@@ -114,7 +114,7 @@ class PythonExampleTest(unittest.TestCase):
         job_dir = self.send_job(runner, small, checkpoint=stored)
         self.assertEqual(h.read_job_file(job_dir, runner.expect_end()["done"]),
                          direct_render(small))
-        self.assertIn("checkpoint ignored", runner.stderr())
+        runner.wait_stderr("checkpoint ignored")
 
     def test_cancel(self):
         runner = self.start()

@@ -140,7 +140,14 @@ class RunnerTest(unittest.TestCase):
         echoed = json.loads(h.read_job_file(job_dir, end["done"]))
         self.assertEqual(echoed, {"id": job_id, "input": {"do": "echo", "text": "grüße"},
                                   "dir": str(job_dir), "device": "cpu"})
-        self.assertIn("setup ran", runner.stderr() if runner.stderr() else "")
+        runner.wait_stderr("setup ran")
+
+    def test_an_input_of_4_mib_reaches_the_handler(self):
+        runner = self.started()
+        blob = "é" * ((2 << 20) - 1000)  # 2 bytes each in UTF-8: about 4 MiB
+        _, job_dir = self.new_job(runner, {"do": "echo", "blob": blob})
+        echoed = json.loads(h.read_job_file(job_dir, runner.expect_end()["done"]))
+        self.assertEqual(echoed["input"]["blob"], blob)
 
     def test_jobs_run_one_after_another_in_one_process(self):
         runner = self.started()
@@ -236,7 +243,7 @@ class RunnerTest(unittest.TestCase):
         failed = runner.expect_end()["failed"]
         self.assertEqual(failed["code"], "runner_error")
         self.assertIn("RuntimeError: handler bug", failed["message"])
-        self.assertIn("Traceback", runner.stderr())
+        runner.wait_stderr("Traceback")
         self.new_job(runner, {"do": "echo"})
         self.assertIn("done", runner.expect_end())
 
@@ -288,11 +295,8 @@ class RunnerTest(unittest.TestCase):
         _, job_dir = self.new_job(runner, {"do": "print"})
         end = runner.expect()
         self.assertEqual(h.read_job_file(job_dir, end["done"]), b"printed")
-        deadline = time.monotonic() + h.WAIT
-        while "from a child" not in runner.stderr() and time.monotonic() < deadline:
-            time.sleep(0.05)
         for text in ("to stdout", "raw fd 1", "from a child"):
-            self.assertIn(text, runner.stderr())
+            runner.wait_stderr(text)
 
     def test_a_child_process_cannot_read_the_workers_messages(self):
         runner = self.started()
@@ -305,7 +309,7 @@ class RunnerTest(unittest.TestCase):
         runner = self.start(env={"FAIL_SETUP": "1"})
         self.assertEqual(runner.no_output_end(), [])
         self.assertEqual(runner.wait(), 1)
-        self.assertIn("setup could not load the model", runner.stderr())
+        runner.wait_stderr("setup could not load the model")
 
     def test_end_of_input_ends_the_runner_even_mid_job(self):
         runner = self.started()
@@ -338,7 +342,7 @@ class RunnerTest(unittest.TestCase):
                     runner.proc.stdin.close()
                 self.assertEqual(runner.no_output_end(), [])
                 self.assertEqual(runner.wait(), 2, runner.stderr())
-                self.assertIn("protocol error from the worker", runner.stderr())
+                runner.wait_stderr("protocol error from the worker")
 
     def test_a_second_job_while_one_runs_is_a_protocol_error(self):
         runner = self.started()
@@ -347,7 +351,7 @@ class RunnerTest(unittest.TestCase):
         self.new_job(runner, {"do": "echo"})
         runner.no_output_end()
         self.assertEqual(runner.wait(), 2)
-        self.assertIn("sent while job", runner.stderr())
+        runner.wait_stderr("sent while job")
 
 
 class LineCodecTest(unittest.TestCase):
@@ -362,6 +366,15 @@ class LineCodecTest(unittest.TestCase):
         with self.assertRaises(renderq_runner.ProtocolError) as not_object:
             renderq_runner.parse_line(fits)  # within the limit, but a string
         self.assertIn("not a JSON object", str(not_object.exception))
+
+    def test_a_job_line_may_carry_an_input_of_4_mib(self):
+        line = b'{"job":{"id":"j","input":{"blob":"' + b"x" * ((4 << 20) - 20) + \
+            b'"},"dir":"/d","checkpoint":null}}'
+        self.assertEqual(len(renderq_runner.parse_line(line)["job"]["input"]["blob"]),
+                         (4 << 20) - 20)
+        too_long = line.replace(b'"},', b"x" * (100 << 10) + b'"},')
+        with self.assertRaises(renderq_runner.ProtocolError):
+            renderq_runner.parse_line(too_long)
 
     def test_encoding_is_one_compact_utf8_line(self):
         line = renderq_runner.encode_line({"failed": {"code": "x", "message": "naïve\n"}})
