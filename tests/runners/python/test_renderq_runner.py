@@ -3,11 +3,9 @@ each test starts a real runner process (a few lines using the helper, written
 to a temporary file) and plays the worker through tests/runners/runner_harness.py.
 """
 import json
-import os
 import pathlib
 import sys
 import tempfile
-import textwrap
 import time
 import unittest
 
