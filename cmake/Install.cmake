@@ -79,10 +79,8 @@ install(FILES ${PROJECT_SOURCE_DIR}/examples/cornell_box.json ${PROJECT_SOURCE_D
 # (like a Debian conffile, without the prompt); compare with the pristine copy.
 set(RENDERQ_PYTHON_DIR /usr/lib/python3/dist-packages CACHE PATH
   "Where renderq_runner.py is installed: a directory on Debian's python3 sys.path")
-set(RENDERQ_KINDS_INSTALL_DIR /etc/renderq/kinds.d CACHE PATH
-  "The kinds directory the installed programs read (RENDERQ_KINDS_DIR)")
-set(RENDERQ_RUNNERS_INSTALL_DIR ${CMAKE_INSTALL_DATADIR}/renderq/runners CACHE PATH
-  "The runners directory ({runners_dir} in kind files), relative to the prefix")
+# RENDERQ_KINDS_INSTALL_DIR and RENDERQ_RUNNERS_INSTALL_DIR: the top-level
+# CMakeLists.txt (the programs are built with them as their defaults).
 
 install(FILES ${PROJECT_SOURCE_DIR}/runners/python/renderq_runner.py
         DESTINATION ${RENDERQ_PYTHON_DIR})

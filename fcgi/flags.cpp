@@ -55,7 +55,10 @@ po::options_description Describe() {
       po::value<std::int64_t>()->default_value(defaults.max_queued_per_owner),
       "refuse an owner's submits (429 owner-queue-full) while it has this many queued")(
       "max-drain-seconds", po::value<double>()->default_value(defaults.max_drain_seconds),
-      "refuse submits (503 queue-full) while the queue's predicted drain time is over this");
+      "refuse submits (503 queue-full) while the queue's predicted drain time is over this")(
+      "kinds-dir", po::value<std::string>()->value_name("DIR"),
+      "the job kinds it accepts besides scene: every NAME.json there (default: "
+      "$RENDERQ_KINDS_DIR, else /etc/renderq/kinds.d when it exists); a bad file stops it");
   return d;
 }
 
@@ -82,6 +85,7 @@ Flags ParseFlags(int argc, char** argv) {
     Read(vm, "max-queued", f.max_queued);
     Read(vm, "max-queued-per-owner", f.max_queued_per_owner);
     Read(vm, "max-drain-seconds", f.max_drain_seconds);
+    Read(vm, "kinds-dir", f.kinds_dir);
   } catch (const std::exception& e) {
     std::cerr << "renderq-fcgi: " << e.what() << "\n(see renderq-fcgi --help)\n";
     std::exit(2);

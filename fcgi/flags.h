@@ -19,6 +19,7 @@ struct Flags {  // defaults as --help shows them
   std::int64_t max_queued = QueueLimits{}.max_queued;
   std::int64_t max_queued_per_owner = QueueLimits{}.max_queued_per_owner;
   double max_drain_seconds = QueueLimits{}.max_drain_seconds;
+  std::string kinds_dir;  // "" = $RENDERQ_KINDS_DIR, else the installed directory
 };
 
 // Parses argv (and RENDERQ_DB when --db is absent). Prints the help and exits 0

@@ -3,9 +3,11 @@
 // a request value; they never touch the socket.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "core/model/clock.h"
+#include "core/model/kind_file.h"
 #include "core/store/job_store.h"
 #include "fcgi/metrics.h"
 
@@ -15,6 +17,8 @@ struct ApiOptions {
   // nginx's internal location that serves the results directory, where the
   // store keeps the images it answers with a file name (StoreOptions::results_dir).
   std::string internal_results_prefix = "/internal/results/";
+  // The operators' job kinds this responder accepts, by name (scene is built in).
+  std::map<std::string, KindSpec, std::less<>> kinds;
 };
 
 struct RouteContext {

@@ -5,6 +5,7 @@ namespace {
 
 constexpr std::string_view kJobsPath = "/api/v1/jobs";
 constexpr std::string_view kJobPrefix = "/api/v1/jobs/";
+constexpr std::string_view kKindPrefix = "/api/v1/kinds/";
 
 }  // namespace
 
@@ -15,6 +16,15 @@ std::optional<Route> MatchRoute(std::string_view path) {
   if (path == "/healthz") return Route{E::kHealthz, {}};
   if (path == "/metrics") return Route{E::kMetrics, {}};
   if (path == "/api/v1/openapi.json") return Route{E::kOpenApi, {}};
+  if (path == "/api/v1/kinds") return Route{E::kKinds, {}};
+  if (path.starts_with(kKindPrefix) && path.ends_with("/jobs")) {
+    const std::string_view kind =
+        path.substr(kKindPrefix.size(), path.size() - kKindPrefix.size() - 5);
+    if (!kind.empty() && kind.find('/') == std::string_view::npos) {
+      return Route{E::kKindJobs, kind};
+    }
+    return std::nullopt;
+  }
   if (!path.starts_with(kJobPrefix)) return std::nullopt;
   std::string_view rest = path.substr(kJobPrefix.size());
   const std::size_t slash = rest.find('/');
@@ -31,13 +41,14 @@ std::string_view AllowedMethods(Endpoint endpoint) {
   switch (endpoint) {
     case Endpoint::kJobs: return "GET, HEAD, POST";
     case Endpoint::kJob: return "GET, HEAD, DELETE";
+    case Endpoint::kKindJobs: return "POST";
     default: return "GET, HEAD";
   }
 }
 
 bool MethodAllowed(Endpoint endpoint, std::string_view method) {
-  if (method == "GET" || method == "HEAD") return true;
-  if (method == "POST") return endpoint == Endpoint::kJobs;
+  if (method == "GET" || method == "HEAD") return endpoint != Endpoint::kKindJobs;
+  if (method == "POST") return endpoint == Endpoint::kJobs || endpoint == Endpoint::kKindJobs;
   if (method == "DELETE") return endpoint == Endpoint::kJob;
   return false;
 }

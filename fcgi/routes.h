@@ -11,19 +11,21 @@
 namespace renderq {
 
 enum class Endpoint {
-  kJobs,     // /api/v1/jobs
-  kJob,      // /api/v1/jobs/{id}
-  kResult,   // /api/v1/jobs/{id}/result
-  kPreview,  // /api/v1/jobs/{id}/preview
-  kQueue,    // /api/v1/queue
-  kHealthz,  // /healthz
-  kMetrics,  // /metrics
-  kOpenApi,  // /api/v1/openapi.json
+  kJobs,      // /api/v1/jobs
+  kJob,       // /api/v1/jobs/{id}
+  kResult,    // /api/v1/jobs/{id}/result
+  kPreview,   // /api/v1/jobs/{id}/preview
+  kQueue,     // /api/v1/queue
+  kHealthz,   // /healthz
+  kMetrics,   // /metrics
+  kOpenApi,   // /api/v1/openapi.json
+  kKinds,     // /api/v1/kinds
+  kKindJobs,  // /api/v1/kinds/{kind}/jobs
 };
 
 struct Route {
   Endpoint endpoint;
-  std::string_view id;  // job routes: the raw path segment
+  std::string_view id;  // job routes: the raw path segment; kind routes: the kind's name
 };
 
 std::optional<Route> MatchRoute(std::string_view path);

@@ -20,9 +20,9 @@
 #include <memory>
 
 #include "core/model/clock.h"
+#include "core/model/queue_rules.h"
 #include "core/store/group_commit.h"
 #include "core/store/job_store.h"
-#include "core/model/queue_rules.h"
 #include "core/store/queue_storage.h"
 #include "core/store/result_cache.h"
 
@@ -57,11 +57,14 @@ class QueueJobStore final : public JobStore {
   Result<QueueSnapshot> Queue() override;
   Result<Job> Retry(const std::string& job_id) override;
   Result<double> UnitsPerSecond() override;
+  Result<std::optional<double>> KindRunSeconds(const std::string& kind) override;
   Status Ping() override;
 
   Status RegisterWorker(const WorkerInfo& worker) override;
   Result<std::unique_ptr<WorkerNameLock>> LockWorkerName(const std::string& worker_name) override;
-  Result<std::optional<ClaimedJob>> ClaimNext(const std::string& worker_name) override;
+  using JobStore::ClaimNext;
+  Result<std::optional<ClaimedJob>> ClaimNext(const std::string& worker_name,
+                                              const std::vector<std::string>& kinds) override;
   Result<bool> Heartbeat(const Lease& lease, double progress) override;
   Status SaveCheckpoint(const Lease& lease, std::span<const std::uint8_t> state,
                         std::int64_t samples) override;
@@ -71,6 +74,8 @@ class QueueJobStore final : public JobStore {
   Status Fail(const Lease& lease, const std::string& code, const std::string& message) override;
   Status MarkCanceled(const Lease& lease) override;
   Status Release(const Lease& lease, bool spend_attempt) override;
+  Status ReleaseLost(const Lease& lease, const std::string& code,
+                     const std::string& message) override;
   Status RecordThroughput(const std::string& worker_name, double units_per_second) override;
   Status WorkerHeartbeat(const std::string& worker_name) override;
   Result<int> RequeueLapsed() override;
