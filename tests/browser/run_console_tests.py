@@ -87,8 +87,11 @@ def main():
     stack.time_limit(900)
     # A sanitizer build renders slower, so the cost limit must not refuse the
     # scenes sized from its own throughput.
-    with stack.Stack(responder_args=["--max-render-seconds", "3600"]) as s:
-        workers = worker_stack.WorkerSet(s)
+    # The shipped kinds too, for the kind picker (the python-example kind's
+    # runner needs python3-numpy, which `scripts/install-deps --test` installs).
+    kinds = ["--kinds-dir", str(SOURCE_DIR / "kinds.d")]
+    with stack.Stack(responder_args=["--max-render-seconds", "3600"] + kinds) as s:
+        workers = worker_stack.WorkerSet(s, kinds + ["--runners-dir", str(SOURCE_DIR / "runners")])
         workers.start("cpu")
         workers.wait_registered(["cpu"])
         alice = s.create_token("alice")
