@@ -65,8 +65,9 @@ po::options_description Describe(WorkerCommandLine* cl, RawArgs* raw) {
       "what {runners_dir} in a kind's command names (default: $RENDERQ_RUNNERS_DIR, else "
       "the installed runners)")(
       "scratch-dir", po::value(&raw->scratch_dir),
-      "the runners' working directories and the jobs' directories, emptied at start "
-      "(default: $TMPDIR/renderq-worker-<name>)");
+      "the runners' working directories and the jobs' directories, emptied at start: "
+      "a new or empty directory, or one a worker made (default: "
+      "$TMPDIR/renderq-worker-<name>)");
   return d;
 }
 

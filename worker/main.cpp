@@ -67,6 +67,7 @@ int Run(const renderq::WorkerCommandLine& cl) {
       renderq::ChooseDir(cl.runners_dir, "RENDERQ_RUNNERS_DIR", renderq::InstalledRunnersDir());
   if (cl.scratch_dir) {
     options.runners.scratch_dir = *cl.scratch_dir;
+    options.runners.scratch_dir_named = true;
   } else {
     const char* tmp = std::getenv("TMPDIR");
     options.runners.scratch_dir = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <system_error>
 
 namespace renderq {
@@ -34,8 +35,17 @@ RunnerPool::~RunnerPool() {
 Result<std::unique_ptr<RunnerPool>> RunnerPool::Create(Logger& log, std::vector<KindSpec> kinds,
                                                        RunnerPoolOptions options) {
   std::error_code ec;
-  fs::remove_all(options.scratch_dir, ec);
-  fs::create_directories(options.scratch_dir, ec);
+  const fs::path scratch(options.scratch_dir);
+  if (options.scratch_dir_named && fs::is_directory(scratch, ec) &&
+      !fs::exists(scratch / kScratchMarker, ec) && !fs::is_empty(scratch, ec)) {
+    return Status::InvalidArgument("the scratch directory " + options.scratch_dir +
+                                   " holds files and is not one a worker made (no " +
+                                   kScratchMarker +
+                                   "); name an empty or new directory: the worker empties it");
+  }
+  fs::remove_all(scratch, ec);
+  fs::create_directories(scratch, ec);
+  if (!ec) std::ofstream(scratch / kScratchMarker) << "renderq-worker scratch directory\n";
   if (ec) {
     return Status::Unavailable("cannot make the scratch directory " + options.scratch_dir + ": " +
                                ec.message());

@@ -37,8 +37,12 @@
 namespace renderq {
 
 struct RunnerPoolOptions {
-  std::string runners_dir;               // {runners_dir}
-  std::string scratch_dir;               // this worker's own (its name lock proves it)
+  std::string runners_dir;  // {runners_dir}
+  std::string scratch_dir;  // this worker's own (its name lock proves it)
+  // The operator named scratch_dir (--scratch-dir): it is emptied only when it
+  // is empty already or carries kScratchMarker from an earlier start, never a
+  // directory that holds anything else (a mistyped --scratch-dir /var/tmp).
+  bool scratch_dir_named = false;
   std::vector<std::string> environment;  // the worker's, "NAME=value"
   RunnerLimits limits;                   // start/max_job/sizes are taken from each kind
   std::chrono::milliseconds first_backoff{1000};
@@ -47,7 +51,12 @@ struct RunnerPoolOptions {
 
 class RunnerPool {
  public:
-  // Empties the scratch directory (creating it). kUnavailable when it cannot.
+  // The file that marks a directory as a worker's scratch directory.
+  static constexpr const char* kScratchMarker = ".renderq-scratch";
+
+  // Empties the scratch directory (creating it) and marks it. kUnavailable
+  // when it cannot; kInvalidArgument for a named directory that holds files
+  // and no marker.
   static Result<std::unique_ptr<RunnerPool>> Create(Logger& log, std::vector<KindSpec> kinds,
                                                     RunnerPoolOptions options);
   ~RunnerPool();  // kills every runner

@@ -243,7 +243,7 @@ def check_kind_not_served(s, token, workers, kinds_only_example):
 
 
 def main():
-    stack.time_limit(600)
+    stack.time_limit(220)
     stack.require_binaries("renderq-worker")
     if shutil.which("povray") is None:
         print("skipped: povray is not installed")

@@ -88,6 +88,33 @@ class PoolFixture {
 
 BOOST_FIXTURE_TEST_SUITE(RunnerPools, PoolFixture)
 
+BOOST_AUTO_TEST_CASE(a_named_scratch_directory_with_foreign_files_is_left_alone) {
+  // --scratch-dir pointed at a directory of other files: refused, nothing removed.
+  fs::create_directories(scratch_);
+  std::ofstream(scratch_ / "notes.txt") << "someone's";
+  RunnerPoolOptions options;
+  options.runners_dir = "/unused";
+  options.scratch_dir = scratch_.string();
+  options.scratch_dir_named = true;
+  auto refused = RunnerPool::Create(log_, {Kind("echo", "good", true)}, options);
+  BOOST_TEST_REQUIRE(!refused.ok());
+  BOOST_TEST((refused.status().code() == StatusCode::kInvalidArgument));
+  BOOST_TEST(refused.status().message().find("holds files") != std::string::npos,
+             refused.status().message());
+  BOOST_TEST(fs::exists(scratch_ / "notes.txt"));
+  // An empty one is taken and marked; a marked one is emptied on the next start.
+  fs::remove(scratch_ / "notes.txt");
+  {
+    auto pool = RunnerPool::Create(log_, {Kind("echo", "good", true)}, options);
+    BOOST_TEST_REQUIRE(pool.ok(), pool.status().ToString());
+  }
+  BOOST_TEST(fs::exists(scratch_ / RunnerPool::kScratchMarker));
+  std::ofstream(scratch_ / "echo" / "left-over") << "x";
+  auto again = RunnerPool::Create(log_, {Kind("echo", "good", true)}, options);
+  BOOST_TEST_REQUIRE(again.ok(), again.status().ToString());
+  BOOST_TEST(!fs::exists(scratch_ / "echo" / "left-over"));
+}
+
 BOOST_AUTO_TEST_CASE(warm_kinds_are_claimable_at_once_and_a_job_waits_for_its_runner) {
   KindSpec stuck = Kind("stuck", "never_ready", true);
   stuck.start_seconds = 1;
