@@ -20,6 +20,8 @@ import reaction_diffusion as rd
 STEPS_PER_SLICE = 50        # between looks at the cancel flag: a few tens of milliseconds
 PREVIEW_SECONDS = 1.0
 CHECKPOINT_SECONDS = 2.0    # a lost attempt redoes at most this much work
+MARKS = 4                   # also a checkpoint (and a preview) at each quarter of the
+                            # steps, so a job over in under 2 s has them too
 
 
 def handle(job):
@@ -38,16 +40,21 @@ def handle(job):
     if sim is None:
         sim = rd.Simulation(params)
     last_preview = last_checkpoint = time.monotonic()
+    mark = max(1, params.steps // MARKS)
+    next_mark = (sim.step // mark + 1) * mark
     while not sim.done:
         if job.canceled:
             return None
         sim.advance(STEPS_PER_SLICE)
         job.progress(sim.step / params.steps)
         now = time.monotonic()
-        if now - last_preview >= PREVIEW_SECONDS:
+        marked = sim.step >= next_mark
+        if marked:
+            next_mark = (sim.step // mark + 1) * mark
+        if marked or now - last_preview >= PREVIEW_SECONDS:
             job.preview(sim.png(max_size=256))
             last_preview = now
-        if now - last_checkpoint >= CHECKPOINT_SECONDS and not sim.done:
+        if (marked or now - last_checkpoint >= CHECKPOINT_SECONDS) and not sim.done:
             job.checkpoint(sim.state_bytes())
             last_checkpoint = time.monotonic()
     return sim.png()

@@ -116,6 +116,26 @@ class PythonExampleTest(unittest.TestCase):
                          direct_render(small))
         runner.wait_stderr("checkpoint ignored")
 
+    def test_a_short_job_checkpoints_and_previews_at_its_quarters(self):
+        # However fast the machine: a job over before CHECKPOINT_SECONDS still
+        # leaves a checkpoint to resume from and a preview to look at.
+        runner = self.start()
+        small = {"size": 32, "steps": 200, "seed": 4}
+        job_dir = self.send_job(runner, small)
+        checkpoints, previews = 0, 0
+        while True:
+            message = runner.expect()
+            if "checkpoint" in message:
+                checkpoints += 1
+                runner.send({"checkpoint_saved": message["checkpoint"]})
+            elif "preview" in message:
+                previews += 1
+            elif "progress" not in message:
+                break
+        self.assertEqual(h.read_job_file(job_dir, message["done"]), direct_render(small))
+        self.assertGreaterEqual(checkpoints, 3)
+        self.assertGreaterEqual(previews, 1)  # the helper sends at most one a second
+
     def test_cancel(self):
         runner = self.start()
         self.send_job(runner, JOB_INPUT)
