@@ -22,6 +22,11 @@ find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 find_package(nlohmann_json 3.10 REQUIRED)
 # Webhook deliveries (libcurl4-openssl-dev): the multi interface, CURLOPT_OPENSOCKETFUNCTION.
 find_package(CURL 7.85 REQUIRED)
+# valijson (libvalijson-dev): header-only JSON Schema checks of kind inputs.
+find_path(VALIJSON_INCLUDE_DIR valijson/validator.hpp REQUIRED)
+add_library(valijson::valijson INTERFACE IMPORTED)
+set_target_properties(valijson::valijson PROPERTIES
+  INTERFACE_INCLUDE_DIRECTORIES ${VALIJSON_INCLUDE_DIR})
 # Boost.Test only for the suites: a service build (scripts/run, -DRENDERQ_TESTS=OFF)
 # needs no test package.
 if(RENDERQ_TESTS)

@@ -70,3 +70,41 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/web/ DESTINATION ${CMAKE_INSTALL_DATADIR
 install(FILES ${PROJECT_SOURCE_DIR}/examples/cornell_box.json ${PROJECT_SOURCE_DIR}/examples/spheres.json
               ${PROJECT_SOURCE_DIR}/examples/mesh.json
         DESTINATION ${CMAKE_INSTALL_DATADIR}/renderq/examples)
+
+# ---- Job kinds (SPEC "Your own GPU program: job kinds"; docs/kinds.md):
+#   RENDERQ_PYTHON_DIR (/usr/lib/python3/dist-packages)  renderq_runner.py, for Debian's python3
+#   share/renderq/runners                                the shipped runners ({runners_dir})
+#   RENDERQ_KINDS_INSTALL_DIR (/etc/renderq/kinds.d)     the shipped kind files, each only
+#                                                        where none of that name exists yet
+#   share/doc/renderq/kinds.d, .../examples/kinds.d      the shipped kind files as shipped,
+#                                                        and the ones left disabled (Blender)
+# Kind files are the operator's configuration: a reinstall never overwrites one
+# (like a Debian conffile, without the prompt); compare with the pristine copy.
+set(RENDERQ_PYTHON_DIR /usr/lib/python3/dist-packages CACHE PATH
+  "Where renderq_runner.py is installed: a directory on Debian's python3 sys.path")
+# RENDERQ_KINDS_INSTALL_DIR and RENDERQ_RUNNERS_INSTALL_DIR: the top-level
+# CMakeLists.txt (the programs are built with them as their defaults).
+
+install(FILES ${PROJECT_SOURCE_DIR}/runners/python/renderq_runner.py
+        DESTINATION ${RENDERQ_PYTHON_DIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/runners/
+        DESTINATION ${RENDERQ_RUNNERS_INSTALL_DIR}
+        PATTERN __pycache__ EXCLUDE
+        PATTERN python EXCLUDE)  # the helper is installed for python3 above
+file(GLOB renderq_shipped_kinds ${PROJECT_SOURCE_DIR}/kinds.d/*.json)
+file(GLOB renderq_example_kinds ${PROJECT_SOURCE_DIR}/examples/kinds.d/*.json)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/kinds.d)
+install(FILES ${renderq_shipped_kinds} DESTINATION ${CMAKE_INSTALL_DOCDIR}/kinds.d)
+install(FILES ${renderq_example_kinds} DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/kinds.d)
+install(FILES ${PROJECT_SOURCE_DIR}/docs/kinds.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(CODE "
+  set(renderq_kinds [==[${renderq_shipped_kinds}]==])
+  foreach(kind IN LISTS renderq_kinds)
+    get_filename_component(name \"\${kind}\" NAME)
+    if(EXISTS \"\$ENV{DESTDIR}${RENDERQ_KINDS_INSTALL_DIR}/\${name}\")
+      message(STATUS \"Kept: ${RENDERQ_KINDS_INSTALL_DIR}/\${name} (the shipped one is in the docs' kinds.d)\")
+    else()
+      file(INSTALL DESTINATION [==[${RENDERQ_KINDS_INSTALL_DIR}]==] TYPE FILE FILES \"\${kind}\")
+    endif()
+  endforeach()
+")

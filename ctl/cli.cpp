@@ -21,7 +21,7 @@ struct CommandSpec {
   std::string_view summary;
 };
 
-constexpr std::array<CommandSpec, 13> kCommands = {{
+constexpr std::array<CommandSpec, 15> kCommands = {{
     {"init", 0, "", "create the database or migrate it to the current schema"},
     {"status", 0, "", "queue depth, running jobs, workers, estimated wait"},
     {"jobs", 0, "[--state S] [--limit N]", "jobs of every owner, newest first (default 20)"},
@@ -36,6 +36,10 @@ constexpr std::array<CommandSpec, 13> kCommands = {{
     {"token list", 0, "", "owners and their tokens' state (never the tokens)"},
     {"token revoke", 1, "NAME", "revoke NAME's token"},
     {"token rotate", 1, "NAME", "revoke NAME's token and print a new one for the same owner"},
+    {"kinds check", 0, "[--kinds-dir DIR]",
+     "check the kind files as the programs will read them (needs no database)"},
+    {"kinds", 0, "[--kinds-dir DIR]",
+     "the job kinds, each with its measured mean runtime and its estimate"},
 }};
 
 po::options_description Options() {
@@ -43,11 +47,17 @@ po::options_description Options() {
   options.add_options()("help,h", "show this help")("db", po::value<std::string>(),
                                                     "database file (default: $RENDERQ_DB)")(
       "results", po::value<std::string>(),
-      "result image directory: a SQLite queue's files, or a web host's copies of a\nPostgreSQL queue's results (default: $RENDERQ_RESULTS, else results/ beside a\nSQLite database, none for PostgreSQL)")(
-      "json", "machine-readable output on stdout")(
+      "result image directory: a SQLite queue's files, or a web host's copies of a\nPostgreSQL "
+      "queue's results (default: $RENDERQ_RESULTS, else results/ beside a\nSQLite database, none "
+      "for PostgreSQL)")("json", "machine-readable output on stdout")(
       "state", po::value<std::string>(), "jobs: queued|running|succeeded|failed|canceled")(
       "limit", po::value<int>(), "jobs: how many (1..10000, default 20)")(
-      "older-than", po::value<std::string>(), "purge: age such as 7d, 12h, 30m");
+      "older-than", po::value<std::string>(), "purge: age such as 7d, 12h, 30m")(
+      "kinds-dir", po::value<std::string>(),
+      "kinds: the kinds directory (default: $RENDERQ_KINDS_DIR, else /etc/renderq/kinds.d)")(
+      "runners-dir", po::value<std::string>(),
+      "kinds check: what {runners_dir} names (default: $RENDERQ_RUNNERS_DIR, else the\n"
+      "installed runners)");
   return options;
 }
 
@@ -67,13 +77,20 @@ const CommandSpec* FindCommand(const std::vector<std::string>& words, std::size_
 }
 
 Status CheckOptionsBelong(const po::variables_map& vm, const std::string& command) {
-  const std::array<std::pair<std::string_view, std::string_view>, 3> owners = {
-      {{"state", "jobs"}, {"limit", "jobs"}, {"older-than", "purge"}}};
+  const std::array<std::pair<std::string_view, std::string_view>, 4> owners = {
+      {{"state", "jobs"},
+       {"limit", "jobs"},
+       {"older-than", "purge"},
+       {"runners-dir", "kinds check"}}};
   for (const auto& [option, owner] : owners) {
     if (vm.count(std::string(option)) && command != owner) {
       return Status::InvalidArgument("--" + std::string(option) + " belongs to '" +
                                      std::string(owner) + "', not '" + command + "'");
     }
+  }
+  if (vm.count("kinds-dir") && command != "kinds" && command != "kinds check") {
+    return Status::InvalidArgument("--kinds-dir belongs to 'kinds' and 'kinds check', not '" +
+                                   command + "'");
   }
   return Status::Ok();
 }
@@ -99,6 +116,8 @@ Status FillCommand(const po::variables_map& vm, const std::vector<std::string>& 
     return Status::InvalidArgument("--limit must be in 1..10000");
   }
   if (vm.count("older-than")) inv->older_than = vm["older-than"].as<std::string>();
+  if (vm.count("kinds-dir")) inv->kinds_dir = vm["kinds-dir"].as<std::string>();
+  if (vm.count("runners-dir")) inv->runners_dir = vm["runners-dir"].as<std::string>();
   if (inv->command == "purge" && !inv->older_than) {
     return Status::InvalidArgument("purge needs --older-than AGE (e.g. 7d)");
   }
@@ -111,7 +130,7 @@ Status FillPaths(const po::variables_map& vm, const char* env_db, const char* en
     inv->db = vm["db"].as<std::string>();
   } else if (env_db != nullptr && *env_db != '\0') {
     inv->db = env_db;
-  } else {
+  } else if (inv->command != "kinds check") {
     return Status::InvalidArgument("no database: give --db FILE or set RENDERQ_DB");
   }
   if (vm.count("results")) {

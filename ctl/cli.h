@@ -24,13 +24,15 @@ enum ExitCode : int {
 struct Invocation {
   bool help = false;
   bool json = false;
-  std::string db;                         // --db, else $RENDERQ_DB
-  std::string results_dir;                // --results, else $RENDERQ_RESULTS, else the store's default
-  std::string command;                    // "jobs", "token create", ...
-  std::vector<std::string> args;          // the command's positional arguments
-  std::optional<std::string> state;       // jobs --state
-  int limit = 20;                         // jobs --limit
-  std::optional<std::string> older_than;  // purge --older-than
+  std::string db;                    // --db, else $RENDERQ_DB
+  std::string results_dir;           // --results, else $RENDERQ_RESULTS, else the store's default
+  std::string command;               // "jobs", "token create", ...
+  std::vector<std::string> args;     // the command's positional arguments
+  std::optional<std::string> state;  // jobs --state
+  int limit = 20;                    // jobs --limit
+  std::optional<std::string> older_than;   // purge --older-than
+  std::optional<std::string> kinds_dir;    // kinds, kinds check
+  std::optional<std::string> runners_dir;  // kinds check
 };
 
 // InvalidArgument (exit 2) for unknown commands or options, a wrong number of

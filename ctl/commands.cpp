@@ -1,5 +1,6 @@
 #include "ctl/commands.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -7,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/model/kind_paths.h"
 #include "core/store/open_job_store.h"
 #include "ctl/duration.h"
 #include "ctl/output.h"
@@ -138,8 +140,7 @@ int Check(const CommandContext& ctx) {
             << "\n";
   } else {
     ctx.out << "integrity: "
-            << (!report.integrity_checked
-                    ? "not checked here (PostgreSQL: data checksums, amcheck)"
+            << (!report.integrity_checked ? "not checked here (PostgreSQL: data checksums, amcheck)"
                 : report.integrity_problems.empty() ? "ok"
                                                     : "FAILED")
             << "\n";
@@ -197,6 +198,40 @@ int TokenRevoke(const CommandContext& ctx) {
 
 }  // namespace
 
+// The kinds directory the programs read, as renderqctl was told.
+std::string KindsDir(const Invocation& inv) {
+  return ChooseDir(inv.kinds_dir, "RENDERQ_KINDS_DIR", InstalledKindsDir());
+}
+
+bool KindsDirNamed(const Invocation& inv) {
+  return inv.kinds_dir || std::getenv("RENDERQ_KINDS_DIR") != nullptr;
+}
+
+int Kinds(const CommandContext& ctx) {
+  const std::string dir = KindsDir(ctx.invocation);
+  auto kinds = LoadKindsFrom(dir, KindsDirNamed(ctx.invocation));
+  if (!kinds.ok()) return Fail(ctx.err, "kinds", kinds.status());
+  json list = json::array();
+  for (const KindSpec& kind : *kinds) {
+    auto measured = ctx.store.KindRunSeconds(kind.name);
+    if (!measured.ok()) return Fail(ctx.err, "kinds", measured.status());
+    list.push_back({{"name", kind.name},
+                    {"description", kind.description},
+                    {"warm", kind.warm},
+                    {"output_media_type", kind.output_media_type},
+                    {"estimate_seconds", kind.estimate_seconds},
+                    {"mean_run_seconds", measured->has_value() ? json(**measured) : json()},
+                    {"max_seconds", kind.max_seconds},
+                    {"file", kind.file}});
+  }
+  if (ctx.invocation.json) {
+    ctx.out << json{{"kinds_dir", dir}, {"kinds", list}}.dump() << "\n";
+    return kExitOk;
+  }
+  PrintKinds(dir, list, ctx.out);
+  return kExitOk;
+}
+
 int ExitCodeFor(const Status& status) {
   switch (status.code()) {
     case StatusCode::kOk: return kExitOk;
@@ -227,12 +262,71 @@ int RunCommand(const CommandContext& ctx) {
       {"token list", TokenList},
       {"token revoke", TokenRevoke},
       {"token rotate", TokenRotate},
+      {"kinds", Kinds},
   };
   const auto it = kHandlers.find(ctx.invocation.command);
   if (it == kHandlers.end()) {
     return Fail(ctx.err, ctx.invocation.command, Status::InvalidArgument("unknown command"));
   }
   return it->second(ctx);
+}
+
+int KindsCheck(const Invocation& inv, std::ostream& out, std::ostream& err) {
+  const std::string dir = KindsDir(inv);
+  const std::string runners =
+      ChooseDir(inv.runners_dir, "RENDERQ_RUNNERS_DIR", InstalledRunnersDir());
+  auto kinds = LoadKindsFrom(dir, /*named=*/true);
+  std::vector<std::string> problems;
+  if (!kinds.ok()) {
+    if (kinds.status().code() == StatusCode::kNotFound) {
+      return Fail(err, "kinds check", kinds.status());
+    }
+    std::string lines = kinds.status().message();
+    for (std::size_t at = 0; at <= lines.size();) {
+      std::size_t end = lines.find('\n', at);
+      if (end == std::string::npos) end = lines.size();
+      problems.push_back(lines.substr(at, end - at));
+      at = end + 1;
+    }
+  }
+  std::vector<std::string> names;
+  if (kinds.ok()) {
+    // What the worker will run on this host: the program and every path that
+    // names the runners directory must be there.
+    for (const KindSpec& kind : *kinds) {
+      names.push_back(kind.name);
+      const std::vector<std::string> argv = ResolveCommand(kind.command, runners);
+      if (::access(argv[0].c_str(), X_OK) != 0) {
+        problems.push_back(kind.file + ": command: " + argv[0] +
+                           " is not an executable file on this host");
+      }
+      for (std::size_t i = 0; i < kind.command.size(); ++i) {
+        if (kind.command[i].find(kRunnersDirPlaceholder) == std::string::npos) continue;
+        if (!std::filesystem::exists(argv[i])) {
+          problems.push_back(kind.file + ": command: " + argv[i] + " does not exist (" +
+                             std::string(kRunnersDirPlaceholder) + " is " + runners + ")");
+        }
+      }
+    }
+  }
+  if (inv.json) {
+    out << json{{"ok", problems.empty()},
+                {"kinds_dir", dir},
+                {"runners_dir", runners},
+                {"kinds", names},
+                {"problems", problems}}
+               .dump()
+        << "\n";
+  } else {
+    for (const std::string& problem : problems) err << "renderqctl: " << problem << "\n";
+    if (problems.empty()) {
+      std::string list;
+      for (const std::string& name : names) list += (list.empty() ? "" : ", ") + name;
+      out << "ok: " << names.size() << (names.size() == 1 ? " kind" : " kinds") << " in " << dir
+          << (names.empty() ? "" : ": " + list) << "\n";
+    }
+  }
+  return problems.empty() ? kExitOk : kExitCheckFailed;
 }
 
 }  // namespace renderq

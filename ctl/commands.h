@@ -24,6 +24,11 @@ struct CommandContext {
 // `init` needs nothing beyond opening the store (which migrates); it reports here.
 int RunCommand(const CommandContext& ctx);
 
+// `kinds check`: the kind files as the programs will read them, and on this
+// host the programs they run; needs no database. Exit 5 on problems, each
+// printed as FILE: KEY: reason; 3 when the directory does not exist.
+int KindsCheck(const Invocation& invocation, std::ostream& out, std::ostream& err);
+
 // The exit code for a failed Status: NotFound 3, Conflict 4, InvalidArgument 2, else 1.
 int ExitCodeFor(const Status& status);
 

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
       std::cout << HelpText();
       return kExitOk;
     }
+    if (invocation->command == "kinds check") return KindsCheck(*invocation, std::cout, std::cerr);
     // Opening migrates the schema: `init` is just this, and every other command
     // also works on a database an older version created.
     StoreOptions options;

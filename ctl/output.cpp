@@ -1,6 +1,7 @@
 #include "ctl/output.h"
 
 #include <iomanip>
+#include <sstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -19,7 +20,8 @@ json WorkerToJson(const WorkerInfo& w) {
           {"pid", w.pid},
           {"heartbeat_at", FormatTimestamp(w.heartbeat_at)},
           {"current_job", w.current_job ? json(*w.current_job) : json(nullptr)},
-          {"units_per_second", w.units_per_second}};
+          {"units_per_second", w.units_per_second},
+          {"kinds", w.kinds}};
 }
 
 void PrintJobRow(const Job& job, std::ostream& out) {
@@ -34,7 +36,8 @@ void PrintJobRow(const Job& job, std::ostream& out) {
 void PrintJobHeader(std::ostream& out) {
   out << std::left << std::setw(38) << "ID" << std::setw(11) << "STATE" << std::setw(6) << "POS"
       << std::setw(5) << "ATT" << std::setw(6) << "PCT" << std::setw(26) << "CREATED"
-      << std::setw(10) << "KIND" << "SIZE\n";
+      << std::setw(10) << "KIND"
+      << "SIZE\n";
 }
 
 }  // namespace
@@ -105,11 +108,36 @@ void PrintQueue(const QueueSnapshot& queue, OutputFormat format, std::ostream& o
   for (const WorkerInfo& w : queue.workers) {
     out << "  " << w.name << "  " << w.device << (w.fallback ? " (CPU fallback)" : "") << "  pid "
         << w.pid << "  heartbeat " << FormatTimestamp(w.heartbeat_at) << "  job "
-        << w.current_job.value_or("-") << "\n";
+        << w.current_job.value_or("-") << "  kinds ";
+    for (std::size_t i = 0; i < w.kinds.size(); ++i) out << (i > 0 ? "," : "") << w.kinds[i];
+    out << "\n";
   }
   if (!queue.running.empty()) {
     out << "\n";
     PrintJobs(queue.running, format, out);
+  }
+}
+
+void PrintKinds(const std::string& dir, const nlohmann::json& kinds, std::ostream& out) {
+  out << "kinds in " << dir << ":\n";
+  if (kinds.empty()) out << "  (none: every worker runs scene jobs only)\n";
+  out << std::left << std::setw(22) << "NAME" << std::setw(6) << "WARM" << std::setw(12)
+      << "ESTIMATE" << std::setw(12) << "MEAN RUN" << std::setw(22) << "OUTPUT"
+      << "DESCRIPTION\n";
+  for (const nlohmann::json& k : kinds) {
+    std::ostringstream estimate, mean;
+    estimate << std::fixed << std::setprecision(1) << k["estimate_seconds"].get<double>() << " s";
+    if (k["mean_run_seconds"].is_number()) {
+      mean << std::fixed << std::setprecision(1) << k["mean_run_seconds"].get<double>() << " s";
+    } else {
+      mean << "-";
+    }
+    std::string description = k["description"].get<std::string>();
+    if (description.size() > 60) description = description.substr(0, 57) + "...";
+    out << std::left << std::setw(22) << k["name"].get<std::string>() << std::setw(6)
+        << (k["warm"].get<bool>() ? "yes" : "no") << std::setw(12) << estimate.str()
+        << std::setw(12) << mean.str() << std::setw(22) << k["output_media_type"].get<std::string>()
+        << description << "\n";
   }
 }
 

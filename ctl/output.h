@@ -4,7 +4,10 @@
 #pragma once
 
 #include <ostream>
+#include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "core/model/job.h"
 #include "core/store/job_store.h"
@@ -17,5 +20,7 @@ void PrintJob(const Job& job, OutputFormat format, std::ostream& out);
 void PrintJobs(const std::vector<Job>& jobs, OutputFormat format, std::ostream& out);
 void PrintTokens(const std::vector<TokenInfo>& tokens, OutputFormat format, std::ostream& out);
 void PrintQueue(const QueueSnapshot& queue, OutputFormat format, std::ostream& out);
+// `renderqctl kinds` as text: one row per kind (`kinds` as the command's JSON lists them).
+void PrintKinds(const std::string& dir, const nlohmann::json& kinds, std::ostream& out);
 
 }  // namespace renderq

@@ -9,6 +9,7 @@
 #include "fcgi/event_routes.h"
 #include "fcgi/image_routes.h"
 #include "fcgi/job_routes.h"
+#include "fcgi/kind_routes.h"
 #include "fcgi/log.h"
 #include "fcgi/problem.h"
 #include "fcgi/responses.h"
@@ -56,7 +57,8 @@ HttpResponse Api::Dispatch(const HttpRequest& request) const {
     default: break;
   }
 
-  const bool submit = endpoint == Endpoint::kJobs && request.method == "POST";
+  const bool submit =
+      (endpoint == Endpoint::kJobs || endpoint == Endpoint::kKindJobs) && request.method == "POST";
   std::variant<Owner, HttpResponse> who = Authenticate(ctx_.store, request);
   if (HttpResponse* refused = std::get_if<HttpResponse>(&who)) {
     if (submit) {
@@ -81,6 +83,11 @@ HttpResponse Api::Dispatch(const HttpRequest& request) const {
       return endpoint == Endpoint::kWebhook ? DeleteWebhook(ctx_, owner, webhook)
                                             : ListDeliveries(ctx_, owner, webhook);
     }
+    case Endpoint::kKinds: return ListKinds(ctx_, request);
+    case Endpoint::kKindJobs:
+      // SPEC: kinds/scene/jobs is POST /api/v1/jobs.
+      if (route->id == kSceneKind) return SubmitJob(ctx_, request, owner);
+      return SubmitKindJob(ctx_, request, owner, route->id);
     default: break;
   }
 

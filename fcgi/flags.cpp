@@ -64,7 +64,10 @@ po::options_description Describe() {
       "a range webhooks may point at although it is loopback, private or this host's\n"
       "(repeatable; give renderq-notify the same)")(
       "webhook-allow-http", po::bool_switch(),
-      "webhooks may be plain http (trials on one machine)");
+      "webhooks may be plain http (trials on one machine)")(
+      "kinds-dir", po::value<std::string>()->value_name("DIR"),
+      "the job kinds it accepts besides scene: every NAME.json there (default: "
+      "$RENDERQ_KINDS_DIR, else /etc/renderq/kinds.d when it exists); a bad file stops it");
   return d;
 }
 
@@ -94,6 +97,7 @@ Flags ParseFlags(int argc, char** argv) {
     Read(vm, "webhook-public-key", f.webhook_public_key);
     Read(vm, "webhook-allow", f.webhook_allow);
     f.webhook_allow_http = vm["webhook-allow-http"].as<bool>();
+    Read(vm, "kinds-dir", f.kinds_dir);
   } catch (const std::exception& e) {
     std::cerr << "renderq-fcgi: " << e.what() << "\n(see renderq-fcgi --help)\n";
     std::exit(2);

@@ -25,6 +25,7 @@ struct Flags {  // defaults as --help shows them
   std::string webhook_public_key;
   std::vector<std::string> webhook_allow;
   bool webhook_allow_http = false;
+  std::string kinds_dir;  // "" = $RENDERQ_KINDS_DIR, else the installed directory
 };
 
 // Parses argv (and RENDERQ_DB when --db is absent). Prints the help and exits 0

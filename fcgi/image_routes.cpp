@@ -7,7 +7,8 @@
 namespace renderq {
 namespace {
 
-HttpResponse ImageResponse(const RouteContext& ctx, const std::string& id, ArtifactKind kind) {
+HttpResponse ImageResponse(const RouteContext& ctx, const std::string& id, ArtifactKind kind,
+                           const std::string& media_type) {
   const bool result = kind == ArtifactKind::kResult;
   Result<Artifact> artifact = ctx.store.ReadArtifact(id, kind);
   if (!artifact.ok()) {
@@ -18,7 +19,9 @@ HttpResponse ImageResponse(const RouteContext& ctx, const std::string& id, Artif
     return StoreProblem(artifact.status());
   }
   HttpResponse response;
-  response.SetHeader("Content-Type", "image/png");
+  // nginx keeps the Content-Type of an X-Accel-Redirect answer: a kind's
+  // result is served as its kind said (SPEC: output_media_type).
+  response.SetHeader("Content-Type", result ? media_type : artifact->media_type);
   if (artifact->file.empty()) {
     response.body.assign(artifact->bytes.begin(), artifact->bytes.end());
   } else {
@@ -37,7 +40,8 @@ HttpResponse JobResult(const RouteContext& ctx, const Owner& owner, const std::s
                        std::string("the job is ") + JobStateName(job->state) +
                            "; its result exists once it has succeeded");
   }
-  HttpResponse response = ImageResponse(ctx, id, ArtifactKind::kResult);
+  HttpResponse response =
+      ImageResponse(ctx, id, ArtifactKind::kResult, job->media_type.value_or("image/png"));
   if (response.status == 200 && job->result_etag && !job->result_etag->empty()) {
     const std::string& etag = *job->result_etag;
     response.SetHeader("ETag", etag.front() == '"' ? etag : '"' + etag + '"');
@@ -51,7 +55,7 @@ HttpResponse JobPreview(const RouteContext& ctx, const Owner& owner, const std::
   if (job->state != JobState::kRunning) {
     return NotFound(std::string("no preview: the job is ") + JobStateName(job->state));
   }
-  HttpResponse response = ImageResponse(ctx, id, ArtifactKind::kPreview);
+  HttpResponse response = ImageResponse(ctx, id, ArtifactKind::kPreview, "");
   if (response.status == 200) response.SetHeader("Cache-Control", "no-store");
   return response;
 }

@@ -24,14 +24,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-constexpr std::size_t kMaxIdempotencyKeyBytes = 255;
-
-// Printable ASCII, 1..255 bytes: a key is an opaque client-chosen string.
-bool IsValidIdempotencyKey(std::string_view key) {
-  if (key.empty() || key.size() > kMaxIdempotencyKeyBytes) return false;
-  return std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
-}
-
 // What a scene that failed to parse gets: 400 for malformed JSON, else 422
 // with every finding at its pointer.
 HttpResponse SceneProblem(const SceneError& error) {
@@ -46,46 +38,6 @@ HttpResponse SceneProblem(const SceneError& error) {
                        errors.front().pointer + ": " + errors.front().detail, errors);
   }
   return MakeProblem(ProblemType::kInvalidScene, error.message, errors);
-}
-
-// The answer to a submit the store decided on, counted in the metrics.
-HttpResponse SubmitAnswer(const RouteContext& ctx, const SubmitRequest& submit,
-                          const SubmitOutcome& outcome) {
-  switch (outcome.kind) {
-    case SubmitOutcome::Kind::kCreated:
-      ctx.metrics.CountSubmit(SubmitResult::kCreated);
-      return JobResponse(201, outcome.job);
-    case SubmitOutcome::Kind::kReplayed: {
-      ctx.metrics.CountSubmit(SubmitResult::kReplayed);
-      HttpResponse response = JobResponse(200, outcome.job);
-      response.SetHeader("Idempotent-Replayed", "true");
-      return response;
-    }
-    case SubmitOutcome::Kind::kKeyConflict:
-      ctx.metrics.CountSubmit(SubmitResult::kKeyConflict);
-      return MakeProblem(ProblemType::kIdempotencyConflict,
-                         "this Idempotency-Key was used within 24 h with a different body");
-    case SubmitOutcome::Kind::kTooExpensive:
-      ctx.metrics.CountSubmit(SubmitResult::kRejected);
-      return MakeProblem(ProblemType::kTooExpensive,
-                         TooExpensiveDetail(submit.spec.cost_units, outcome.units_per_second,
-                                            outcome.limit_seconds));
-    case SubmitOutcome::Kind::kOwnerQueueFull:
-      ctx.metrics.CountSubmit(SubmitResult::kOwnerQueueFull);
-      return WithRetryAfter(
-          MakeProblem(ProblemType::kOwnerQueueFull,
-                      "this token already has the maximum of queued jobs; retry once some have "
-                      "started"),
-          outcome.retry_after_seconds);
-    case SubmitOutcome::Kind::kQueueFull:
-      ctx.metrics.CountSubmit(SubmitResult::kQueueFull);
-      return WithRetryAfter(
-          MakeProblem(ProblemType::kQueueFull,
-                      "the queue is full or would take too long to drain; retry after " +
-                          RetryAfter(outcome.retry_after_seconds) + " s"),
-          outcome.retry_after_seconds);
-  }
-  throw std::logic_error("unknown SubmitOutcome kind");
 }
 
 struct ListQuery {
@@ -132,6 +84,53 @@ std::variant<ListQuery, std::string> ParseListQuery(std::string_view query) {
 }
 
 }  // namespace
+
+constexpr std::size_t kMaxIdempotencyKeyBytes = 255;
+
+bool IsValidIdempotencyKey(std::string_view key) {
+  if (key.empty() || key.size() > kMaxIdempotencyKeyBytes) return false;
+  return std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
+}
+
+// The answer to a submit the store decided on, counted in the metrics.
+HttpResponse SubmitAnswer(const RouteContext& ctx, const SubmitRequest& submit,
+                          const SubmitOutcome& outcome) {
+  switch (outcome.kind) {
+    case SubmitOutcome::Kind::kCreated:
+      ctx.metrics.CountSubmit(SubmitResult::kCreated);
+      return JobResponse(201, outcome.job);
+    case SubmitOutcome::Kind::kReplayed: {
+      ctx.metrics.CountSubmit(SubmitResult::kReplayed);
+      HttpResponse response = JobResponse(200, outcome.job);
+      response.SetHeader("Idempotent-Replayed", "true");
+      return response;
+    }
+    case SubmitOutcome::Kind::kKeyConflict:
+      ctx.metrics.CountSubmit(SubmitResult::kKeyConflict);
+      return MakeProblem(ProblemType::kIdempotencyConflict,
+                         "this Idempotency-Key was used within 24 h with a different body");
+    case SubmitOutcome::Kind::kTooExpensive:
+      ctx.metrics.CountSubmit(SubmitResult::kRejected);
+      return MakeProblem(ProblemType::kTooExpensive,
+                         TooExpensiveDetail(submit.spec.cost_units, outcome.units_per_second,
+                                            outcome.limit_seconds));
+    case SubmitOutcome::Kind::kOwnerQueueFull:
+      ctx.metrics.CountSubmit(SubmitResult::kOwnerQueueFull);
+      return WithRetryAfter(
+          MakeProblem(ProblemType::kOwnerQueueFull,
+                      "this token already has the maximum of queued jobs; retry once some have "
+                      "started"),
+          outcome.retry_after_seconds);
+    case SubmitOutcome::Kind::kQueueFull:
+      ctx.metrics.CountSubmit(SubmitResult::kQueueFull);
+      return WithRetryAfter(
+          MakeProblem(ProblemType::kQueueFull,
+                      "the queue is full or would take too long to drain; retry after " +
+                          RetryAfter(outcome.retry_after_seconds) + " s"),
+          outcome.retry_after_seconds);
+  }
+  throw std::logic_error("unknown SubmitOutcome kind");
+}
 
 HttpResponse SubmitJob(const RouteContext& ctx, const HttpRequest& request, const Owner& owner) {
   std::optional<HttpResponse> refusal = RefuseJsonBody(request);

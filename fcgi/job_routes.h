@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "core/store/job_store.h"
 #include "fcgi/http.h"
@@ -14,6 +15,12 @@
 namespace renderq {
 
 HttpResponse SubmitJob(const RouteContext& ctx, const HttpRequest& request, const Owner& owner);
+
+// Printable ASCII, 1..255 bytes: a key is an opaque client-chosen string.
+bool IsValidIdempotencyKey(std::string_view key);
+// The answer to a submit the store decided on (of any kind), counted in the metrics.
+HttpResponse SubmitAnswer(const RouteContext& ctx, const SubmitRequest& submit,
+                          const SubmitOutcome& outcome);
 HttpResponse ListJobs(const RouteContext& ctx, const HttpRequest& request, const Owner& owner);
 HttpResponse GetJob(const RouteContext& ctx, const HttpRequest& request, const Owner& owner,
                     const std::string& id);

@@ -16,6 +16,7 @@ Json WorkersJson(const std::vector<WorkerInfo>& workers, TimeMs now) {
         {"busy", w.current_job.has_value()},
         {"heartbeat_age_seconds", static_cast<double>(now - w.heartbeat_at) / 1000.0},
         {"units_per_second", w.units_per_second},
+        {"kinds", w.kinds},
     });
   }
   return list;

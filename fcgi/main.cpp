@@ -18,6 +18,7 @@
 #include <string>
 #include <thread>
 
+#include "core/model/kind_paths.h"
 #include "core/store/open_job_store.h"
 #include "fcgi/api.h"
 #include "fcgi/fcgi_server.h"
@@ -110,7 +111,23 @@ int Run(const Flags& flags) {
     LogLine("cannot open the database " + RedactedDb(flags.db) + ": " + store.status().ToString());
     return 1;
   }
+  // Job kinds: a bad kind file stops the responder here, naming file, key and reason.
+  const std::string kinds_dir = ChooseDir(
+      flags.kinds_dir.empty() ? std::nullopt : std::optional<std::string>(flags.kinds_dir),
+      "RENDERQ_KINDS_DIR", InstalledKindsDir());
+  Result<std::vector<KindSpec>> kinds = LoadKindsFrom(
+      kinds_dir, !flags.kinds_dir.empty() || std::getenv("RENDERQ_KINDS_DIR") != nullptr);
+  if (!kinds.ok()) {
+    LogLine("kinds: " + kinds.status().message());
+    return 1;
+  }
   ApiOptions api_options;
+  std::string kind_names;
+  for (KindSpec& kind : *kinds) {
+    kind_names += (kind_names.empty() ? "" : ",") + kind.name;
+    std::string name = kind.name;
+    api_options.kinds.emplace(std::move(name), std::move(kind));
+  }
   if (!flags.webhook_public_key.empty()) {
     Result<notify::SealingKey> key =
         notify::SealingKey::FromPublicPemFile(flags.webhook_public_key);
@@ -132,7 +149,8 @@ int Run(const Flags& flags) {
   server.Start();
   LogLine("serving " + RedactedDb(flags.db) + " on " +
           (flags.socket.empty() ? std::string("fd 0 (socket activation)") : flags.socket) +
-          " with " + std::to_string(flags.threads) + " threads");
+          " with " + std::to_string(flags.threads) + " threads; kinds from " + kinds_dir + ": " +
+          (kind_names.empty() ? "none" : kind_names));
 
   int signal_number = 0;
   while (::sigwait(&stop_signals, &signal_number) != 0) {

@@ -86,6 +86,11 @@ void AppendWorkerMetrics(std::string& out, const std::vector<WorkerInfo>& worker
     AppendLabelValue(out, w.device);
     out += "\",fallback=\"";
     out += w.fallback ? "1" : "0";
+    out += "\",kinds=\"";
+    for (std::size_t i = 0; i < w.kinds.size(); ++i) {
+      if (i > 0) out += ',';
+      AppendLabelValue(out, w.kinds[i]);
+    }
     out += "\"} 1\n";
   }
   AppendWorkerGauge(out, "renderq_worker_units_per_second",
@@ -112,6 +117,28 @@ void AppendJobStats(std::string& out, const JobStats& stats, const std::vector<d
   out += "renderq_render_duration_seconds_sum ";
   AppendNumber(out, stats.sum_seconds);
   out += "\nrenderq_render_duration_seconds_count " + std::to_string(stats.count) + '\n';
+  // The same figures by job kind (SPEC "Your own GPU program: job kinds").
+  AppendHeader(out, "renderq_kind_jobs", "gauge", "Jobs in the database by kind and state.");
+  for (const auto& [kind, k] : stats.kinds) {
+    for (std::size_t s = 0; s < k.by_state.size(); ++s) {
+      out += "renderq_kind_jobs{kind=\"";
+      AppendLabelValue(out, kind);
+      out += "\",state=\"";
+      out += JobStateName(static_cast<JobState>(s));
+      out += "\"} " + std::to_string(k.by_state[s]) + '\n';
+    }
+  }
+  AppendHeader(out, "renderq_kind_run_seconds", "summary",
+               "Run time of the jobs of each kind that succeeded in the last hour.");
+  for (const auto& [kind, k] : stats.kinds) {
+    out += "renderq_kind_run_seconds_sum{kind=\"";
+    AppendLabelValue(out, kind);
+    out += "\"} ";
+    AppendNumber(out, k.sum_seconds);
+    out += "\nrenderq_kind_run_seconds_count{kind=\"";
+    AppendLabelValue(out, kind);
+    out += "\"} " + std::to_string(k.succeeded) + '\n';
+  }
 }
 
 }  // namespace

@@ -33,6 +33,7 @@ ProblemInfo Info(ProblemType type) {
     case ProblemType::kUnsupportedMediaType:
       return {"unsupported-media-type", 415, "Unsupported media type"};
     case ProblemType::kInvalidScene: return {"invalid-scene", 422, "Invalid scene"};
+    case ProblemType::kInvalidInput: return {"invalid-input", 422, "Invalid input"};
     case ProblemType::kTooExpensive: return {"too-expensive", 422, "Scene too expensive"};
     case ProblemType::kInvalidWebhook: return {"invalid-webhook", 422, "Invalid webhook"};
     case ProblemType::kOwnerQueueFull:

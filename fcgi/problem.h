@@ -34,6 +34,7 @@ enum class ProblemType {
   kBodyTooLarge,           // 413
   kUnsupportedMediaType,   // 415
   kInvalidScene,           // 422
+  kInvalidInput,           // 422: a kind's input its schema refuses
   kTooExpensive,           // 422
   kInvalidWebhook,         // 422
   kOwnerQueueFull,         // 429

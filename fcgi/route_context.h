@@ -3,10 +3,12 @@
 // a request value; they never touch the socket.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 
 #include "core/model/clock.h"
+#include "core/model/kind_file.h"
 #include "core/store/job_store.h"
 #include "fcgi/metrics.h"
 #include "notify/resolver.h"
@@ -30,6 +32,8 @@ struct ApiOptions {
   // The dispatcher's public key, to seal new webhooks' secrets with; without
   // it (--webhook-public-key) webhooks cannot be created (503).
   std::optional<notify::SealingKey> webhook_key;
+  // The operators' job kinds this responder accepts, by name (scene is built in).
+  std::map<std::string, KindSpec, std::less<>> kinds;
 };
 
 struct RouteContext {

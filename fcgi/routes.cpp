@@ -9,6 +9,7 @@ constexpr std::string_view kJobsPath = "/api/v1/jobs";
 constexpr std::string_view kJobPrefix = "/api/v1/jobs/";
 constexpr std::string_view kWebhooksPath = "/api/v1/webhooks";
 constexpr std::string_view kWebhookPrefix = "/api/v1/webhooks/";
+constexpr std::string_view kKindPrefix = "/api/v1/kinds/";
 
 }  // namespace
 
@@ -28,6 +29,15 @@ std::optional<Route> MatchRoute(std::string_view path) {
     if (id.empty()) return std::nullopt;
     if (slash == std::string_view::npos) return Route{E::kWebhook, id};
     if (rest.substr(slash) == "/deliveries") return Route{E::kDeliveries, id};
+    return std::nullopt;
+  }
+  if (path == "/api/v1/kinds") return Route{E::kKinds, {}};
+  if (path.starts_with(kKindPrefix) && path.ends_with("/jobs")) {
+    const std::string_view kind =
+        path.substr(kKindPrefix.size(), path.size() - kKindPrefix.size() - 5);
+    if (!kind.empty() && kind.find('/') == std::string_view::npos) {
+      return Route{E::kKindJobs, kind};
+    }
     return std::nullopt;
   }
   if (!path.starts_with(kJobPrefix)) return std::nullopt;
@@ -51,17 +61,19 @@ std::string_view AllowedMethods(Endpoint endpoint) {
     case Endpoint::kRetry: return "POST";
     case Endpoint::kWebhooks: return "GET, HEAD, POST";
     case Endpoint::kWebhook: return "DELETE";
+    case Endpoint::kKindJobs: return "POST";
     default: return "GET, HEAD";
   }
 }
 
 bool MethodAllowed(Endpoint endpoint, std::string_view method) {
   if (method == "GET" || method == "HEAD") {
-    return endpoint != Endpoint::kRetry && endpoint != Endpoint::kWebhook;
+    return endpoint != Endpoint::kRetry && endpoint != Endpoint::kWebhook &&
+           endpoint != Endpoint::kKindJobs;
   }
   if (method == "POST") {
     return endpoint == Endpoint::kJobs || endpoint == Endpoint::kRetry ||
-           endpoint == Endpoint::kWebhooks;
+           endpoint == Endpoint::kWebhooks || endpoint == Endpoint::kKindJobs;
   }
   if (method == "DELETE") return endpoint == Endpoint::kJob || endpoint == Endpoint::kWebhook;
   return false;

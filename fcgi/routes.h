@@ -25,11 +25,13 @@ enum class Endpoint {
   kHealthz,     // /healthz
   kMetrics,     // /metrics
   kOpenApi,     // /api/v1/openapi.json
+  kKinds,       // /api/v1/kinds
+  kKindJobs,    // /api/v1/kinds/{kind}/jobs
 };
 
 struct Route {
   Endpoint endpoint;
-  std::string_view id;  // job and webhook routes: the raw path segment
+  std::string_view id;  // job and webhook routes: the raw path segment; kind routes: the kind's name
 };
 
 std::optional<Route> MatchRoute(std::string_view path);

@@ -19,6 +19,9 @@ namespace po = boost::program_options;
 struct RawArgs {
   std::string device = "cpu";
   std::string name;
+  std::string kinds_dir;
+  std::string runners_dir;
+  std::string scratch_dir;
   double checkpoint_seconds = 5.0;
   double stop_finish_seconds = 3.0;
   int cpu_threads = 0;
@@ -42,12 +45,11 @@ po::options_description Describe(WorkerCommandLine* cl, RawArgs* raw) {
       "results", po::value(&cl->results_dir),
       "directory for <id>.png results, previews and checkpoints of a SQLite queue "
       "(default: \"results\" beside the database; a PostgreSQL queue keeps them in the "
-      "database)")(
-      "name", po::value(&raw->name),
-      "worker name in the workers table, letters, digits and . _ - @ (default: the "
-      "--device value)")("checkpoint-seconds",
-                         po::value(&raw->checkpoint_seconds)->default_value(5.0),
-                         "seconds of rendering between checkpoints")(
+      "database)")("name", po::value(&raw->name),
+                   "worker name in the workers table, letters, digits and . _ - @ (default: the "
+                   "--device value)")("checkpoint-seconds",
+                                      po::value(&raw->checkpoint_seconds)->default_value(5.0),
+                                      "seconds of rendering between checkpoints")(
       "stop-finish-seconds", po::value(&raw->stop_finish_seconds)->default_value(3.0),
       "on SIGTERM, finish a job with at most this many seconds left instead of "
       "handing it back")("lease-seconds", po::value(&cl->lease_seconds)->default_value(15.0),
@@ -55,7 +57,17 @@ po::options_description Describe(WorkerCommandLine* cl, RawArgs* raw) {
       "cpu-threads", po::value(&raw->cpu_threads)->default_value(0),
       "render threads for the CPU backend (0: all cores)")(
       "log-file", po::value(&cl->log_file),
-      "append the log here instead of stderr (reopened on SIGHUP)");
+      "append the log here instead of stderr (reopened on SIGHUP)")(
+      "kinds-dir", po::value(&raw->kinds_dir),
+      "the job kinds it serves besides scene: every NAME.json there (default: "
+      "$RENDERQ_KINDS_DIR, else /etc/renderq/kinds.d when it exists)")(
+      "runners-dir", po::value(&raw->runners_dir),
+      "what {runners_dir} in a kind's command names (default: $RENDERQ_RUNNERS_DIR, else "
+      "the installed runners)")(
+      "scratch-dir", po::value(&raw->scratch_dir),
+      "the runners' working directories and the jobs' directories, emptied at start: "
+      "a new or empty directory, or one a worker made (default: "
+      "$TMPDIR/renderq-worker-<name>)");
   return d;
 }
 
@@ -127,6 +139,9 @@ Result<WorkerCommandLine> ParseWorkerCommandLine(const std::vector<std::string>&
         "--name must be 1 to 64 letters, digits, '.', '_', '-' or '@', not starting with '.'");
   }
   cl.worker.cpu_threads = raw.cpu_threads;
+  if (!raw.kinds_dir.empty()) cl.kinds_dir = raw.kinds_dir;
+  if (!raw.runners_dir.empty()) cl.runners_dir = raw.runners_dir;
+  if (!raw.scratch_dir.empty()) cl.scratch_dir = raw.scratch_dir;
   cl.worker.job.checkpoint_seconds = raw.checkpoint_seconds;
   cl.worker.job.heartbeat.stop_finish_seconds = raw.stop_finish_seconds;
   return cl;

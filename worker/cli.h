@@ -23,6 +23,12 @@ struct WorkerCommandLine {
   std::string results_dir;    // "" = the store's default
   std::string log_file;       // "" = stderr
   double lease_seconds = 15;  // heartbeat age after which a job's worker counts as lost
+  // Job kinds (docs/kinds.md): unset means RENDERQ_KINDS_DIR / RENDERQ_RUNNERS_DIR,
+  // else the installed directories; the scratch defaults to $TMPDIR (or /tmp)
+  // /renderq-worker-<name>.
+  std::optional<std::string> kinds_dir;
+  std::optional<std::string> runners_dir;
+  std::optional<std::string> scratch_dir;
   WorkerOptions worker;
 };
 

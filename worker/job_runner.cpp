@@ -9,8 +9,8 @@
 #include <thread>
 
 #include "core/model/scene_json.h"
-#include "kernels/png_writer.h"
 #include "core/util/digest.h"
+#include "kernels/png_writer.h"
 #include "worker/pass_sizer.h"
 
 namespace renderq {
@@ -248,14 +248,15 @@ JobReport JobAttempt::FinishJob() {
   }
   if (!finished.ok()) return Settle(finished, JobOutcome::kSucceeded, "finish");
   if (request.render_seconds >= options_.min_measured_seconds) {
-    const double units = request.samples_per_second * renderer_->max_depth();
+    const double units = request.samples_per_second.value_or(0) * renderer_->max_depth();
     if (Status s = store_.RecordThroughput(options_.worker_name, units); !s.ok()) {
       log_.Log("throughput_not_recorded", id_, s.ToString());
     }
   }
   log_.Log("succeeded", id_,
-           "render_seconds=" + std::to_string(request.render_seconds) + " samples_per_second=" +
-               std::to_string(request.samples_per_second) + " etag=" + request.result_etag);
+           "render_seconds=" + std::to_string(request.render_seconds) +
+               " samples_per_second=" + std::to_string(request.samples_per_second.value_or(0)) +
+               " etag=" + request.result_etag);
   return Report(JobOutcome::kSucceeded);
 }
 

@@ -4,6 +4,7 @@
 // context was lost (a sticky error): a fresh process gets the GPU back, so
 // systemd (Restart=always) starts one.
 #include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -12,6 +13,9 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
+#include "core/model/kind_paths.h"
 #include "core/store/open_job_store.h"
 #include "worker/cli.h"
 #include "worker/log.h"
@@ -23,6 +27,9 @@ namespace {
 int Run(const renderq::WorkerCommandLine& cl) {
   std::atomic<bool> stop{false};
   renderq::Logger log(cl.worker.name);
+  // Writes to a runner that has gone fail with EPIPE instead of killing the
+  // worker (runners start with default signal handling again).
+  std::signal(SIGPIPE, SIG_IGN);
   // Before any other thread exists, so all of them inherit the signal mask.
   renderq::SignalWatcher signals(
       &stop, [&](int signal) { log.Log("stop_requested", "", "signal=" + std::to_string(signal)); },
@@ -46,6 +53,27 @@ int Run(const renderq::WorkerCommandLine& cl) {
     return 1;
   }
   renderq::WorkerOptions options = cl.worker;
+  // Job kinds: a bad kind file stops the worker here, naming file, key and reason.
+  const std::string kinds_dir =
+      renderq::ChooseDir(cl.kinds_dir, "RENDERQ_KINDS_DIR", renderq::InstalledKindsDir());
+  const bool kinds_named = cl.kinds_dir || std::getenv("RENDERQ_KINDS_DIR") != nullptr;
+  auto kinds = renderq::LoadKindsFrom(kinds_dir, kinds_named);
+  if (!kinds.ok()) {
+    log.Log("start_failed", "", "kinds: " + kinds.status().message());
+    return 1;
+  }
+  options.kinds = std::move(kinds).value();
+  options.runners.runners_dir =
+      renderq::ChooseDir(cl.runners_dir, "RENDERQ_RUNNERS_DIR", renderq::InstalledRunnersDir());
+  if (cl.scratch_dir) {
+    options.runners.scratch_dir = *cl.scratch_dir;
+    options.runners.scratch_dir_named = true;
+  } else {
+    const char* tmp = std::getenv("TMPDIR");
+    options.runners.scratch_dir = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
+                                  "/renderq-worker-" + options.name;
+  }
+  for (char** var = environ; *var != nullptr; ++var) options.runners.environment.push_back(*var);
   auto lock = (*store)->LockWorkerName(options.name);
   if (!lock.ok() && lock.status().code() == renderq::StatusCode::kConflict) {
     log.Log("start_failed", "",
@@ -58,8 +86,13 @@ int Run(const renderq::WorkerCommandLine& cl) {
     // Still safe to run: its jobs wait for their leases to lapse instead.
     log.Log("instance_lock_unavailable", "", lock.status().ToString());
   }
+  std::string kind_names;
+  for (const renderq::KindSpec& kind : options.kinds)
+    kind_names += (kind_names.empty() ? "" : ",") + kind.name;
   log.Log("starting", "",
-          "db=" + renderq::RedactedDb(cl.db_path) + " backend=" + std::string((*store)->BackendName()));
+          "db=" + renderq::RedactedDb(cl.db_path) +
+              " backend=" + std::string((*store)->BackendName()) + " kinds_dir=" + kinds_dir +
+              " kinds=" + (kind_names.empty() ? "-" : kind_names));
   renderq::Worker worker(**store, log, options, &stop);
   const renderq::Status s = worker.Run();
   if (!s.ok() && worker.needs_fresh_process()) {

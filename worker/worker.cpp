@@ -1,8 +1,9 @@
 #include "worker/worker.h"
 
 #include <unistd.h>
-#include <thread>
 
+#include <algorithm>
+#include <thread>
 
 namespace renderq {
 namespace {
@@ -39,8 +40,22 @@ Status Worker::Start() {
              "temps_removed=" + std::to_string(swept->temps_removed) +
                  " stale_files_removed=" + std::to_string(swept->stale_files_removed));
   }
+  if (!options_.kinds.empty()) {
+    ASSIGN_OR_RETURN(pool_, RunnerPool::Create(log_, options_.kinds, options_.runners));
+    kind_runner_ = std::make_unique<KindJobRunner>(
+        store_, log_, WithWorkerName(options_.job, options_.name), *pool_, stop_);
+  }
   CheckDevice(/*initial=*/true);
   return Register();
+}
+
+std::vector<std::string> Worker::ClaimableKinds() {
+  std::vector<std::string> kinds = {std::string(kSceneKind)};
+  if (pool_) {
+    pool_->Tend(std::chrono::milliseconds(0));
+    for (std::string& kind : pool_->ClaimableKinds()) kinds.push_back(std::move(kind));
+  }
+  return kinds;
 }
 
 Status Worker::Register() {
@@ -49,6 +64,11 @@ Status Worker::Register() {
   info.device = device_.label;
   info.fallback = device_.fallback;
   info.pid = ::getpid();
+  info.kinds = {std::string(kSceneKind)};
+  if (pool_) {
+    for (std::string& kind : pool_->Kinds()) info.kinds.push_back(std::move(kind));
+  }
+  std::sort(info.kinds.begin(), info.kinds.end());
   const Status s = store_.RegisterWorker(info);
   if (!s.ok()) {
     log_.Log("register_failed", "", s.ToString());
@@ -73,6 +93,13 @@ void Worker::CheckDevice(bool initial) {
                  device_.reason + "\"");
   }
   if (device_.options.backend == RenderBackend::kCuda) gpu_worked_ = true;
+  if (pool_) {
+    // The runners use the device the worker uses: a GPU that failed its
+    // check is hidden from them too.
+    const bool cuda = device_.options.backend == RenderBackend::kCuda && options_.cuda_device;
+    pool_->SetDevice(cuda ? "cuda:" + std::to_string(*options_.cuda_device) : "cpu",
+                     cuda ? options_.cuda_device : std::nullopt);
+  }
   if (NeedsFreshProcess(device_, gpu_worked_)) {
     fresh_process_needed_ = true;
     log_.Log("gpu_context_lost", "", "reason=\"" + device_.reason + "\" action=exit_for_restart");
@@ -106,10 +133,14 @@ Result<std::optional<JobReport>> Worker::RunOnce() {
   }
   if (fresh_process_needed_) return std::optional<JobReport>();
   MaybeWorkerHeartbeat();
-  ASSIGN_OR_RETURN(std::optional<ClaimedJob> claim, store_.ClaimNext(options_.name));
+  ASSIGN_OR_RETURN(std::optional<ClaimedJob> claim,
+                   store_.ClaimNext(options_.name, ClaimableKinds()));
   if (!claim) return std::optional<JobReport>();
   std::optional<JobReport> report = RefuseRepeatedFault(*claim);
-  if (!report) report = runner_.Run(*claim, device_);
+  if (!report) {
+    report = claim->job.kind == kSceneKind || !kind_runner_ ? runner_.Run(*claim, device_)
+                                                            : kind_runner_->Run(*claim, device_);
+  }
   NoteOutcome(claim->lease.job_id, *report);
   return report;
 }
@@ -156,7 +187,11 @@ Status Worker::Run() {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     if (stop_ != nullptr && stop_->load()) break;
-    if (Status s = store_.WaitForChange(options_.idle_wait); !s.ok()) {
+    // A warm runner that becomes ready commits nothing: look again soon.
+    const auto wait = pool_ && pool_->Starting()
+                          ? std::min(options_.idle_wait, options_.starting_runner_wait)
+                          : options_.idle_wait;
+    if (Status s = store_.WaitForChange(wait); !s.ok()) {
       log_.Log("wait_failed", "", s.ToString());
       std::this_thread::sleep_for(options_.idle_wait);
     }

@@ -24,10 +24,13 @@
 #include <optional>
 #include <string>
 
+#include "core/model/kind_file.h"
 #include "core/store/job_store.h"
 #include "worker/device.h"
 #include "worker/job_runner.h"
+#include "worker/kind_job_runner.h"
 #include "worker/log.h"
+#include "worker/runner_pool.h"
 
 namespace renderq {
 
@@ -47,6 +50,14 @@ struct WorkerOptions {
   // this process holds JobStore::LockWorkerName(name): then those leases
   // belong to a dead process and need not wait to lapse.
   bool reclaim_own_leases = false;
+  // The operators' kinds it serves besides scene (SPEC "Your own GPU
+  // program"), and how their runners are started (runners_dir, scratch_dir,
+  // the environment they inherit).
+  std::vector<KindSpec> kinds;
+  RunnerPoolOptions runners;
+  // How long the idle wait may be while a warm runner starts: its kind
+  // becomes claimable without a commit to wake the worker.
+  std::chrono::milliseconds starting_runner_wait{100};
 };
 
 class Worker {
@@ -54,8 +65,9 @@ class Worker {
   // `stop` (not owned) ends Run() once set.
   Worker(JobStore& store, Logger& log, WorkerOptions options, const std::atomic<bool>* stop);
 
-  // Sweep, device choice, registration. Errors only when the store refuses
-  // the registration (the caller exits non-zero; systemd restarts it).
+  // Sweep, the runners' scratch, device choice, registration. Errors when the
+  // store refuses the registration or the scratch directory cannot be made
+  // (the caller exits non-zero; systemd restarts it).
   Status Start();
 
   // Claims and runs at most one job; returns its report, or nullopt when the
@@ -74,6 +86,9 @@ class Worker {
  private:
   Status Register();
   void CheckDevice(bool initial);
+  // The kinds this worker can take a job of now (scene and the kinds with a
+  // runner ready or startable).
+  std::vector<std::string> ClaimableKinds();
   void MaybeWorkerHeartbeat();
   // The report for a job refused before rendering (it faulted too often).
   std::optional<JobReport> RefuseRepeatedFault(const ClaimedJob& claim);
@@ -84,6 +99,8 @@ class Worker {
   const WorkerOptions options_;
   const std::atomic<bool>* stop_;
   JobRunner runner_;
+  std::unique_ptr<RunnerPool> pool_;  // none until Start(), and when no kinds are served
+  std::unique_ptr<KindJobRunner> kind_runner_;
   DeviceChoice device_;
   bool recheck_device_ = false;
   bool gpu_worked_ = false;

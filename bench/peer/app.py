@@ -11,6 +11,11 @@ users write it, not tuned. Run it the way they do:
     PEER_TOKEN=secret PEER_RENDER=build/bin/renderq-render \
         uvicorn app:app --app-dir bench/peer --host 127.0.0.1 --port 8000
 
+With PEER_FUNCTION=1 the job is not a scene but a call of the user's own
+function, bench/compare/user_function.py's work(params), run in the same pool
+(bench/compare/run --function compares it with renderq's Python runner): POST
+/jobs takes {"mode": "sleep"|"cpu", "seconds": S}.
+
 Environment: PEER_TOKEN (the bearer token every request must carry),
 PEER_RENDER (the renderer, default `renderq-render` on PATH), PEER_RESULTS
 (directory for the PNGs, default a fresh temporary one), PEER_RENDER_THREADS
@@ -19,9 +24,11 @@ when set, the pool's process sleeps that long instead of running the renderer,
 as if the render ran on a GPU and cost this host no CPU; no PNG is written).
 """
 import asyncio
+import json
 import os
 import secrets
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -30,7 +37,7 @@ from datetime import datetime, timezone
 
 from fastapi import Depends, FastAPI, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Extra, conint
+from pydantic import BaseModel, Extra, confloat, conint
 
 TOKEN = os.environ["PEER_TOKEN"]
 RENDER = os.environ.get("PEER_RENDER", "renderq-render")
@@ -39,6 +46,10 @@ RENDER_THREADS = os.environ.get("PEER_RENDER_THREADS", "0")
 # Parsed here so that a bad value stops the server at start, not each job.
 RENDER_SLEEP = float(os.environ["PEER_RENDER_SLEEP"]) if os.environ.get("PEER_RENDER_SLEEP") \
     else None
+FUNCTION = os.environ.get("PEER_FUNCTION") == "1"
+if FUNCTION:
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "compare"))
+    import user_function  # noqa: E402
 
 app = FastAPI(title="render queue (asyncio.Queue + ProcessPoolExecutor)")
 jobs: dict[str, dict] = {}
@@ -57,6 +68,15 @@ class Scene(BaseModel):
         extra = Extra.allow
 
 
+class Call(BaseModel):
+    """The user's function's parameters (PEER_FUNCTION=1)."""
+    mode: str
+    seconds: confloat(ge=0, le=3600)
+
+    class Config:
+        extra = Extra.forbid
+
+
 def check_token(credentials: HTTPAuthorizationCredentials = Depends(bearer)):
     if not secrets.compare_digest(credentials.credentials, TOKEN):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid token")
@@ -67,7 +87,12 @@ def now():
 
 
 def render(scene_json: str, out: str) -> None:
-    """Runs in the pool's process: the renderer on one scene."""
+    """Runs in the pool's process: the renderer on one scene, or the user's
+    function on its parameters (PEER_FUNCTION=1)."""
+    if FUNCTION:
+        with open(out, "wb") as f:
+            f.write(user_function.work(json.loads(scene_json)))
+        return
     if RENDER_SLEEP is not None:
         time.sleep(RENDER_SLEEP)
         return
@@ -101,13 +126,22 @@ def public(job):
     return {k: v for k, v in job.items() if k != "scene"}
 
 
-@app.post("/jobs", status_code=status.HTTP_201_CREATED, dependencies=[Depends(check_token)])
-async def submit(scene: Scene):
+async def submit(scene):
     job_id = str(uuid.uuid4())
     jobs[job_id] = {"id": job_id, "state": "queued", "created_at": now(), "started_at": None,
                     "finished_at": None, "scene": scene.json()}
     await queue.put(job_id)
     return public(jobs[job_id])
+
+
+if FUNCTION:
+    @app.post("/jobs", status_code=status.HTTP_201_CREATED, dependencies=[Depends(check_token)])
+    async def submit_call(call: Call):
+        return await submit(call)
+else:
+    @app.post("/jobs", status_code=status.HTTP_201_CREATED, dependencies=[Depends(check_token)])
+    async def submit_scene(scene: Scene):
+        return await submit(scene)
 
 
 @app.get("/jobs/{job_id}", dependencies=[Depends(check_token)])

@@ -74,6 +74,7 @@ nlohmann::json JobToJson(const Job& job) {
   j["started_at"] = TimestampOrNull(job.started_at);
   j["finished_at"] = TimestampOrNull(job.finished_at);
   j["kind"] = job.kind;
+  j["media_type"] = job.media_type.value_or("image/png");
   if (job.scene) {
     j["width"] = job.scene->width;
     j["height"] = job.scene->height;

@@ -59,6 +59,9 @@ struct Job {
   std::optional<double> render_seconds;      // set when finished
   std::optional<double> samples_per_second;  // set when a scene job finished
   std::optional<std::string> result_etag;    // set when succeeded
+  // The result's Content-Type: the kind's output_media_type when the job was
+  // submitted; nullopt means image/png (every scene job).
+  std::optional<std::string> media_type;
 
   // Derived when read through the store, not columns.
   std::optional<std::int64_t> position;  // queued only: 1 = next to run

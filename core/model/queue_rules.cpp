@@ -75,8 +75,8 @@ Admission Admit(const QueueLoad& load, const OwnerLoad& owner, double cost,
   return {Admission::Kind::kAdmit, 0, estimated, units_per_second};
 }
 
-LeaseEnd LeaseEndFor(const LeaseLoss& loss, const std::string& last_worker,
-                     const QueueRules& rules) {
+LeaseEnd LeaseEndFor(const LeaseLoss& loss, const std::string& last_worker, const QueueRules& rules,
+                     const LossReason* reason) {
   LeaseEnd end;
   const int spent = loss.spend_attempt ? 1 : 0;
   const bool progressed = loss.checkpoint_samples > loss.attempt_from_samples;
@@ -86,10 +86,12 @@ LeaseEnd LeaseEndFor(const LeaseLoss& loss, const std::string& last_worker,
     end.next = JobState::kCanceled;
   } else if (end.stalled_attempts >= rules.max_stalled_attempts) {
     end.next = JobState::kFailed;
-    end.error_code = std::string(kErrorWorkerLost);
-    end.error_message = "the job lost its worker " + std::to_string(end.stalled_attempts) +
-                        " times without progress (" + std::to_string(end.attempts) +
-                        " attempts, worker " + last_worker + " last)";
+    end.error_code = reason != nullptr ? reason->code : std::string(kErrorWorkerLost);
+    end.error_message =
+        "the job lost its " + std::string(reason != nullptr ? "runner " : "worker ") +
+        std::to_string(end.stalled_attempts) + " times without progress (" +
+        std::to_string(end.attempts) + " attempts, worker " + last_worker + " last)";
+    if (reason != nullptr) *end.error_message += ": " + reason->message;
   } else {
     end.next = JobState::kQueued;
   }

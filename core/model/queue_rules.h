@@ -112,6 +112,13 @@ struct LeaseLoss {
   bool spend_attempt = true;
 };
 
+// Why an attempt was lost when it was not its worker (a kind's runner that
+// exited or broke the protocol): the error of a job the loss fails.
+struct LossReason {
+  std::string code;
+  std::string message;
+};
+
 struct LeaseEnd {
   JobState next = JobState::kQueued;  // queued (same place in line), failed or canceled
   int attempts = 0;
@@ -126,7 +133,7 @@ struct LeaseEnd {
 // failed for its machine's trouble, while a job that kills its worker before
 // any progress (a poison job) still ends failed with worker_lost. A cancel
 // that was waiting for the lost worker wins.
-LeaseEnd LeaseEndFor(const LeaseLoss& loss, const std::string& last_worker,
-                     const QueueRules& rules);
+LeaseEnd LeaseEndFor(const LeaseLoss& loss, const std::string& last_worker, const QueueRules& rules,
+                     const LossReason* reason = nullptr);
 
 }  // namespace renderq

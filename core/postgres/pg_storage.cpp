@@ -9,6 +9,8 @@
 #include <thread>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "core/postgres/pg_migrations.h"
 #include "core/util/db_uri.h"
 
@@ -19,8 +21,8 @@ namespace {
 #define RQ_PG_JOB_COLUMNS                                                              \
   "seq, id::text, owner_id, state, attempts, cancel_requested, progress, created_at, " \
   "started_at, finished_at, error_code, error_message, kind, width, height, samples, " \
-  "max_depth, cost_units, device, render_seconds, samples_per_second, result_etag"
-constexpr int kJobColumnCount = 22;
+  "max_depth, cost_units, device, render_seconds, samples_per_second, result_etag, media_type"
+constexpr int kJobColumnCount = 23;
 // The lease fence, on parameters $F1 (job id) and $F2 (lease id), spelled out per statement.
 #define RQ_PG_FENCE(id, lease) \
   " WHERE id = " id "::uuid AND lease_id = " lease " AND state = 'running'"
@@ -72,7 +74,33 @@ Job ReadJobRow(const PgResult& r, int row) {
   job.render_seconds = r.OptReal(row, 19);
   job.samples_per_second = r.OptReal(row, 20);
   job.result_etag = r.OptText(row, 21);
+  job.media_type = r.OptText(row, 22);
   return job;
+}
+
+// A worker's kinds as the workers.kinds column keeps them: a JSON array.
+std::string KindsToJson(const std::vector<std::string>& kinds) {
+  return nlohmann::json(kinds).dump();
+}
+
+std::vector<std::string> KindsFromJson(const std::string& text) {
+  std::vector<std::string> kinds;
+  const nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_array()) return kinds;  // a CHECK keeps it an array
+  for (const nlohmann::json& kind : parsed) {
+    if (kind.is_string()) kinds.push_back(kind.get<std::string>());
+  }
+  return kinds;
+}
+
+// Kind names as a PostgreSQL text[] literal (names are [a-z0-9-]: nothing to quote).
+std::string KindsArray(const std::vector<std::string>& kinds) {
+  std::string literal = "{";
+  for (std::size_t i = 0; i < kinds.size(); ++i) {
+    if (i > 0) literal += ",";
+    literal += kinds[i];
+  }
+  return literal + "}";
 }
 
 std::vector<Job> ReadJobRows(const PgResult& r) {
@@ -216,11 +244,13 @@ class PgTx final : public StorageTx {
   Result<std::vector<WorkerInfo>> ReadWorkers() override {
     ASSIGN_OR_RETURN(PgResult r,
                      conn_->Run("SELECT name, device, fallback, pid, heartbeat_at,"
-                                " current_job::text, units_per_second FROM workers ORDER BY name"));
+                                " current_job::text, units_per_second, kinds::text FROM workers"
+                                " ORDER BY name"));
     std::vector<WorkerInfo> workers;
     for (int i = 0; i < r.rows(); ++i) {
       workers.push_back(WorkerInfo{r.Text(i, 0), r.Text(i, 1), r.Bool(i, 2), r.Int(i, 3),
-                                   r.Int(i, 4), r.OptText(i, 5), r.OptReal(i, 6).value_or(0.0)});
+                                   r.Int(i, 4), r.OptText(i, 5), r.OptReal(i, 6).value_or(0.0),
+                                   KindsFromJson(r.Text(i, 7))});
     }
     return workers;
   }
@@ -265,19 +295,36 @@ class PgTx final : public StorageTx {
     return ids;
   }
 
+  Result<std::vector<double>> ReadKindRunSeconds(const std::string& kind, int limit) override {
+    ASSIGN_OR_RETURN(PgResult r, conn_->Run("SELECT render_seconds FROM jobs"
+                                            " WHERE kind = $1 AND state = 'succeeded'"
+                                            " ORDER BY finished_at DESC LIMIT $2",
+                                            PgParams().Add(kind).Add(limit)));
+    std::vector<double> seconds;
+    for (int i = 0; i < r.rows(); ++i) seconds.push_back(r.Real(i, 0));
+    return seconds;
+  }
+
   Result<StatsRows> ReadStats(TimeMs finished_since) override {
     StatsRows rows;
     {
-      ASSIGN_OR_RETURN(PgResult r, conn_->Run("SELECT state, count(*) FROM jobs GROUP BY state"));
+      ASSIGN_OR_RETURN(PgResult r,
+                       conn_->Run("SELECT kind, state, count(*) FROM jobs GROUP BY kind, state"));
       for (int i = 0; i < r.rows(); ++i) {
-        const std::optional<JobState> state = ParseJobState(r.Text(i, 0));
-        if (state) rows.by_state[static_cast<std::size_t>(*state)] = r.Int(i, 1);
+        const std::optional<JobState> state = ParseJobState(r.Text(i, 1));
+        if (!state) continue;
+        const auto s = static_cast<std::size_t>(*state);
+        rows.by_state[s] += r.Int(i, 2);
+        rows.by_kind_state[r.Text(i, 0)][s] = r.Int(i, 2);
       }
     }
-    ASSIGN_OR_RETURN(PgResult r, conn_->Run("SELECT render_seconds FROM jobs"
+    ASSIGN_OR_RETURN(PgResult r, conn_->Run("SELECT render_seconds, kind FROM jobs"
                                             " WHERE finished_at >= $1 AND state = 'succeeded'",
                                             PgParams().Add(finished_since)));
-    for (int i = 0; i < r.rows(); ++i) rows.render_seconds.push_back(r.Real(i, 0));
+    for (int i = 0; i < r.rows(); ++i) {
+      rows.render_seconds.push_back(r.Real(i, 0));
+      rows.kind_render_seconds.emplace_back(r.Text(i, 1), r.Real(i, 0));
+    }
     return rows;
   }
 
@@ -290,8 +337,8 @@ class PgTx final : public StorageTx {
     ASSIGN_OR_RETURN(
         PgResult r,
         conn_->Run("WITH j AS (INSERT INTO jobs (id, owner_id, created_at, kind, width, height,"
-                   "  samples, max_depth, cost_units)"
-                   "  VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq) "
+                   "  samples, max_depth, cost_units, media_type)"
+                   "  VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $11) RETURNING seq) "
                    "INSERT INTO job_inputs (seq, input) SELECT seq, $10 FROM j RETURNING seq",
                    PgParams()
                        .Add(id)
@@ -303,7 +350,8 @@ class PgTx final : public StorageTx {
                        .Add(s ? std::optional<int>(s->samples) : std::nullopt)
                        .Add(s ? std::optional<int>(s->max_depth) : std::nullopt)
                        .Add(spec.cost_units)
-                       .Add(spec.input_json)));
+                       .Add(spec.input_json)
+                       .Add(spec.media_type)));
     notify_ = true;
     return r.Int(0, 0);
   }
@@ -399,11 +447,11 @@ class PgTx final : public StorageTx {
     return conn_
         ->Run(
             "INSERT INTO workers (name, device, fallback, pid, started_at, heartbeat_at,"
-            "  units_per_second) VALUES ($1, $2, $3, $4, $5, $5, $6)"
+            "  units_per_second, kinds) VALUES ($1, $2, $3, $4, $5, $5, $6, $7::jsonb)"
             " ON CONFLICT (name) DO UPDATE SET device = excluded.device,"
             "  fallback = excluded.fallback, pid = excluded.pid,"
             "  started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at,"
-            "  current_job = NULL,"
+            "  current_job = NULL, kinds = excluded.kinds,"
             "  units_per_second = coalesce(excluded.units_per_second, workers.units_per_second)",
             PgParams()
                 .Add(worker.name)
@@ -412,7 +460,8 @@ class PgTx final : public StorageTx {
                 .Add(worker.pid)
                 .Add(now_)
                 .Add(worker.units_per_second > 0 ? std::optional<double>(worker.units_per_second)
-                                                 : std::nullopt))
+                                                 : std::nullopt)
+                .Add(KindsToJson(worker.kinds)))
         .status();
   }
 
@@ -430,7 +479,8 @@ class PgTx final : public StorageTx {
     return r.Changed() > 0;
   }
 
-  Result<std::optional<ClaimedJob>> ClaimOldest(const std::string& worker) override {
+  Result<std::optional<ClaimedJob>> ClaimOldest(const std::string& worker,
+                                                const std::vector<std::string>& kinds) override {
     // One statement: the oldest queued row nobody else is claiming, its new
     // lease, the worker's current job, the scene. started_at is the instant
     // of the claim itself (not of its transaction's start), so claims by
@@ -438,7 +488,8 @@ class PgTx final : public StorageTx {
     ASSIGN_OR_RETURN(
         PgResult r,
         conn_->Run(
-            "WITH next AS (SELECT seq FROM jobs WHERE state = 'queued' ORDER BY seq LIMIT 1"
+            "WITH next AS (SELECT seq FROM jobs WHERE state = 'queued'"
+            "              AND kind = ANY($3::text[]) ORDER BY seq LIMIT 1"
             "              FOR UPDATE SKIP LOCKED),"
             " claimed AS (UPDATE jobs SET state = 'running', lease_id = nextval('lease_ids'),"
             "   worker = $1, heartbeat_at = t.now, started_at = greatest(t.now, created_at),"
@@ -452,8 +503,10 @@ class PgTx final : public StorageTx {
             "   WHERE name = $1 AND EXISTS (SELECT 1 FROM claimed)) "
             "SELECT " RQ_PG_JOB_COLUMNS ", checkpoint_samples, lease_id,"
             " (SELECT input FROM job_inputs WHERE job_inputs.seq = claimed.seq) FROM claimed",
-            PgParams().Add(worker).Add(database_clock_ ? std::nullopt
-                                                       : std::optional<std::int64_t>(now_))));
+            PgParams()
+                .Add(worker)
+                .Add(database_clock_ ? std::nullopt : std::optional<std::int64_t>(now_))
+                .Add(KindsArray(kinds))));
     if (r.rows() == 0) return std::optional<ClaimedJob>();
     ClaimedJob claimed;
     claimed.job = ReadJobRow(r, 0);
@@ -508,7 +561,8 @@ class PgTx final : public StorageTx {
             "   finished_at = greatest($1, started_at), lease_id = NULL,"
             "   heartbeat_at = NULL, checkpoint_samples = 0, attempt_from_samples = 0,"
             "   device = $2, render_seconds = greatest($3::float8, 0),"
-            "   samples_per_second = greatest($4::float8, 0), result_etag = $5" RQ_PG_FENCE(
+            "   samples_per_second = CASE WHEN kind = 'scene'"
+            "     THEN greatest(coalesce($4::float8, 0), 0) END, result_etag = $5" RQ_PG_FENCE(
                 "$6", "$7") " RETURNING seq, id),"
                             " r AS (INSERT INTO job_results (seq, png) SELECT seq, $8 FROM j),"
                             " c AS (DELETE FROM job_checkpoints WHERE seq IN (SELECT seq FROM j)),"
@@ -1062,6 +1116,7 @@ Result<Artifact> PgStorage::ReadArtifact(const std::string& job_id, ArtifactKind
   if (r.rows() == 0) return Status::NotFound("no " + what + " for job " + job_id);
   Artifact artifact;
   artifact.bytes = r.Bytes(0, 0);
+  if (!result && LooksLikeJpeg(artifact.bytes)) artifact.media_type = "image/jpeg";
   return artifact;
 }
 

@@ -1,5 +1,6 @@
 #include "core/sqlite/sqlite_storage.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/inotify.h>
 #include <unistd.h>
@@ -12,11 +13,14 @@
 #include <thread>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "core/sqlite/results_dir.h"
 #include "core/sqlite/sqlite_maintenance.h"
 #include "core/sqlite/sqlite_migrations.h"
 #include "core/util/atomic_file.h"
 #include "core/util/instance_lock.h"
+#include "core/util/unique_fd.h"
 
 namespace renderq {
 namespace {
@@ -25,10 +29,25 @@ namespace {
 #define RQ_JOB_COLUMNS                                                                       \
   "seq, id, owner_id, state, attempts, cancel_requested, progress, created_at, started_at, " \
   "finished_at, error_code, error_message, kind, width, height, samples, max_depth, "        \
-  "cost_units, device, render_seconds, samples_per_second, result_etag"
-constexpr int kJobColumnCount = 22;
+  "cost_units, device, render_seconds, samples_per_second, result_etag, media_type"
+constexpr int kJobColumnCount = 23;
 // The lease fence: the last two parameters of every fenced write.
 #define RQ_FENCE " WHERE id = ? AND lease_id = ? AND state = 'running'"
+
+// A worker's kinds as the workers.kinds column keeps them: a JSON array.
+std::string KindsToJson(const std::vector<std::string>& kinds) {
+  return nlohmann::json(kinds).dump();
+}
+
+std::vector<std::string> KindsFromJson(const std::string& text) {
+  std::vector<std::string> kinds;
+  const nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_array()) return kinds;  // a CHECK keeps it an array
+  for (const nlohmann::json& kind : parsed) {
+    if (kind.is_string()) kinds.push_back(kind.get<std::string>());
+  }
+  return kinds;
+}
 
 Job ReadJobRow(const Statement& row) {
   Job job;
@@ -54,6 +73,7 @@ Job ReadJobRow(const Statement& row) {
   job.render_seconds = row.OptReal(19);
   job.samples_per_second = row.OptReal(20);
   job.result_etag = row.OptText(21);
+  job.media_type = row.OptText(22);
   return job;
 }
 
@@ -219,13 +239,14 @@ class SqliteTx final : public StorageTx {
   Result<std::vector<WorkerInfo>> ReadWorkers() override {
     ASSIGN_OR_RETURN(Statement w,
                      db_->Prepare("SELECT name, device, fallback, pid, heartbeat_at, current_job, "
-                                  "units_per_second FROM workers ORDER BY name"));
+                                  "units_per_second, kinds FROM workers ORDER BY name"));
     std::vector<WorkerInfo> workers;
     while (true) {
       ASSIGN_OR_RETURN(bool row, w.Step());
       if (!row) break;
       workers.push_back(WorkerInfo{w.Text(0), w.Text(1), w.Int(2) != 0, w.Int(3), w.Int(4),
-                                   w.OptText(5), w.OptReal(6).value_or(0.0)});
+                                   w.OptText(5), w.OptReal(6).value_or(0.0),
+                                   KindsFromJson(w.Text(7))});
     }
     return workers;
   }
@@ -277,28 +298,47 @@ class SqliteTx final : public StorageTx {
     return ids;
   }
 
+  Result<std::vector<double>> ReadKindRunSeconds(const std::string& kind, int limit) override {
+    ASSIGN_OR_RETURN(Statement q,
+                     db_->Prepare("SELECT render_seconds FROM jobs INDEXED BY jobs_kind_succeeded"
+                                  " WHERE kind = ? AND state = 'succeeded'"
+                                  " ORDER BY finished_at DESC LIMIT ?"));
+    q.Bind(kind, limit);
+    std::vector<double> seconds;
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      if (!row) break;
+      seconds.push_back(q.Real(0));
+    }
+    return seconds;
+  }
+
   Result<StatsRows> ReadStats(TimeMs finished_since) override {
     StatsRows rows;
     {
       // One pass over the table (the job_counts view joins once per state).
       ASSIGN_OR_RETURN(Statement q,
-                       db_->Prepare("SELECT state, count(*) FROM jobs GROUP BY state"));
+                       db_->Prepare("SELECT kind, state, count(*) FROM jobs GROUP BY kind, state"));
       while (true) {
         ASSIGN_OR_RETURN(bool row, q.Step());
         if (!row) break;
-        const std::optional<JobState> state = ParseJobState(q.Text(0));
-        if (state) rows.by_state[static_cast<std::size_t>(*state)] = q.Int(1);
+        const std::optional<JobState> state = ParseJobState(q.Text(1));
+        if (!state) continue;
+        const auto s = static_cast<std::size_t>(*state);
+        rows.by_state[s] += q.Int(2);
+        rows.by_kind_state[q.Text(0)][s] = q.Int(2);
       }
     }
     // Through jobs_finished: only the window's rows are read.
     ASSIGN_OR_RETURN(Statement q,
-                     db_->Prepare("SELECT render_seconds FROM jobs INDEXED BY jobs_finished"
+                     db_->Prepare("SELECT render_seconds, kind FROM jobs INDEXED BY jobs_finished"
                                   " WHERE finished_at >= ? AND state = 'succeeded'"));
     q.Bind(finished_since);
     while (true) {
       ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) break;
       rows.render_seconds.push_back(q.Real(0));
+      rows.kind_render_seconds.emplace_back(q.Text(1), q.Real(0));
     }
     return rows;
   }
@@ -310,13 +350,14 @@ class SqliteTx final : public StorageTx {
     {
       ASSIGN_OR_RETURN(Statement insert,
                        db_->Prepare("INSERT INTO jobs (id, owner_id, created_at, kind, width, "
-                                    "height, samples, max_depth, cost_units)"
-                                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                                    "height, samples, max_depth, cost_units, media_type)"
+                                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
       const std::optional<SceneShape>& s = spec.scene;
       insert.Bind(id, owner_id, now_, spec.kind, s ? std::optional<int>(s->width) : std::nullopt,
                   s ? std::optional<int>(s->height) : std::nullopt,
                   s ? std::optional<int>(s->samples) : std::nullopt,
-                  s ? std::optional<int>(s->max_depth) : std::nullopt, spec.cost_units);
+                  s ? std::optional<int>(s->max_depth) : std::nullopt, spec.cost_units,
+                  spec.media_type);
       RETURN_IF_ERROR(insert.Run());
     }
     const std::int64_t seq = db_->LastInsertRowId();
@@ -439,15 +480,16 @@ class SqliteTx final : public StorageTx {
         Statement q,
         db_->Prepare(
             "INSERT INTO workers (name, device, fallback, pid, started_at, heartbeat_at, "
-            "units_per_second)"
-            " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6) ON CONFLICT (name) DO UPDATE SET"
+            "units_per_second, kinds)"
+            " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7) ON CONFLICT (name) DO UPDATE SET"
             "  device = excluded.device, fallback = excluded.fallback, pid = excluded.pid,"
             "  started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at,"
-            "  current_job = NULL,"
+            "  current_job = NULL, kinds = excluded.kinds,"
             "  units_per_second = coalesce(excluded.units_per_second, workers.units_per_second)"));
-    q.Bind(worker.name, worker.device, worker.fallback, worker.pid, now_,
-           worker.units_per_second > 0 ? std::optional<double>(worker.units_per_second)
-                                       : std::nullopt);
+    q.Bind(
+        worker.name, worker.device, worker.fallback, worker.pid, now_,
+        worker.units_per_second > 0 ? std::optional<double>(worker.units_per_second) : std::nullopt,
+        KindsToJson(worker.kinds));
     return q.Run();
   }
 
@@ -466,12 +508,18 @@ class SqliteTx final : public StorageTx {
     return ChangedARow(*db_, q);
   }
 
-  Result<std::optional<ClaimedJob>> ClaimOldest(const std::string& worker) override {
+  Result<std::optional<ClaimedJob>> ClaimOldest(const std::string& worker,
+                                                const std::vector<std::string>& kinds) override {
     std::int64_t seq = 0;
     {
-      // Nothing queued: no lease number is spent.
-      ASSIGN_OR_RETURN(Statement head, db_->Prepare("SELECT seq FROM jobs INDEXED BY jobs_queued "
-                                                    "WHERE state = 'queued' ORDER BY seq LIMIT 1"));
+      // Nothing queued of these kinds: no lease number is spent. The line is
+      // walked in seq order (at most the queue's 1,000 entries) and each
+      // entry's kind looked up, so one index serves every worker's mix.
+      ASSIGN_OR_RETURN(Statement head,
+                       db_->Prepare("SELECT seq FROM jobs INDEXED BY jobs_queued "
+                                    "WHERE state = 'queued' AND kind IN (SELECT value FROM "
+                                    "json_each(?)) ORDER BY seq LIMIT 1"));
+      head.Bind(KindsToJson(kinds));
       ASSIGN_OR_RETURN(bool row, head.Step());
       if (!row) return std::optional<ClaimedJob>();
       seq = head.Int(0);
@@ -547,7 +595,8 @@ class SqliteTx final : public StorageTx {
         db_->Prepare("UPDATE jobs SET state = 'succeeded', progress = 1,"
                      "  finished_at = max(?, started_at), lease_id = NULL, heartbeat_at = NULL,"
                      "  checkpoint_samples = 0, attempt_from_samples = 0, device = ?,"
-                     "  render_seconds = max(?, 0), samples_per_second = max(?, 0),"
+                     "  render_seconds = max(?, 0), samples_per_second = CASE WHEN kind = 'scene' "
+                     "THEN max(coalesce(?, 0), 0) END,"
                      "  result_etag = ?" RQ_FENCE));
     q.Bind(now_, request.device, request.render_seconds, request.samples_per_second,
            request.result_etag, lease.job_id, lease.lease_id);
@@ -1062,10 +1111,21 @@ Result<Artifact> SqliteStorage::ReadArtifact(const std::string& job_id, Artifact
   Artifact artifact;
   artifact.file = kind == ArtifactKind::kResult ? ResultFileName(job_id) : PreviewFileName(job_id);
   std::error_code ec;
-  if (!std::filesystem::exists(std::filesystem::path(dir) / artifact.file, ec)) {
+  const std::filesystem::path path = std::filesystem::path(dir) / artifact.file;
+  if (!std::filesystem::exists(path, ec)) {
     return Status::NotFound("no " +
                             std::string(kind == ArtifactKind::kResult ? "result" : "preview") +
                             " file for job " + job_id);
+  }
+  if (kind == ArtifactKind::kPreview) {
+    // A kind's runner may send JPEG previews: nginx serves the file with the
+    // Content-Type the responder names, so look at its first bytes.
+    std::uint8_t head[3] = {0, 0, 0};
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() >= 0 && ::read(fd.get(), head, sizeof head) == sizeof head &&
+        LooksLikeJpeg(head)) {
+      artifact.media_type = "image/jpeg";
+    }
   }
   return artifact;
 }

@@ -59,6 +59,10 @@ class JobStore {
   // Cost units per second, from the workers' last measurements (a
   // conservative default until any worker has measured).
   virtual Result<double> UnitsPerSecond() = 0;
+  // A job kind's measured cost: the mean runtime of its last succeeded jobs
+  // (kKindRunsAveraged of them), or nullopt while it has fewer than
+  // kMinKindRuns.
+  virtual Result<std::optional<double>> KindRunSeconds(const std::string& kind) = 0;
   // Cheap read that proves the database answers (for /healthz).
   virtual Status Ping() = 0;
 
@@ -69,9 +73,15 @@ class JobStore {
   // that holds it may take back its name's leases at once (RequeueWorkerJobs).
   virtual Result<std::unique_ptr<WorkerNameLock>> LockWorkerName(
       const std::string& worker_name) = 0;
-  // Requeues jobs whose heartbeat lapsed, then claims the oldest queued job.
-  // Returns nullopt when the queue is empty.
-  virtual Result<std::optional<ClaimedJob>> ClaimNext(const std::string& worker_name) = 0;
+  // Requeues jobs whose heartbeat lapsed, then claims the oldest queued job
+  // of one of `kinds` (the ones this worker serves now). Returns nullopt when
+  // none is queued.
+  virtual Result<std::optional<ClaimedJob>> ClaimNext(const std::string& worker_name,
+                                                      const std::vector<std::string>& kinds) = 0;
+  // The same for a worker of scene jobs only.
+  Result<std::optional<ClaimedJob>> ClaimNext(const std::string& worker_name) {
+    return ClaimNext(worker_name, {std::string(kSceneKind)});
+  }
   // Progress and heartbeat; reports whether a cancel was requested.
   // Conflict when the lease is no longer held (the job was requeued or canceled).
   virtual Result<bool> Heartbeat(const Lease& lease, double progress) = 0;
@@ -90,6 +100,11 @@ class JobStore {
   // Hands the job back to its place in line. spend_attempt=false for GPU faults
   // and orderly shutdown, where the job itself did nothing wrong.
   virtual Status Release(const Lease& lease, bool spend_attempt) = 0;
+  // Ends the lease as if its worker had died (QueueRules' lost attempts): a
+  // kind's runner exited or broke the protocol. When the job has lost too
+  // many attempts without progress it fails with `code` and `message`.
+  virtual Status ReleaseLost(const Lease& lease, const std::string& code,
+                             const std::string& message) = 0;
   virtual Status RecordThroughput(const std::string& worker_name, double units_per_second) = 0;
   virtual Status WorkerHeartbeat(const std::string& worker_name) = 0;
   // Ends the lease of jobs whose heartbeat is older than the lease timeout:

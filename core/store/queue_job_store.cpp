@@ -119,7 +119,7 @@ Status RecordEventOf(StorageTx& tx, const QueueRules& rules, const std::string& 
 // Ends the lease of every running job that passes `filter` by the rules.
 // Returns how many jobs it touched.
 Result<int> EndLeases(StorageTx& tx, const QueueRules& rules, const LeaseFilter& filter,
-                      bool spend_attempt) {
+                      bool spend_attempt, const LossReason* reason = nullptr) {
   ASSIGN_OR_RETURN(std::vector<LeasedJob> jobs, tx.ReadLeasedJobs(filter));
   for (const LeasedJob& job : jobs) {
     LeaseLoss loss;
@@ -129,7 +129,7 @@ Result<int> EndLeases(StorageTx& tx, const QueueRules& rules, const LeaseFilter&
     loss.checkpoint_samples = job.checkpoint_samples;
     loss.attempt_from_samples = job.attempt_from_samples;
     loss.spend_attempt = spend_attempt;
-    RETURN_IF_ERROR(tx.EndLease(job, LeaseEndFor(loss, job.worker, rules)));
+    RETURN_IF_ERROR(tx.EndLease(job, LeaseEndFor(loss, job.worker, rules, reason)));
     RETURN_IF_ERROR(RecordEventOf(tx, rules, job.id));
   }
   return static_cast<int>(jobs.size());
@@ -453,6 +453,18 @@ Result<double> QueueJobStore::UnitsPerSecond() {
   return units_per_second;
 }
 
+Result<std::optional<double>> QueueJobStore::KindRunSeconds(const std::string& kind) {
+  std::vector<double> runs;
+  RETURN_IF_ERROR(Read([&](StorageTx& tx) -> Status {
+    ASSIGN_OR_RETURN(runs, tx.ReadKindRunSeconds(kind, kKindRunsAveraged));
+    return Status::Ok();
+  }));
+  if (static_cast<int>(runs.size()) < kMinKindRuns) return std::optional<double>();
+  double sum = 0;
+  for (double seconds : runs) sum += seconds;
+  return std::optional<double>(sum / static_cast<double>(runs.size()));
+}
+
 Status QueueJobStore::Ping() { return storage_->Ping(); }
 
 // ---- Worker -------------------------------------------------------------------
@@ -468,13 +480,21 @@ Result<std::unique_ptr<WorkerNameLock>> QueueJobStore::LockWorkerName(
   return storage_->LockWorkerName(worker_name);
 }
 
-Result<std::optional<ClaimedJob>> QueueJobStore::ClaimNext(const std::string& worker_name) {
+Result<std::optional<ClaimedJob>> QueueJobStore::ClaimNext(const std::string& worker_name,
+                                                           const std::vector<std::string>& kinds) {
+  for (const std::string& kind : kinds) {
+    if (kind.empty() || kind.size() > 32 ||
+        kind.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
+      return Status::InvalidArgument("not a kind name: \"" + kind + "\"");
+    }
+  }
   // Armed before looking, so a commit after an empty look still wakes WaitForChange.
   storage_->PrepareWait();
   std::optional<ClaimedJob> claimed;
   RETURN_IF_ERROR(Write([&](StorageTx& tx) -> Status {
     RETURN_IF_ERROR(RequeueLapsedIn(tx, options_.rules).status());
-    ASSIGN_OR_RETURN(claimed, tx.ClaimOldest(worker_name));
+    if (kinds.empty()) return Status::Ok();  // nothing this worker can run now
+    ASSIGN_OR_RETURN(claimed, tx.ClaimOldest(worker_name, kinds));
     if (claimed) RETURN_IF_ERROR(RecordEventOf(tx, options_.rules, claimed->job.id));
     return Status::Ok();
   }));
@@ -549,6 +569,19 @@ Status QueueJobStore::Release(const Lease& lease, bool spend_attempt) {
     LeaseFilter held;
     held.lease = lease;
     ASSIGN_OR_RETURN(const int touched, EndLeases(tx, options_.rules, held, spend_attempt));
+    return touched == 0 ? NotHeld(lease) : Status::Ok();
+  });
+}
+
+Status QueueJobStore::ReleaseLost(const Lease& lease, const std::string& code,
+                                  const std::string& message) {
+  if (code.empty()) return Status::InvalidArgument("a lost attempt needs an error code");
+  const LossReason reason{code, message};
+  return Write([&](StorageTx& tx) -> Status {
+    LeaseFilter held;
+    held.lease = lease;
+    ASSIGN_OR_RETURN(const int touched,
+                     EndLeases(tx, options_.rules, held, /*spend_attempt=*/true, &reason));
     return touched == 0 ? NotHeld(lease) : Status::Ok();
   });
 }
@@ -759,6 +792,12 @@ Result<JobStats> QueueJobStore::Stats(TimeMs finished_since, const std::vector<d
   }));
   JobStats stats;
   stats.by_state = rows.by_state;
+  for (const auto& [kind, by_state] : rows.by_kind_state) stats.kinds[kind].by_state = by_state;
+  for (const auto& [kind, seconds] : rows.kind_render_seconds) {
+    JobStats::Kind& k = stats.kinds[kind];
+    ++k.succeeded;
+    k.sum_seconds += seconds;
+  }
   stats.le.assign(bounds.size(), 0);
   for (const double seconds : rows.render_seconds) {
     ++stats.count;

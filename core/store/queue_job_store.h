@@ -58,11 +58,14 @@ class QueueJobStore final : public JobStore {
   using JobStore::Retry;
   Result<Job> Retry(std::int64_t owner_id, const std::string& job_id) override;
   Result<double> UnitsPerSecond() override;
+  Result<std::optional<double>> KindRunSeconds(const std::string& kind) override;
   Status Ping() override;
 
   Status RegisterWorker(const WorkerInfo& worker) override;
   Result<std::unique_ptr<WorkerNameLock>> LockWorkerName(const std::string& worker_name) override;
-  Result<std::optional<ClaimedJob>> ClaimNext(const std::string& worker_name) override;
+  using JobStore::ClaimNext;
+  Result<std::optional<ClaimedJob>> ClaimNext(const std::string& worker_name,
+                                              const std::vector<std::string>& kinds) override;
   Result<bool> Heartbeat(const Lease& lease, double progress) override;
   Status SaveCheckpoint(const Lease& lease, std::span<const std::uint8_t> state,
                         std::int64_t samples) override;
@@ -72,6 +75,8 @@ class QueueJobStore final : public JobStore {
   Status Fail(const Lease& lease, const std::string& code, const std::string& message) override;
   Status MarkCanceled(const Lease& lease) override;
   Status Release(const Lease& lease, bool spend_attempt) override;
+  Status ReleaseLost(const Lease& lease, const std::string& code,
+                     const std::string& message) override;
   Status RecordThroughput(const std::string& worker_name, double units_per_second) override;
   Status WorkerHeartbeat(const std::string& worker_name) override;
   Result<int> RequeueLapsed() override;

@@ -32,6 +32,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -80,6 +81,9 @@ struct LeaseFilter {
 struct StatsRows {
   std::array<std::int64_t, 5> by_state{};
   std::vector<double> render_seconds;
+  // The same two by kind: jobs by state, and the window's render seconds.
+  std::map<std::string, std::array<std::int64_t, 5>> by_kind_state;
+  std::vector<std::pair<std::string, double>> kind_render_seconds;
 };
 
 class StorageTx {
@@ -119,6 +123,8 @@ class StorageTx {
   virtual Result<std::vector<TokenInfo>> ReadTokens() = 0;
   virtual Result<std::vector<std::string>> ReadSucceededJobIds() = 0;
   virtual Result<StatsRows> ReadStats(TimeMs finished_since) = 0;
+  // The render_seconds of the last `limit` succeeded jobs of `kind`, newest first.
+  virtual Result<std::vector<double>> ReadKindRunSeconds(const std::string& kind, int limit) = 0;
 
   // ---- the responder's writes
   // Inserts a queued job at the end of the line with its input; returns its seq.
@@ -145,9 +151,10 @@ class StorageTx {
   // False when no worker has that name.
   virtual Result<bool> TouchWorker(const std::string& name) = 0;
   virtual Result<bool> SetWorkerThroughput(const std::string& name, double units_per_second) = 0;
-  // Takes the oldest queued job under a new lease (never used before by any
-  // job); nullopt when nothing is queued. With its input.
-  virtual Result<std::optional<ClaimedJob>> ClaimOldest(const std::string& worker) = 0;
+  // Takes the oldest queued job of one of `kinds` under a new lease (never
+  // used before by any job); nullopt when none is queued. With its input.
+  virtual Result<std::optional<ClaimedJob>> ClaimOldest(const std::string& worker,
+                                                        const std::vector<std::string>& kinds) = 0;
   // Fenced. The cancel_requested flag, or nullopt when the lease is not held.
   virtual Result<std::optional<bool>> TouchLease(const Lease& lease, double progress) = 0;
   // Fenced. Failed or canceled; the preview and checkpoint go.

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -29,6 +30,8 @@ struct JobSpec {
   std::string input_json;           // the validated body, stored as received
   std::optional<SceneShape> scene;  // scene jobs
   double cost_units = 0.0;          // see core/model/cost_model.h
+  // The result's Content-Type when it is not image/png (a kind's output_media_type).
+  std::optional<std::string> media_type;
 };
 
 struct SubmitRequest {
@@ -81,6 +84,9 @@ struct WorkerInfo {
   TimeMs heartbeat_at = 0;
   std::optional<std::string> current_job;
   double units_per_second = 0;  // last measured throughput (cost units / s)
+  // The kinds whose jobs it claims (SPEC: a worker serves the kinds whose
+  // files it finds, and scene), sorted.
+  std::vector<std::string> kinds = {std::string(kSceneKind)};
 };
 
 struct QueueSnapshot {
@@ -111,13 +117,19 @@ struct ClaimedJob {
 struct FinishRequest {
   std::string device;
   double render_seconds = 0;
-  double samples_per_second = 0;
+  std::optional<double> samples_per_second;  // scene jobs; none for other kinds
   std::string result_etag;
-  // The PNG. Stored durably before the job is marked succeeded, in the same
-  // commit where the backend can (PostgreSQL), or synced to its file before
-  // that commit (SQLite).
+  // The result (a scene job's PNG, a kind's output). Stored durably before
+  // the job is marked succeeded, in the same commit where the backend can
+  // (PostgreSQL), or synced to its file before that commit (SQLite).
   std::span<const std::uint8_t> png;
 };
+
+// A kind's cost is the mean runtime of its last kKindRunsAveraged succeeded
+// jobs once it has kMinKindRuns of them (SPEC: "the mean runtime of its last
+// finished jobs (at least 3)"); before that its kind file's estimate_seconds.
+inline constexpr int kKindRunsAveraged = 10;
+inline constexpr int kMinKindRuns = 3;
 
 // The largest checkpoint a backend keeps. A renderer's state is 12 bytes a
 // pixel (4096 × 4096 would be 192 MiB); above this bound SaveCheckpoint()
@@ -256,7 +268,14 @@ enum class ArtifactKind { kResult, kPreview };
 struct Artifact {
   std::string file;                 // non-empty: its name inside the results directory
   std::vector<std::uint8_t> bytes;  // otherwise
+  // A preview's Content-Type: image/png, or image/jpeg from a kind's runner.
+  std::string media_type = "image/png";
 };
+
+// Whether `head` (a file's first bytes) starts a JPEG image.
+inline bool LooksLikeJpeg(std::span<const std::uint8_t> head) {
+  return head.size() >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF;
+}
 
 // ---- Administration ------------------------------------------------------
 
@@ -321,6 +340,14 @@ struct JobStats {
   std::vector<std::int64_t> le;
   std::int64_t count = 0;
   double sum_seconds = 0;
+  // Per kind (every kind with a job in the database): jobs by state, and
+  // how many succeeded at or after the asked time with their render seconds.
+  struct Kind {
+    std::array<std::int64_t, 5> by_state{};
+    std::int64_t succeeded = 0;
+    double sum_seconds = 0;
+  };
+  std::map<std::string, Kind> kinds;
 };
 
 }  // namespace renderq

@@ -276,6 +276,39 @@ test("an invalid scene shows every finding next to the field its pointer names",
   await check();
 });
 
+test("a job kind: picked from the kinds, hints from its schema, 422 findings, its output shown", async () => {
+  const {page, check} = await open({allow: [{status: 422, path: /^\/api\/v1\/kinds\/python-example\/jobs$/}]});
+  await signIn(page);
+  await page.goto(`${BASE}/#/submit`);
+  await page.locator("#kind option[value=python-example]").waitFor({state: "attached"});
+  await page.locator("#kind").selectOption("python-example");
+  // The editor starts from the schema's defaults, which the schema accepts.
+  const start = JSON.parse(await page.locator("#scene").inputValue());
+  assert.equal(start.size, 256);
+  assert.ok(await page.locator("#example").isHidden(), "scene examples offered for another kind");
+  await page.locator("#scene-summary", {hasText: "Matches the python-example kind's input schema"}).waitFor();
+  // Early hints in the browser, at their pointers, before anything is sent.
+  await page.locator("#scene").fill(JSON.stringify({size: 8, steps: 40, colour: "red"}, null, 2));
+  await page.locator('#schema-hints li[data-pointer="/size"]', {hasText: "must be >= 16"}).waitFor();
+  await page.locator('#schema-hints li[data-pointer="/colour"]').waitFor();
+  // The responder's 422 is shown at the same pointers.
+  await page.locator("#submit-button").click();
+  await page.locator("#findings").waitFor();
+  assert.equal(await page.locator("#findings li").count(), 2);
+  assert.match(await page.locator('#findings li[data-pointer="/size"] .finding-detail').textContent(), />= 16/);
+  await page.locator("#scene").fill(JSON.stringify({size: 32, steps: 40, seed: 3}, null, 2));
+  await page.locator("#submit-button").click();
+  await page.waitForURL(/#\/jobs\/[0-9a-f-]{36}$/);
+  const state = () => page.locator("#fields [data-field=state]").textContent();
+  assert.equal(await page.locator("#fields [data-field=kind]").textContent(), "python-example");
+  await waitFor("succeeded", async () => (await state()) === "succeeded", 120000);
+  await page.locator("#download:not([hidden])").waitFor();
+  const size = await page.locator(".image-panel img").evaluate((img) => [img.naturalWidth, img.naturalHeight]);
+  assert.deepEqual(size, [32, 32]);
+  assert.equal(await page.locator("#fields [data-field=width]").count(), 0, "a scene's field on a kind's job");
+  await check();
+});
+
 test("HTML in a scene renders as text: no script runs, nothing is fetched from it", async () => {
   const {page, requests, check} = await open({allow: [{status: 422, path: /^\/api\/v1\/jobs$/}]});
   await signIn(page);

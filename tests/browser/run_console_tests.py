@@ -91,9 +91,13 @@ def main():
     # A sanitizer build renders slower, so the cost limit must not refuse the
     # scenes sized from its own throughput.
     keys = notify_stack.SealKeys(tempfile.mkdtemp(prefix="renderq-keys-"))
-    with stack.Stack(responder_args=["--max-render-seconds", "3600"] + keys.responder_args()) as s:
+    # The shipped kinds too, for the kind picker (the python-example kind's
+    # runner needs python3-numpy, which `scripts/install-deps --test` installs).
+    kinds = ["--kinds-dir", str(SOURCE_DIR / "kinds.d")]
+    with stack.Stack(responder_args=["--max-render-seconds", "3600"] + kinds
+                     + keys.responder_args()) as s:
         notify_stack.Notify(s, keys).start()
-        workers = worker_stack.WorkerSet(s)
+        workers = worker_stack.WorkerSet(s, kinds + ["--runners-dir", str(SOURCE_DIR / "runners")])
         workers.start("cpu")
         workers.wait_registered(["cpu"])
         alice = s.create_token("alice")

@@ -3,6 +3,9 @@
 then the installed layout is checked as an operator would meet it:
 
   - every file where Debian expects it, no @PLACEHOLDER@ left;
+  - the runner helper where Debian's python3 imports it, the shipped runners
+    where the kind files' {runners_dir} points, the kind files in
+    /etc/renderq/kinds.d, kept when the operator edited them;
   - the nginx site passes `nginx -t` and names the socket and results
     directory that the systemd units and tmpfiles.d create;
   - `systemd-analyze verify` prints nothing for every unit;
@@ -12,11 +15,13 @@ then the installed layout is checked as an operator would meet it:
 
 Needs: the built binaries, cmake, nginx, openssl, systemd-analyze (else skips).
 """
+import json
 import os
 import shutil
 import pathlib
 import re
 import stat
+import subprocess
 import sys
 import tempfile
 
@@ -24,6 +29,74 @@ import deploy_lib as lib
 from deploy_lib import Failure
 
 SKIP = 77
+
+
+RUNNER_FILES = ("povray/runner.py", "povray/sandbox.py", "python-example/runner.py",
+                "python-example/reaction_diffusion.py", "blender/runner.py")
+
+
+def kinds_layout(binary_dir, prefix):
+    """(python dir, kinds dir, runners dir) the installation uses."""
+    runners = lib.cache_value(binary_dir, "RENDERQ_RUNNERS_INSTALL_DIR")
+    if not runners.startswith("/"):
+        runners = prefix + "/" + runners
+    return (lib.cache_value(binary_dir, "RENDERQ_PYTHON_DIR"),
+            lib.cache_value(binary_dir, "RENDERQ_KINDS_INSTALL_DIR"), runners)
+
+
+def expected_kind_files(binary_dir, prefix):
+    python_dir, kinds_dir, runners_dir = kinds_layout(binary_dir, prefix)
+    files = {python_dir + "/renderq_runner.py": "runner helper",
+             kinds_dir + "/povray.json": "povray kind",
+             kinds_dir + "/python-example.json": "python example kind",
+             prefix + "/share/doc/renderq/kinds.d/povray.json": "povray kind as shipped",
+             prefix + "/share/doc/renderq/kinds.d/python-example.json": "example kind as shipped",
+             prefix + "/share/doc/renderq/examples/kinds.d/blender.json": "Blender kind (disabled)",
+             prefix + "/share/doc/renderq/kinds.md": "kinds guide"}
+    files.update({runners_dir + "/" + f: "runner" for f in RUNNER_FILES})
+    return files
+
+
+def check_kinds(root, binary_dir, prefix):
+    """The helper where Debian's python3 imports it, the kind files' runners
+    where {runners_dir} points, a shipped runner starting from the installed
+    files alone, and kind files kept across a reinstall."""
+    python_dir, kinds_dir, runners_dir = kinds_layout(binary_dir, prefix)
+    for rel, what in expected_kind_files(binary_dir, prefix).items():
+        if not pathlib.Path(str(root) + rel).is_file():
+            raise Failure("not installed: %s (%s)" % (rel, what))
+    if pathlib.Path(str(root) + runners_dir + "/python").exists():
+        raise Failure("the helper is installed among the runners too")
+    found = lib.run(["/usr/bin/python3", "-c", "import sys; print('\\n'.join(sys.path))"])
+    if python_dir not in found.stdout.splitlines():
+        raise Failure("%s is not on Debian's python3 sys.path" % python_dir)
+    for kind_file in pathlib.Path(str(root) + kinds_dir).glob("*.json"):
+        for arg in json.loads(kind_file.read_text())["command"]:
+            if arg.startswith("{runners_dir}/"):
+                target = pathlib.Path(str(root) + runners_dir + arg[len("{runners_dir}"):])
+                if not target.is_file():
+                    raise Failure("%s runs %s: not installed" % (kind_file.name, target))
+    # The example runner from the installed files (the helper from python_dir,
+    # none from a checkout) says it is ready.
+    scratch = root / "tmp" / "runner-scratch"
+    scratch.mkdir(parents=True, exist_ok=True)
+    started = subprocess.run(
+        ["/usr/bin/python3", str(root) + runners_dir + "/python-example/runner.py"],
+        cwd=scratch, input=b"", capture_output=True, timeout=60,
+        env=dict(os.environ, PYTHONPATH=str(root) + python_dir, PYTHONDONTWRITEBYTECODE="1"))
+    if started.stdout != b'{"ready":true}\n':
+        raise Failure("the installed example runner said %r (stderr %r)"
+                      % (started.stdout, started.stderr[-500:]))
+    # A kind file the operator edited survives a reinstall; a removed one comes back.
+    edited = pathlib.Path(str(root) + kinds_dir + "/povray.json")
+    edited.write_text(edited.read_text().replace('"estimate_seconds": 10', '"estimate_seconds": 42'))
+    removed = pathlib.Path(str(root) + kinds_dir + "/python-example.json")
+    removed.unlink()
+    lib.install(binary_dir, root)
+    if '"estimate_seconds": 42' not in edited.read_text():
+        raise Failure("a reinstall overwrote the operator's %s" % edited)
+    if not removed.is_file():
+        raise Failure("a reinstall did not put back %s" % removed)
 
 
 def expected_files(prefix, site_dir):
@@ -163,6 +236,8 @@ def main():
             site_dir = lib.cache_value(binary_dir, "RENDERQ_NGINX_SITE_DIR")
             check_layout(root, prefix, site_dir)
             print("ok: layout under %s and %s" % (prefix, site_dir))
+            check_kinds(root, binary_dir, prefix)
+            print("ok: runner helper, runners and kind files (kept across a reinstall)")
 
             units = lib.unit_dir(root, prefix)
             site = pathlib.Path(str(root) + site_dir) / "renderq.conf"

@@ -216,10 +216,13 @@ class Contract:
                 raise ContractError("%s: a 304 with a body" % what)
             self.checked += 1
             return
-        if ctype not in content:
+        documented = ctype if ctype in content else \
+            ctype.split("/")[0] + "/*" if ctype.split("/")[0] + "/*" in content else \
+            "*/*" if "*/*" in content else None
+        if documented is None:
             raise ContractError("%s: Content-Type %r, documented: %s"
                                 % (what, ctype, ", ".join(content)))
-        media = content[ctype]
+        media = content[documented]
         if ctype in ("application/json", "application/problem+json"):
             try:
                 value = json.loads(body)
@@ -232,6 +235,9 @@ class Contract:
         elif ctype == "image/png":
             if not body.startswith(PNG_SIGNATURE):
                 raise ContractError("%s: image/png that is not a PNG" % what)
+        elif ctype == "image/jpeg":
+            if not body.startswith(b"\xff\xd8\xff"):
+                raise ContractError("%s: image/jpeg that is not a JPEG" % what)
         self.checked += 1
 
     def check_event(self, path, event, data):

@@ -10,7 +10,10 @@ and a CPU worker):
   means every answer fitted;
 - conditional GETs end to end: a job, the job list and the queue answer their
   weak ETag with 304 until something a poller would see changes; the preview
-  and the result, sent by nginx, answer theirs with 304 too.
+  and the result, sent by nginx, answer theirs with 304 too;
+- the job kinds' routes (the checkout's kinds.d/): GET /api/v1/kinds (and its
+  304), POST /api/v1/kinds/{kind}/jobs answering 201, 404, 415 and 422, and
+  kinds/scene/jobs; the checker refuses a kind without its input_schema.
 """
 import json
 import sys
@@ -60,6 +63,43 @@ def check_contract_catches(s, token):
     else:
         raise AssertionError("the contract check let an unknown problem type through")
     return job["id"]
+
+
+def check_kind_routes(s, token):
+    status, h, body = s.request("GET", "/api/v1/kinds", token=token)
+    assert status == 200, (status, body)
+    listed = json.loads(body)
+    assert [k["name"] for k in listed["kinds"]][:1] == ["scene"], listed
+    assert {"povray", "python-example"} <= {k["name"] for k in listed["kinds"]}, listed
+    status, _, body = s.request("GET", "/api/v1/kinds", token=token,
+                                headers={"If-None-Match": h["etag"]})
+    assert status == 304 and body == b"", status
+    route = "/api/v1/kinds/python-example/jobs"
+    status, h, body = s.request("POST", route, json.dumps({"size": 16, "steps": 1}).encode(),
+                                token=token)
+    assert status == 201 and json.loads(body)["kind"] == "python-example", (status, body)
+    assert h["location"] == "/api/v1/jobs/" + json.loads(body)["id"], h
+    status, _, body = s.request("POST", "/api/v1/kinds/scene/jobs", stack.scene_body(seed=11),
+                                token=token)
+    assert status == 201 and json.loads(body)["kind"] == "scene", (status, body)
+    status, _, body = s.request("POST", "/api/v1/kinds/no-such-kind/jobs", b"{}", token=token)
+    assert status == 404, status
+    status, _, body = s.request("POST", route, json.dumps({"size": 1, "colour": 2}).encode(),
+                                token=token)
+    assert status == 422 and len(json.loads(body)["errors"]) == 2, (status, body)
+    status, _, body = s.request("POST", route, b"{}", token=token,
+                                headers={"Content-Type": "text/plain"})
+    assert status == 415, status
+    doctored = dict(listed, kinds=[{k: v for k, v in kind.items() if k != "input_schema"}
+                                   for kind in listed["kinds"]])
+    try:
+        openapi_contract.contract().check("GET", "/api/v1/kinds", 200,
+                                          {"content-type": "application/json"},
+                                          json.dumps(doctored).encode())
+    except openapi_contract.ContractError:
+        pass
+    else:
+        raise AssertionError("the contract check let a kind without input_schema through")
 
 
 def revalidates(s, token, path):
@@ -117,10 +157,11 @@ def check_conditional(s, token):
 def main():
     stack.require_binaries("renderq-worker")
     stack.time_limit(120)
-    with stack.Stack() as s:
+    with stack.Stack(responder_args=["--kinds-dir", str(stack.SOURCE_DIR / "kinds.d")]) as s:
         token = s.create_token("alice")
         check_document(s)
         check_contract_catches(s, token)
+        check_kind_routes(s, token)
         check_conditional(s, token)
         print("ok: %d answers checked against docs/openapi.yaml" % openapi_contract.contract().checked)
     return 0

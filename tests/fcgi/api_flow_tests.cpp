@@ -315,7 +315,8 @@ BOOST_AUTO_TEST_CASE(metrics_count_responses_and_read_the_queue) {
         "renderq_submits_total{outcome=\"rejected\"} 2\n", "renderq_jobs{state=\"queued\"} 1\n",
         "renderq_jobs{state=\"running\"} 1\n",
         "renderq_worker_heartbeat_age_seconds{worker=\"w\"} ",
-        "renderq_worker_info{worker=\"w\",backend=\"cpu\",device=\"cpu\",fallback=\"0\"} 1\n",
+        "renderq_worker_info{worker=\"w\",backend=\"cpu\",device=\"cpu\",fallback=\"0\","
+        "kinds=\"scene\"} 1\n",
         "renderq_db_up 1\n"}) {
     BOOST_TEST(response.body.find(line) != std::string::npos, "missing: " << line);
   }

@@ -126,7 +126,8 @@ void CheckExpositionFormat(const std::string& text) {
       BOOST_TEST_REQUIRE(!family.empty(), "malformed sample");
       for (const std::string suffix : {"_bucket", "_sum", "_count"}) {
         const std::string base = family.substr(0, family.size() - suffix.size());
-        if (family.ends_with(suffix) && types.contains(base) && types[base] == "histogram") {
+        if (family.ends_with(suffix) && types.contains(base) &&
+            (types[base] == "histogram" || types[base] == "summary")) {
           family = base;
         }
       }
@@ -237,9 +238,10 @@ BOOST_AUTO_TEST_CASE(workers_report_heartbeat_age_and_backend_with_escaped_names
       {"renderq_worker_heartbeat_age_seconds{worker=\"0\"}", "1.5"},
       {R"(renderq_worker_heartbeat_age_seconds{worker="a\"b\\c\nd"})", "0"},
       {"renderq_worker_info{worker=\"0\",backend=\"cuda\",device=\"cuda:0 NVIDIA "
-       "H100\",fallback=\"0\"}",
+       "H100\",fallback=\"0\",kinds=\"scene\"}",
        "1"},
-      {R"(renderq_worker_info{worker="a\"b\\c\nd",backend="cpu",device="cpu",fallback="1"})", "1"},
+      {R"(renderq_worker_info{worker="a\"b\\c\nd",backend="cpu",device="cpu",fallback="1",kinds="scene"})",
+       "1"},
   };
   for (const auto& [series, value] : expected) {
     BOOST_TEST_CONTEXT(series) {

@@ -113,13 +113,14 @@ export class Resource {
   }
 }
 
-/** A PNG fetched with the token (an <img src> cannot send one), as a blob: URL. */
+/** An image (or a kind's other output) fetched with the token (an <img src> cannot send one), as a blob: URL. */
 export class ImageResource {
   constructor(path) {
     this.path = path;
     this.etag = null;
     this.url = null;
     this.bytes = 0;
+    this.type = "";
   }
 
   /** The blob: URL of the newest image, or null while there is none (404). */
@@ -138,6 +139,7 @@ export class ImageResource {
     this.release();
     this.url = URL.createObjectURL(blob);
     this.bytes = blob.size;
+    this.type = blob.type;  // a kind's output_media_type (the built-in renderer's: image/png)
     this.etag = response.headers.get("ETag");
     return this.url;
   }
@@ -163,9 +165,15 @@ export const api = {
   preview: (id) => new ImageResource(`/api/v1/jobs/${encodeURIComponent(id)}/preview`),
   result: (id) => new ImageResource(`/api/v1/jobs/${encodeURIComponent(id)}/result`),
 
-  /** POST a scene (text as typed); resolves to {job, replayed}. */
-  async submit(sceneText, idempotencyKey) {
-    const response = await request("/api/v1/jobs", {
+  kinds: () => new Resource("/api/v1/kinds"),
+
+  /**
+   * POST a job's input (text as typed): a scene, or the input of `kind`
+   * (SPEC "job kinds"); resolves to {job, replayed}.
+   */
+  async submit(sceneText, idempotencyKey, kind = "scene") {
+    const path = kind === "scene" ? "/api/v1/jobs" : `/api/v1/kinds/${encodeURIComponent(kind)}/jobs`;
+    const response = await request(path, {
       method: "POST",
       headers: {"Content-Type": "application/json", "Idempotency-Key": idempotencyKey},
       body: sceneText,

@@ -67,3 +67,9 @@ export function bytes(n) {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
+
+/** What a job is, in a few words: a scene's size and samples, or its kind's name. */
+export function sizeText(job) {
+  if (job.kind && job.kind !== "scene") return `${job.kind} job`;
+  return `${job.width}×${job.height} · ${job.samples} spp`;
+}

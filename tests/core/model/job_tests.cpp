@@ -53,7 +53,8 @@ BOOST_AUTO_TEST_CASE(queued_job_has_position_and_eta) {
     "id": "3f1c0a6e-1b2c-4d3e-8f40-5a6b7c8d9e0f", "state": "queued", "position": 3,
     "progress": 0.0, "attempts": 0, "cancel_requested": false,
     "created_at": "2026-11-21T22:30:00.123Z", "started_at": null, "finished_at": null,
-    "eta_seconds": 41.5, "error": null, "kind": "scene", "width": 640, "height": 360,
+    "eta_seconds": 41.5, "error": null, "kind": "scene", "media_type": "image/png",
+    "width": 640, "height": 360,
     "samples": 64,
     "links": {"self": "/api/v1/jobs/3f1c0a6e-1b2c-4d3e-8f40-5a6b7c8d9e0f",
               "result": "/api/v1/jobs/3f1c0a6e-1b2c-4d3e-8f40-5a6b7c8d9e0f/result"}})");

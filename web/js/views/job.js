@@ -1,7 +1,8 @@
 // One job: every field of the job object, its live preview while it runs, the
-// final image (with a download link) once it succeeded, the error if it failed,
-// cancel with a confirmation while it is queued or running, and retry once it
-// failed or was canceled.
+// final image (with a download link) once it succeeded, or a download of a
+// kind's output that is not an image, the error if it failed, cancel with a
+// confirmation while it is queued or running, and retry once it failed or was
+// canceled.
 //
 // Updates come from the job's event stream (events.js); while the stream
 // cannot be had, the page polls the job instead.
@@ -18,6 +19,7 @@ const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
 /** The job object's fields in the order people read them, and how to show each. */
 const FIELDS = [
   ["id", "Id", (v) => h("code", {}, v)],
+  ["kind", "Kind", (v) => h("code", {}, v)],
   ["state", "State", (v) => stateBadge(v)],
   ["position", "Place in line", (v) => (v === null ? "–" : `#${v}`)],
   ["progress", "Progress", (v) => `${(v * 100).toFixed(1)} %`],
@@ -134,10 +136,20 @@ export function mountJob(main, {id, navigate}) {
     if (value.state === "succeeded") {
       if (!result.url) {
         const url = await result.get(signal);
-        frame.set(url);
         preview.release();
+        // A kind's output may be anything (its output_media_type): images are
+        // shown, everything else is offered as a download.
+        const image = /^image\/(png|jpeg|gif|webp)$/.test(result.type || "image/png");
+        if (image) {
+          frame.set(url);
+        } else {
+          frame.set(null);
+          frame.placeholder(`The output is ${result.type || "a file"} (not an image): download it below.`);
+        }
         if (url) {
           download.href = url;
+          download.download = `renderq-${id}.${extensionOf(result.type)}`;
+          setText(download, `Download ${image ? (result.type || "image/png").slice(6).toUpperCase() : "output"}`);
           download.hidden = false;
         }
       }
@@ -221,6 +233,13 @@ export function mountJob(main, {id, navigate}) {
       }}, "Your jobs")));
     return () => {};
   }
+}
+
+/** A file name extension for a result of `type` (a kind's output_media_type). */
+function extensionOf(type) {
+  const known = {"image/png": "png", "image/jpeg": "jpg", "application/json": "json", "text/plain": "txt"};
+  const base = (type || "image/png").split(";")[0].trim();
+  return known[base] || (/^[a-z]+\/([a-z0-9.+-]+)$/.exec(base)?.[1].replace(/[^a-z0-9]/g, "") || "bin");
 }
 
 /** A modal <dialog> (focus trapped, Esc closes) that asks before canceling. */

@@ -6,7 +6,7 @@
 import {api} from "../api.js";
 import {etaText, progressBar, STATES, stateBadge} from "../components.js";
 import {h, replace} from "../dom.js";
-import {duration, shortId, when} from "../format.js";
+import {duration, shortId, sizeText, when} from "../format.js";
 import {EventStream} from "../events.js";
 import {INTERVAL_MS, Poller} from "../poller.js";
 
@@ -43,7 +43,7 @@ export function mountJobs(main, {route, navigate}) {
       h("td", {"data-label": "Job"}, h("a", {href: `#/jobs/${job.id}`}, shortId(job.id))),
       h("td", {"data-label": "State"}, stateBadge(job.state)),
       progressCell,
-      h("td", {"data-label": "Size"}, `${job.width}×${job.height} · ${job.samples} spp`),
+      h("td", {"data-label": "Size"}, sizeText(job)),
       h("td", {"data-label": "Submitted"}, when(job.created_at)));
     if (bar) progressCell.append(bar.el);
     const detail = h("span.muted");

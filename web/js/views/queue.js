@@ -10,7 +10,7 @@
 import {api} from "../api.js";
 import {etaText, imageFrame, notice, progressBar} from "../components.js";
 import {h, replace, setText} from "../dom.js";
-import {aboutSeconds, shortId, si, when} from "../format.js";
+import {aboutSeconds, shortId, si, sizeText, when} from "../format.js";
 import {EventStream} from "../events.js";
 import {INTERVAL_MS, Poller} from "../poller.js";
 
@@ -62,7 +62,7 @@ export function mountQueue(main) {
     const el = h("article.run-card", {"data-mine": String(job.mine)},
       frame ? frame.el : h("div.frame.frame-hidden", {}, h("span.placeholder", {}, "Preview visible to its owner only")),
       h("div.run-body", {}, h("h3", {}, title),
-        h("p.muted", {}, `${job.width}×${job.height} · ${job.samples} samples · started ${when(job.started_at)}`),
+        h("p.muted", {}, `${sizeText(job)} · started ${when(job.started_at)}`),
         bar.el, eta));
     return {
       el, frame, job,
@@ -128,7 +128,7 @@ export function mountQueue(main) {
               h("tbody", {}, own.map((job) => h("tr", {},
                 h("td.eta-cell", {"data-label": "Place"}, etaText(job)),
                 h("td", {"data-label": "Job"}, h("a", {href: `#/jobs/${job.id}`, "data-key": `q-${job.id}`}, shortId(job.id))),
-                h("td", {"data-label": "Size"}, `${job.width}×${job.height} · ${job.samples} spp`),
+                h("td", {"data-label": "Size"}, sizeText(job)),
                 h("td", {"data-label": "Submitted"}, when(job.created_at))))))),
         others && own.length ? h("p.muted", {}, `and ${others} queued by other tokens.`) : null);
       rebuild(workers, queue.workers.length === 0

@@ -1,6 +1,8 @@
-// Submit a scene: an example, pasted JSON or a file. A 422 is shown finding by
-// finding next to the line its JSON pointer names; 413, 429 and 503 are told in
-// words, and the button waits out Retry-After.
+// Submit a job: a scene (an example, pasted JSON or a file) or the input of
+// another job kind (GET /api/v1/kinds; the kind picker), checked against the
+// kind's input_schema while it is typed for early hints. A 422 is shown finding
+// by finding next to the line its JSON pointer names; 413, 429 and 503 are
+// told in words, and the button waits out Retry-After.
 
 import {api, ApiError} from "../api.js";
 import {notice} from "../components.js";
@@ -8,10 +10,12 @@ import {h, replace, setText, announce} from "../dom.js";
 import {EXAMPLES, exampleText} from "../examples.js";
 import {bytes} from "../format.js";
 import {lineColumn, locateValues, pointerTokens, spotFor} from "../json_pointer.js";
+import {defaultInput, pointerPath, schemaHints} from "../schema_hints.js";
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const CONTEXT_LINES = 2;
 let draft = null;  // the editor's text survives a trip to another view (not a reload)
+let draftKind = "scene";
 
 /** A one-line summary of a scene, from the text as typed; null if it is not JSON. */
 function summary(text) {
@@ -40,10 +44,17 @@ function pointerWords(pointer) {
 }
 
 export function mountSubmit(main, {navigate}) {
+  const kindPicker = h("select#kind", {"aria-describedby": "kind-help"},
+    h("option", {value: "scene"}, "scene: the built-in path tracer"));
+  const kindHelp = h("p#kind-help.hint", {}, "The built-in path tracer: SPEC's scene format.");
+  const kinds = new Map();  // name -> the kind as GET /api/v1/kinds lists it
+  let kind = "scene";
   const picker = h("select#example", {"aria-describedby": "example-help"},
     h("option", {value: ""}, "Choose an example…"),
     EXAMPLES.map((e) => h("option", {value: e.id}, e.title)));
   const file = h("input#scene-file", {type: "file", accept: "application/json,.json"});
+  const exampleRow = h("div.form-row", {});
+  const editorLabel = h("label", {for: "scene"}, "Scene (JSON)");
   const editor = h("textarea#scene", {
     spellcheck: "false", autocomplete: "off", rows: 18, wrap: "off",
     "aria-describedby": "scene-help scene-summary", placeholder: '{"width": 160, "height": 120, …}',
@@ -55,10 +66,30 @@ export function mountSubmit(main, {navigate}) {
   let submittedText = null;
   let retryTimer = null;
 
+  /** Hints from the kind's input_schema; the responder's 422 is the check that counts. */
+  function refreshKindSummary(text) {
+    let input;
+    try {
+      input = JSON.parse(text);
+    } catch {
+      replace(sceneSummary, h("span.muted", {}, "Not valid JSON yet; the server will say where."));
+      return;
+    }
+    const hints = schemaHints(input, kinds.get(kind)?.input_schema);
+    replace(sceneSummary, h("span", {}, bytes(new Blob([text]).size)), hints.length
+      ? h("ul.schema-hints#schema-hints", {}, hints.map((hint) => h("li", {"data-pointer": hint.pointer},
+        h("code.pointer", {}, hint.pointer || "/"), ` ${pointerPath(hint.pointer)}: ${hint.detail}`)))
+      : h("span", {}, `Matches the ${kind} kind's input schema.`));
+  }
+
   function refreshSummary() {
     const text = editor.value;
     if (!text.trim()) {
       replace(sceneSummary);
+      return;
+    }
+    if (kind !== "scene") {
+      refreshKindSummary(text);
       return;
     }
     const s = summary(text);
@@ -75,6 +106,38 @@ export function mountSubmit(main, {navigate}) {
     replace(result);
     refreshSummary();
   }
+
+  /** Switches the form to `name`; a kind's input starts from its schema's defaults. */
+  function chooseKind(name, {keepText = false} = {}) {
+    const chosen = kinds.get(name);
+    kind = chosen ? name : "scene";
+    draftKind = kind;
+    kindPicker.value = kind;
+    exampleRow.hidden = kind !== "scene";
+    setText(editorLabel, kind === "scene" ? "Scene (JSON)" : `Input of ${kind} (JSON)`);
+    setText(kindHelp, chosen?.description || "The built-in path tracer: SPEC's scene format.");
+    editor.placeholder = kind === "scene" ? '{"width": 160, "height": 120, …}' : "{…}";
+    if (!keepText) {
+      picker.value = "";
+      setText_(kind === "scene" ? "" : JSON.stringify(defaultInput(chosen.input_schema), null, 2));
+    } else {
+      refreshSummary();
+    }
+  }
+
+  kindPicker.addEventListener("change", () => chooseKind(kindPicker.value));
+  api.kinds().get().then(({value}) => {
+    for (const k of value.kinds || []) {
+      kinds.set(k.name, k);
+      if (k.name === "scene") continue;
+      const estimate = k.estimated_seconds ? ` (about ${Math.round(k.estimated_seconds)} s a job)` : "";
+      kindPicker.append(h("option", {value: k.name}, `${k.name}${estimate}`));
+    }
+    if (draft && draftKind !== "scene" && kinds.has(draftKind)) chooseKind(draftKind, {keepText: true});
+  }).catch((e) => {
+    if (!(e instanceof ApiError)) throw e;
+    kindHelp.append(" (The other kinds could not be listed: ", e.message, ".)");
+  });
 
   picker.addEventListener("change", async () => {
     const example = EXAMPLES.find((e) => e.id === picker.value);
@@ -148,7 +211,8 @@ export function mountSubmit(main, {navigate}) {
       list.append(item);
     }
     const count = findings.length;
-    replace(result, notice("error", count === 1 ? "The scene has a problem." : `The scene has ${count} problems.`,
+    const what = kind === "scene" ? "scene" : "input";
+    replace(result, notice("error", count === 1 ? `The ${what} has a problem.` : `The ${what} has ${count} problems.`,
       "Each is shown at the line it points to; nothing was stored."), list);
   }
 
@@ -174,7 +238,12 @@ export function mountSubmit(main, {navigate}) {
   function showError(e, text) {
     const retry = e.retryAfter ? Math.ceil(e.retryAfter) : null;
     const wait = retry ? ` The server asks to wait ${retry} s; the button is enabled again then.` : "";
-    if (e.status === 422 && e.kind === "invalid-scene") return showFindings(e.problem, text);
+    if (e.status === 422 && (e.kind === "invalid-scene" || e.kind === "invalid-input")) {
+      return showFindings(e.problem, text);
+    }
+    if (e.status === 404 && kind !== "scene") {
+      return replace(result, notice("error", `The service no longer has the ${kind} kind.`, e.message));
+    }
     if (e.status === 422 && e.kind === "too-expensive") {
       return replace(result, notice("error", "This scene would take too long to render.", e.problem.detail,
         h("p.muted", {}, "Lower width, height, samples or max_depth and submit again.")));
@@ -209,12 +278,14 @@ export function mountSubmit(main, {navigate}) {
     return replace(result, notice("error", e.problem?.title || `The server answered ${e.status}.`, e.message));
   }
 
+  exampleRow.append(
+    h("div.field", {}, h("label", {for: "example"}, "Example scene"), picker,
+      h("p#example-help.hint", {}, "Loads into the editor; change anything before submitting.")),
+    h("div.field", {}, h("label", {for: "scene-file"}, "Or upload a file"), file));
   const form = h("form.submit-form", {novalidate: true, "aria-labelledby": "submit-title"},
-    h("div.form-row", {},
-      h("div.field", {}, h("label", {for: "example"}, "Example scene"), picker,
-        h("p#example-help.hint", {}, "Loads into the editor; change anything before submitting.")),
-      h("div.field", {}, h("label", {for: "scene-file"}, "Or upload a file"), file)),
-    h("div.field", {}, h("label", {for: "scene"}, "Scene (JSON)"), editor,
+    h("div.field", {}, h("label", {for: "kind"}, "Kind of job"), kindPicker, kindHelp),
+    exampleRow,
+    h("div.field", {}, editorLabel, editor,
       h("p#scene-help.hint", {}, "The format is SPEC's scene format; the API reference is the ",
         h("a", {href: "/api/v1/openapi.json", target: "_blank", rel: "noopener"}, "OpenAPI document"), ".")),
     sceneSummary,
@@ -233,14 +304,14 @@ export function mountSubmit(main, {navigate}) {
       replace(result, notice("error", "The scene is too large.", "A scene may be at most 4 MiB."));
       return;
     }
-    if (text !== submittedText) {
-      submittedText = text;
+    if (`${kind}\n${text}` !== submittedText) {
+      submittedText = `${kind}\n${text}`;
       idempotencyKey = crypto.randomUUID();
     }
     button.disabled = true;
     replace(result, h("p.muted", {}, "Submitting…"));
     try {
-      const {job} = await api.submit(text, idempotencyKey);
+      const {job} = await api.submit(text, idempotencyKey, kind);
       draft = null;
       announce("Submitted");
       navigate(`/jobs/${job.id}`);
@@ -252,7 +323,7 @@ export function mountSubmit(main, {navigate}) {
     }
   });
 
-  main.append(h("div.page-head", {}, h("h1#submit-title", {}, "Submit a scene")), h("section.panel", {}, form));
+  main.append(h("div.page-head", {}, h("h1#submit-title", {}, "Submit a job")), h("section.panel", {}, form));
   if (draft) setText_(draft);
   return () => clearInterval(retryTimer);
 }

@@ -1,4 +1,0 @@
--- renderq schema on PostgreSQL, version 3: reserved for a change being made
--- elsewhere (version 4 is notifications). It changes nothing; the change that
--- owns this number replaces this file, and the migrations stay numbered 1, 2, ...
-SELECT 1;
