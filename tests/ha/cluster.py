@@ -205,19 +205,23 @@ class HaCluster:
         self.wait_workers_registered()
 
     def stop(self):
-        if self.supervisor is not None:
-            self.supervisor.halt.set()
-            self.supervisor.join(timeout=5)
-            self.supervisor = None
-        for svc in self.services.values():
-            with contextlib.suppress(Exception):
-                svc.stop()
-        if self.pg is not None:
-            with contextlib.suppress(Exception):
-                self.pg.stop()
-        if self.net is not None:
-            self.net.destroy()
-            self.net = None
+        """Stops everything; whatever fails on the way, the namespaces go last,
+        with every process still inside them."""
+        try:
+            if self.supervisor is not None:
+                self.supervisor.halt.set()
+                self.supervisor.join(timeout=5)
+                self.supervisor = None
+            for svc in self.services.values():
+                with contextlib.suppress(Exception):
+                    svc.stop()
+            if self.pg is not None:
+                with contextlib.suppress(Exception):
+                    self.pg.stop()
+        finally:
+            if self.net is not None:
+                self.net.destroy()
+                self.net = None
 
     # ---- hosts
 

@@ -40,13 +40,18 @@ TIME_LIMIT = 840  # seconds; ctest's TIMEOUT is above it
 
 
 def time_limit(seconds):
-    """Raises (so every `finally` tears the sandbox down) on SIGALRM, SIGTERM, SIGINT."""
+    """Raises once (so every `finally` tears the sandbox down) on SIGALRM,
+    SIGTERM or SIGINT; signals after the first are ignored, so a second
+    Ctrl-C or ctest's timeout cannot cut the teardown short."""
     def stop(signum, frame):
+        for s in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(s, lambda *_: None)  # a handler, not SIG_IGN: children do not inherit it
+        signal.alarm(0)
+        if signum == signal.SIGALRM:
+            raise TimeoutError("test exceeded %d s" % seconds)
         raise KeyboardInterrupt("stopped by signal %d" % signum)
-    signal.signal(signal.SIGALRM, lambda s, f: (_ for _ in ()).throw(
-        TimeoutError("test exceeded %d s" % seconds)))
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    for s in (signal.SIGALRM, signal.SIGTERM, signal.SIGINT):
+        signal.signal(s, stop)
     signal.alarm(seconds)
 
 
