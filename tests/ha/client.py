@@ -14,7 +14,8 @@ CONFIG: {"web": ["10.77.0.4", ...], "port": 8443, "cacert": PATH, "tokens": {own
          "long_share": 0..1, "tiny": {scene sizes}, "long": {scene sizes}}
 
 History lines (times are time.time(), the machine's clock, which every host shares):
-  {"type": "submit", "op", "seed", "owner", "kind", "web", "t0", "t1",
+  {"type": "submit", "op", "seed", "owner", "kind", "scene": {"width", "height", "samples"},
+   "web", "t0", "t1",
    "status": 201 | other | null, "job": id | null, "error": null | "timeout" | "..."}
   {"type": "poll", "job", "web", "t0", "t1", "status", "state", "attempts", "etag"}
   ("etag": the first 128 bits of the SHA-256 of the result as downloaded, in
@@ -38,6 +39,7 @@ POLL_INTERVAL = 0.05  # between polls, across every job being watched
 
 
 def scene(seed, width, height, samples, max_depth=3):
+    """The scene of every submit: only its size, sample count and seed vary."""
     return {
         "width": width, "height": height, "samples": samples, "max_depth": max_depth,
         "seed": seed,
@@ -131,12 +133,14 @@ class Load:
             seed = self.config["seed_base"] + op
             kind = "long" if rng.random() < self.config["long_share"] else "tiny"
             size = self.config[kind]
-            body = json.dumps(scene(seed, size["width"], size["height"],
-                                    rng.randint(size["min_samples"], size["max_samples"]))).encode()
+            shape = {"width": size["width"], "height": size["height"],
+                     "samples": rng.randint(size["min_samples"], size["max_samples"])}
+            body = json.dumps(scene(seed, **shape)).encode()
             owner = owners[op % len(owners)]
             host = self.config["web"][host_index % len(self.config["web"])]
             record = {"type": "submit", "op": op, "seed": seed, "owner": owner, "kind": kind,
-                      "web": host, "t0": time.time(), "status": None, "job": None, "error": None}
+                      "scene": shape, "web": host, "t0": time.time(), "status": None, "job": None,
+                      "error": None}
             try:
                 status, _, data = self.web.request(host, "POST", "/api/v1/jobs", body,
                                                    self.config["tokens"][owner])
