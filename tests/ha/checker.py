@@ -20,6 +20,9 @@ workers did (tests/ha/history.py says where each comes from) and reports:
   concurrent    a job rendered by two processes at the same time: the later
                 claim came before the earlier holder stopped, i.e. the earlier
                 one kept rendering past its lease (overlap in seconds)
+  stale_finish  a worker told that its finish committed although the
+                database had ended its lease otherwise (requeued, given to
+                another worker): a finish accepted from a stale lease
   bad_state     a change of state SPEC does not allow (anything after
                 `succeeded`, a lease replaced while running, ...), or a final row
                 SPEC does not allow (succeeded without its result, a failure
@@ -61,6 +64,9 @@ ATTEMPT_ENDS = ("succeeded", "failed", "canceled", "released", "lease_lost", "le
 LOST_ENDINGS = ("lease_lost", "lease_expired", "store_error", "killed", "exited")
 # Log lines carry milliseconds (truncated), commit times microseconds.
 CLOCK_SLACK = 0.002
+# The report's lists of violations, in the order they are printed.
+VERDICTS = ("lost", "doubled", "changed", "unexpected", "concurrent", "stale_finish",
+            "bad_state", "fifo")
 
 
 @dataclasses.dataclass
@@ -192,10 +198,7 @@ def _match_leases(attempts, changes):
 
 def check(history, options=None):
     options = options or CheckOptions()
-    report = {
-        "lost": [], "doubled": [], "changed": [], "unexpected": [], "concurrent": [],
-        "bad_state": [], "fifo": [],
-    }
+    report = {key: [] for key in VERDICTS}
     submits_by_seed = {}
     for rec in history.submits:
         submits_by_seed[rec["seed"]] = rec
@@ -208,10 +211,10 @@ def check(history, options=None):
     _check_changed(report, history, db)
     _check_unexpected(report, history, submits_by_seed)
     _check_concurrent(report, attempts, options)
+    _check_stale_finishes(report, attempts)
     _check_states(report, history, options)
     _check_fifo(report, history, options)
-    report["ok"] = not any(report[k] for k in ("lost", "doubled", "changed", "unexpected",
-                                               "concurrent", "bad_state", "fifo"))
+    report["ok"] = not any(report[k] for k in VERDICTS)
     report["figures"] = _figures(history, acked, db, attempts, submits_by_seed)
     return report
 
@@ -322,6 +325,18 @@ def _check_concurrent(report, attempts, options):
                                   "end": later["end"], "how": later["how"]}})
 
 
+def _check_stale_finishes(report, attempts):
+    for a in attempts:
+        if a["how"] != "succeeded" or a.get("lease_end") is None:
+            continue
+        state, t = a["lease_end"]
+        if state != "succeeded":
+            report["stale_finish"].append({
+                "job": a["job"], "host": a["host"], "lease": a["lease"],
+                "why": "its worker was told the finish committed at %.3f; its lease had ended"
+                       " %s at %.3f" % (a["end"], state, t)})
+
+
 def _check_states(report, history, options):
     last = {}
     for c in history.changes:
@@ -423,8 +438,9 @@ def _round(v):
 
 
 def failover_recovery(history):
-    """Per failover: seconds from the primary's death to the first 201 of a
-    submit sent after it (None-free: a failover never followed by one is left out)."""
+    """Per failover: seconds from the primary's death (every process of its host
+    gone) to the first 201 of a submit sent after it (a failover never followed
+    by one is left out)."""
     out = []
     acks = sorted((r["t0"], r["t1"]) for r in history.submits if r.get("status") == 201)
     for f in history.faults:
@@ -438,7 +454,7 @@ def failover_recovery(history):
 
 def format_report(report, limit=5):
     lines = ["verdict: %s" % ("ok" if report["ok"] else "VIOLATIONS")]
-    for key in ("lost", "doubled", "changed", "unexpected", "concurrent", "bad_state", "fifo"):
+    for key in VERDICTS:
         items = report[key]
         lines.append("%-11s %d" % (key, len(items)))
         for item in items[:limit]:

@@ -1,7 +1,8 @@
 -- The jobs table's row history, as the database commits it: the test's own
 -- instrumentation, installed after `renderqctl init` (the product knows
 -- nothing of it). Every insert of a job and every update that changes its
--- state, lease or place in line adds a row, in the same transaction as the
+-- state, lease, place in line or end (a second finish of a finished job is
+-- one) adds a row, in the same transaction as the
 -- change, so this table holds exactly the changes the database kept: after a
 -- failover, those the new primary has. Commit order comes from the commit
 -- timestamps of the rows' transactions (track_commit_timestamp = on, which the
@@ -28,7 +29,7 @@ BEGIN
     INSERT INTO ha_history (job_id, seq, new_state, new_lease, worker, attempts)
     VALUES (NEW.id, NEW.seq, NEW.state, NEW.lease_id, NEW.worker, NEW.attempts);
   ELSIF NEW.state IS DISTINCT FROM OLD.state OR NEW.lease_id IS DISTINCT FROM OLD.lease_id
-        OR NEW.seq IS DISTINCT FROM OLD.seq THEN
+        OR NEW.seq IS DISTINCT FROM OLD.seq OR NEW.finished_at IS DISTINCT FROM OLD.finished_at THEN
     INSERT INTO ha_history (job_id, seq, old_seq, old_state, new_state, old_lease, new_lease,
                             worker, old_heartbeat, attempts, result_etag)
     VALUES (NEW.id, NEW.seq, OLD.seq, OLD.state, NEW.state, OLD.lease_id, NEW.lease_id,

@@ -16,6 +16,10 @@ Faults:
   kill              SIGKILL of one program (a worker, a responder, nginx); the
                     supervisor starts it again
   kill_standby      SIGKILL of the standby's host, then the standby started again
+  slow              one GPU or web host's traffic to the database delayed by
+                    `delay` seconds each way (tests/ha/delay_proxy.py) for a
+                    while: heartbeats arrive late, leases lapse although the
+                    host is not cut off
 """
 import json
 import random
@@ -59,8 +63,8 @@ class Nemesis:
         self.c.net.partition([pg.primary.host], [pg.standby.host])
         time.sleep(lag)
         old = pg.primary.host
-        killed = time.time()
         pg.kill(pg.primary)
+        killed = time.time()
         self.c.net.heal()
         pg.promote(pg.standby)
         promoted = time.time()
@@ -113,6 +117,15 @@ class Nemesis:
         self.record("partition", t0, time.time(), shape=shape, side_a=a, side_b=b,
                     one_way=one_way)
 
+    def slow(self, delay, duration, target=None):
+        c = self.c
+        target = target or self.rng.choice(c.gpu_hosts + c.web_hosts)
+        t0 = time.time()
+        c.pg.set_delays({c.net.address(target): delay})
+        time.sleep(duration)
+        c.pg.set_delays({})
+        self.record("slow", t0, time.time(), host=target, delay=delay)
+
     # ---- processes
 
     def kill(self, program=None, host=None):
@@ -126,10 +139,15 @@ class Nemesis:
         self.record("kill", t0, time.time(), host=host, program=program)
 
 
-def schedule(rng, failovers, partitions, kills, lagging_share=0.4, min_hold=1.0, max_hold=5.0):
+def schedule(rng, failovers, partitions, kills, lagging_share=0.4, min_hold=1.0, max_hold=5.0,
+             slowdowns=0, max_delay=2.0):
     """A shuffled list of (fault, argument) steps: `failovers` failovers (some
-    lagging), `partitions` partitions cycling through every shape, `kills` kills."""
+    lagging), `partitions` partitions cycling through every shape, `kills`
+    kills, `slowdowns` slow links (delays up to max_delay each way)."""
     steps = []
+    for i in range(slowdowns):
+        steps.append(("slow", (round(rng.uniform(0.2, max_delay), 2),
+                               round(rng.uniform(min_hold, max_hold), 2))))
     for i in range(failovers):
         if rng.random() < lagging_share:
             steps.append(("lagging_failover", round(rng.uniform(0.5, 2.0), 2)))
@@ -158,5 +176,7 @@ def perform(nemesis, step):
         nemesis.kill()
     elif kind == "kill_standby":
         nemesis.kill_standby()
+    elif kind == "slow":
+        nemesis.slow(*arg)
     else:
         raise ValueError("unknown fault %r" % kind)

@@ -7,9 +7,11 @@
                                  # rebuild the old primary as the new standby
 
 Debian's PostgreSQL server binaries, run as the `postgres` user from
-directories under `directory` (handed to that user), listening on port 5432
-of each host's sandbox address and on a unix socket in its own directory
-(which the test reaches from outside the namespaces: a unix socket is a file).
+directories under `directory` (handed to that user), listening on port 5433
+of each host and on a unix socket in its own directory (which the test
+reaches from outside the namespaces: a unix socket is a file). Programs
+connect to port 5432, where tests/ha/delay_proxy.py forwards to the server and
+can slow one client host's traffic down; replication goes to 5433 directly.
 
 Durable set-up (synchronous=True): `synchronous_standby_names = 'ANY 1 (pga,
 pgb)'` and `synchronous_commit = on` on both nodes, so a COMMIT returns only
@@ -25,17 +27,21 @@ keepalives and a user timeout let a primary drop the sessions of a host cut
 off by a partition within seconds, releasing the row and advisory locks they
 held; the replication timeouts let the standby notice a partition as fast.
 """
+import json
 import os
 import pathlib
 import shutil
 import subprocess
+import sys
 import time
 
 from netns import SandboxError
 
 BIN = pathlib.Path(os.environ.get("RENDERQ_PG_BINDIR", "/usr/lib/postgresql/15/bin"))
-PORT = 5432
+PORT = 5432          # what programs connect to: the delay proxy
+SERVER_PORT = 5433   # the server itself (replication, base backups, the test's psql)
 DATABASE = "renderq"
+HERE = pathlib.Path(__file__).resolve().parent
 
 # libpq settings every program's URI carries: try each host for at most 2 s,
 # keep only a read-write server (the primary), and notice a silent peer (a
@@ -77,6 +83,7 @@ include_if_exists = 'node.conf'
 HBA = """
 local all all trust
 host all all {subnet}.0/24 trust
+host all all 127.0.0.1/32 trust
 host replication all {subnet}.0/24 trust
 """
 
@@ -90,6 +97,8 @@ class PgNode:
         self.data = directory / "data"
         self.socket_dir = directory / "socket"
         self.log = directory / "server.log"
+        self.delays = directory / "delays.json"  # the proxy's control file
+        self.proxy = None
 
     @property
     def address(self):
@@ -102,7 +111,7 @@ class PgNode:
 
     def write_node_conf(self, other):
         conninfo = ("host=%s port=%d user=postgres application_name=%s %s"
-                    % (other.address, PORT, self.name, CLIENT_TCP))
+                    % (other.address, SERVER_PORT, self.name, CLIENT_TCP))
         (self.data / "node.conf").write_text(
             "unix_socket_directories = '%s'\ncluster_name = '%s'\nprimary_conninfo = '%s'\n"
             % (self.socket_dir, self.name, conninfo))
@@ -114,6 +123,33 @@ class PgNode:
                       "start", check=False)
         if out.returncode != 0:
             raise SandboxError("postgres on %s did not start:\n%s" % (self.host, self.log_tail()))
+        self.start_proxy()
+
+    def start_proxy(self):
+        if self.proxy is not None and self.proxy.poll() is None:
+            return
+        if not self.delays.exists():
+            self.delays.write_text('{"delays": {}}')
+        log = open(self.dir / "proxy.log", "ab")
+        self.proxy = self.net.popen(self.host, [sys.executable, str(HERE / "delay_proxy.py"),
+                                                self.address, str(PORT), "127.0.0.1",
+                                                str(SERVER_PORT), str(self.delays)],
+                                    stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        probe = ("import socket,sys\nsocket.create_connection((sys.argv[1],%d),timeout=1).close()"
+                 % PORT)
+        deadline = time.monotonic() + 10
+        while self.net.run(self.host, [sys.executable, "-c", probe, self.address],
+                           check=False).returncode != 0:
+            if time.monotonic() > deadline or self.proxy.poll() is not None:
+                raise SandboxError("the delay proxy on %s did not start" % self.host)
+            time.sleep(0.05)
+
+    def set_delays(self, delays):
+        """Seconds of delay each way, by client address ({} for none)."""
+        tmp = self.delays.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"delays": delays}))
+        os.replace(tmp, self.delays)
 
     def running(self):
         return self.pg("pg_ctl", "-D", str(self.data), "status", check=False).returncode == 0
@@ -125,8 +161,8 @@ class PgNode:
 
     def psql(self, sql, database=DATABASE, timeout=30):
         """Rows of `sql` on this node (its unix socket), as lists of strings."""
-        out = subprocess.run([str(BIN / "psql"), "-h", str(self.socket_dir), "-p", str(PORT),
-                              "-U", "postgres", "-d", database, "-qAtX", "-F", "\t",
+        out = subprocess.run([str(BIN / "psql"), "-h", str(self.socket_dir),
+                              "-p", str(SERVER_PORT), "-U", "postgres", "-d", database, "-qAtX", "-F", "\t",
                               "-v", "ON_ERROR_STOP=1", "-c", sql],
                              capture_output=True, text=True, timeout=timeout)
         if out.returncode != 0:
@@ -164,7 +200,7 @@ class PgPair:
              "--locale=C.UTF-8", "--no-instructions")
         names = "ANY 1 (%s)" % ", ".join(n.name for n in self.nodes) if self.synchronous else ""
         with open(p.data / "postgresql.conf", "a") as conf:
-            conf.write(SHARED_CONF.format(port=PORT, standby_names=names,
+            conf.write(SHARED_CONF.format(port=SERVER_PORT, standby_names=names,
                                           fsync="on" if self.fsync else "off"))
         subnet = p.address.rsplit(".", 1)[0]
         (p.data / "pg_hba.conf").write_text(HBA.format(subnet=subnet))
@@ -194,7 +230,7 @@ class PgPair:
         # Without fsync (the servers' own setting here) the copy is not synced
         # either: syncing it was most of a rebuild's time (5 of 7 s), while the
         # faults here kill processes, not the machine's power.
-        node.pg("pg_basebackup", "-h", primary.address, "-p", str(PORT), "-U", "postgres",
+        node.pg("pg_basebackup", "-h", primary.address, "-p", str(SERVER_PORT), "-U", "postgres",
                 "-D", str(node.data), "-X", "stream", "-c", "fast",
                 *([] if self.fsync else ["--no-sync"]), timeout=300)
         (node.data / "standby.signal").touch()
@@ -223,6 +259,13 @@ class PgPair:
     def kill(self, node):
         """SIGKILL of every process of the node's host: the machine is gone."""
         self.net.kill_host(node.host)
+        if node.proxy is not None:
+            node.proxy.wait(timeout=10)
+
+    def set_delays(self, delays):
+        """Slows the named client addresses' traffic to either server."""
+        for node in self.nodes:
+            node.set_delays(delays)
 
     def promote(self, node):
         out = node.pg("pg_ctl", "-D", str(node.data), "-w", "-t", "60", "promote", check=False)
@@ -238,10 +281,11 @@ class PgPair:
         """The primary's machine dies, the standby is promoted (STONITH, then
         promote: the old primary is dead before another takes over), and the old
         primary's host is rebuilt as the new standby. Returns the instants
-        (time.time()) of the kill, the promotion and the standby's return."""
+        (time.time()) when every process of the old primary's host was dead,
+        when the standby was promoted and when the rebuilt standby streamed."""
         old, new = self.primary, self.standby
-        killed = time.time()
         self.kill(old)
+        killed = time.time()  # every process of the host is gone by now
         self.promote(new)
         promoted = time.time()
         self.rebuild(old)

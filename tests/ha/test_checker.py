@@ -80,8 +80,7 @@ class Builder:
 
 
 def findings(report):
-    return {k: len(report[k]) for k in ("lost", "doubled", "changed", "unexpected",
-                                        "concurrent", "bad_state", "fifo") if report[k]}
+    return {k: len(report[k]) for k in checker.VERDICTS if report[k]}
 
 
 class CleanHistories(unittest.TestCase):
@@ -244,6 +243,31 @@ class Concurrent(unittest.TestCase):
     def test_tolerance(self):
         report = self.two_attempts(13.05).check(overlap_tolerance=0.1)
         self.assertEqual(findings(report), {})
+
+
+class StaleFinish(unittest.TestCase):
+    def test_finish_accepted_from_a_lease_that_had_passed(self):
+        # gpu-1 is cut off, its lease lapses and gpu-2 takes the job; gpu-1's
+        # finish is then accepted (a fence that failed) while gpu-2 renders.
+        b = Builder()
+        b.run("gpu-1", 0.0)
+        b.run("gpu-2", 0.0)
+        job = uuid(1)
+        b.submit(job, 1)
+        b.job(job, 1, 1)
+        b.change(job, 1, None, "queued", 1.0)
+        first = b.claim(job, 1, "gpu-1", 2.0)
+        b.event("gpu-1", "claimed", 2.01, job, resume_from=0)
+        b.change(job, 1, "running", "queued", 5.0, worker="gpu-1", old_lease=first)
+        second = b.claim(job, 1, "gpu-2", 5.1)
+        b.event("gpu-2", "claimed", 5.11, job, resume_from=0)
+        b.change(job, 1, "running", "succeeded", 6.0, worker="gpu-2", old_lease=second)
+        b.event("gpu-1", "succeeded", 6.01, job, etag=ETAG)
+        b.event("gpu-2", "lease_lost", 6.2, job)
+        report = b.check()
+        self.assertEqual(len(report["stale_finish"]), 1)
+        self.assertEqual(report["stale_finish"][0]["host"], "gpu-1")
+        self.assertIn("concurrent", findings(report))  # gpu-1 rendered past its lease too
 
 
 class AnswerLost(unittest.TestCase):

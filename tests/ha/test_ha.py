@@ -11,7 +11,8 @@ programs; afterwards tests/ha/checker.py reads the client's history, the
 database's rows and row history and the workers' logs.
 
 1. durable: synchronous replication; at least 5 failovers (some after the
-   standby fell behind), 10 partitions of every shape and a few kills. The
+   standby fell behind), 10 partitions of every shape, a few kills and slow
+   links to the database (tests/ha/delay_proxy.py). The
    checker must find no acknowledged job lost, none doubled, none unexpected,
    no result changed, no state SPEC forbids, no FIFO inversion past the bound.
 2. control: asynchronous replication, the standby cut off for a moment under
@@ -76,7 +77,7 @@ def run(sc, base):
 def durable(base):
     rng = random.Random(2101)
     steps = nemesis.schedule(rng, failovers=5, partitions=10, kills=4, lagging_share=0.4,
-                             min_hold=1.0, max_hold=4.5)
+                             min_hold=1.0, max_hold=4.5, slowdowns=3, max_delay=1.5)
     sc = scenario.Scenario(name="durable", synchronous=True, steps=steps, seed=1,
                            long_share=0.1,
                            long={"width": 64, "height": 48, "min_samples": 400,
