@@ -354,6 +354,25 @@ class HaCluster:
             time.sleep(0.25)
         return False
 
+    def listeners(self):
+        """Sessions on the primary waiting for the workers' wake-up (LISTEN)."""
+        return int(self.pg.psql("SELECT count(*) FROM pg_stat_activity"
+                                " WHERE query ILIKE 'LISTEN %'")[0][0])
+
+    def wait_listeners(self, want, timeout):
+        """Until `want` LISTEN sessions are on the primary; returns how many are."""
+        deadline = time.monotonic() + timeout
+        found = 0
+        while time.monotonic() < deadline:
+            try:
+                found = self.listeners()
+            except netns.SandboxError:
+                found = 0
+            if found >= want:
+                break
+            time.sleep(0.2)
+        return found
+
     def dump_database(self, path):
         """Every job (with the seed of its scene) and the row history, as JSON lines."""
         jobs = self.pg.psql(

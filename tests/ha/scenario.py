@@ -4,7 +4,8 @@
 
 1. starts the cluster (tests/ha/cluster.py) and the client's load;
 2. performs every fault step in order, with `settle` seconds between them;
-3. heals the network, stops the load, waits for the queue to drain;
+3. heals the network, stops the load, waits for the queue to drain and for
+   every worker's LISTEN session to be on the primary of the moment;
 4. asks the API for every acknowledged job once more, dumps the database
    (jobs and row history) and the processes' runs, stops everything;
 5. checks the history (tests/ha/checker.py) and writes report.json.
@@ -57,6 +58,7 @@ def run(scenario, run_dir):
                           worker_args=scenario.worker_args, fsync=scenario.fsync)
     started = time.time()
     drained = False
+    listeners = None
     client = None
     try:
         c.start()
@@ -79,6 +81,9 @@ def run(scenario, run_dir):
         client.wait(timeout=60)
         client = None
         drained = c.wait_drained(scenario.drain_timeout)
+        # Idle workers wait on LISTEN: after the faults, each must listen on the
+        # primary of the moment again (on the old one it would hear nothing).
+        listeners = c.wait_listeners(scenario.gpu_hosts, timeout=30)
         c.client_final(config, run_dir / "client.jsonl", run_dir / "final.jsonl")
         c.dump_database(run_dir / "database.jsonl")
     finally:
@@ -89,7 +94,7 @@ def run(scenario, run_dir):
         c.write_service_runs(run_dir / "runs.jsonl")
         (run_dir / "meta.json").write_text(json.dumps({
             "scenario": scenario.name, "synchronous": scenario.synchronous,
-            "started": started, "end_time": end, "drained": drained,
+            "started": started, "end_time": end, "drained": drained, "listeners": listeners,
             "workers": scenario.gpu_hosts, "lease_seconds": scenario.lease_seconds,
             "steps": [list(s) for s in scenario.steps]}, default=str))
         shutil.rmtree(run_dir / "pg", ignore_errors=True)
@@ -103,6 +108,7 @@ def check_run_dir(run_dir):
     report = checker.check(h, checker.CheckOptions(workers=meta["workers"],
                                                    drained=meta["drained"]))
     report["scenario"] = meta["scenario"]
+    report["figures"]["listeners_at_end"] = meta.get("listeners")
     report["seconds"] = round(meta["end_time"] - meta["started"], 1)
     (run_dir / "report.json").write_text(json.dumps(report, indent=1, default=str))
     return report
