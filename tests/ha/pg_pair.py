@@ -257,10 +257,15 @@ class PgPair:
             self.standby.host, timeout, rows, self.standby.log_tail()))
 
     def kill(self, node):
-        """SIGKILL of every process of the node's host: the machine is gone."""
+        """SIGKILL of every process of the node's host: the machine is gone.
+        Its lock files go too, as a reboot clears them: the PID they name may
+        belong to another process by the time the server starts again, and the
+        server would then refuse to start."""
         self.net.kill_host(node.host)
         if node.proxy is not None:
             node.proxy.wait(timeout=10)
+        for stale in [node.data / "postmaster.pid"] + list(node.socket_dir.glob(".s.PGSQL.*")):
+            stale.unlink(missing_ok=True)
 
     def set_delays(self, delays):
         """Slows the named client addresses' traffic to either server."""
