@@ -1,7 +1,9 @@
 # Third-party libraries, all from Debian 12 packages (scripts/install-deps lists them).
 find_package(Threads REQUIRED)
 find_package(SQLite3 REQUIRED)
-find_package(PostgreSQL 15 REQUIRED)  # libpq only (libpq-dev); the server is for tests
+if(RENDERQ_POSTGRES)
+  find_package(PostgreSQL 15 REQUIRED)  # libpq only (libpq-dev); the server is for tests
+endif()
 find_package(PNG REQUIRED)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 find_package(nlohmann_json 3.10 REQUIRED)

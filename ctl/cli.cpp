@@ -7,7 +7,7 @@
 #include <sstream>
 #include <string_view>
 
-#include "core/program_options.h"
+#include "core/util/program_options.h"
 
 namespace renderq {
 namespace {
@@ -43,7 +43,7 @@ po::options_description Options() {
   options.add_options()("help,h", "show this help")("db", po::value<std::string>(),
                                                     "database file (default: $RENDERQ_DB)")(
       "results", po::value<std::string>(),
-      "result image directory (default: $RENDERQ_RESULTS, else results/ beside the database)")(
+      "result image directory: a SQLite queue's files, or a web host's copies of a\nPostgreSQL queue's results (default: $RENDERQ_RESULTS, else results/ beside a\nSQLite database, none for PostgreSQL)")(
       "json", "machine-readable output on stdout")(
       "state", po::value<std::string>(), "jobs: queued|running|succeeded|failed|canceled")(
       "limit", po::value<int>(), "jobs: how many (1..10000, default 20)")(
@@ -118,8 +118,6 @@ Status FillPaths(const po::variables_map& vm, const char* env_db, const char* en
     inv->results_dir = vm["results"].as<std::string>();
   } else if (env_results != nullptr && *env_results != '\0') {
     inv->results_dir = env_results;
-  } else {
-    inv->results_dir = (std::filesystem::path(inv->db).parent_path() / "results").string();
   }
   return Status::Ok();
 }

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/status.h"
+#include "core/model/status.h"
 
 namespace renderq {
 
@@ -25,7 +25,7 @@ struct Invocation {
   bool help = false;
   bool json = false;
   std::string db;                         // --db, else $RENDERQ_DB
-  std::string results_dir;                // --results, else $RENDERQ_RESULTS, else <db dir>/results
+  std::string results_dir;                // --results, else $RENDERQ_RESULTS, else the store's default
   std::string command;                    // "jobs", "token create", ...
   std::vector<std::string> args;          // the command's positional arguments
   std::optional<std::string> state;       // jobs --state

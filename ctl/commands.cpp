@@ -7,11 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/open_job_store.h"
-#include "core/sqlite_maintenance.h"
+#include "core/store/open_job_store.h"
 #include "ctl/duration.h"
 #include "ctl/output.h"
-#include "ctl/result_files.h"
 
 namespace renderq {
 namespace {
@@ -112,13 +110,7 @@ int Purge(const CommandContext& ctx) {
   const TimeMs cutoff = ctx.clock.NowMs() - *age;
   auto purged = ctx.store.Purge(cutoff);
   if (!purged.ok()) return Fail(ctx.err, "purge", purged.status());
-  int files = purged->files_removed;
-  if (IsPostgresUri(ctx.invocation.db)) {
-    // The database held the images; what this web host cached of them goes too.
-    auto cached = DeleteCachedResults(ctx.invocation.results_dir, cutoff);
-    if (!cached.ok()) return Fail(ctx.err, "purge", cached.status());
-    files += *cached;
-  }
+  const int files = purged->files_removed;
   Done(ctx,
        "purged " + std::to_string(purged->job_ids.size()) + " jobs, " + std::to_string(files) +
            " result files",
@@ -126,76 +118,41 @@ int Purge(const CommandContext& ctx) {
   return kExitOk;
 }
 
-// What a PostgreSQL store does instead of a SQLite command, in one line.
-int NotOnPostgres(const CommandContext& ctx, const std::string& command,
-                  const std::string& instead) {
-  return Fail(
-      ctx.err, command,
-      Status::InvalidArgument("the store is PostgreSQL: " + instead + " (docs/scaling.md)"));
-}
-
 int Backup(const CommandContext& ctx) {
-  if (IsPostgresUri(ctx.invocation.db)) {
-    return NotOnPostgres(ctx, "backup",
-                         "back it up with pg_dump --format=custom '" +
-                             RedactedDb(ctx.invocation.db) +
-                             "' > FILE, which holds the "
-                             "images too");
-  }
-  std::error_code ec;
-  if (std::filesystem::exists(Arg(ctx), ec)) {
-    return Fail(ctx.err, "backup", Status::Conflict(Arg(ctx) + " exists; not overwriting it"));
-  }
-  const Status s = BackupSqliteDatabase(ctx.invocation.db, Arg(ctx));
+  const Status s = ctx.store.Backup(Arg(ctx));
   if (!s.ok()) return Fail(ctx.err, "backup", s);
   Done(ctx, "backup written to " + Arg(ctx), {{"file", Arg(ctx)}});
   return kExitOk;
 }
 
 int Check(const CommandContext& ctx) {
-  std::vector<std::string> integrity;
-  ResultFileReport files;
-  const bool postgres = IsPostgresUri(ctx.invocation.db);
-  if (postgres) {
-    // PostgreSQL checks its own pages (data checksums, amcheck), and a job is
-    // marked succeeded in the transaction that stores its result (a
-    // constraint trigger refuses one without the other): what is left to
-    // check here is that the database answers.
-    if (Status s = ctx.store.Ping(); !s.ok()) return Fail(ctx.err, "check", s);
-  } else {
-    auto checked = CheckSqliteIntegrity(ctx.invocation.db);
-    if (!checked.ok()) return Fail(ctx.err, "check", checked.status());
-    integrity = *checked;
-    auto succeeded = ctx.store.SucceededJobIds();
-    if (!succeeded.ok()) return Fail(ctx.err, "check", succeeded.status());
-    auto compared = CompareResultFiles(ctx.invocation.results_dir, *succeeded);
-    if (!compared.ok()) return Fail(ctx.err, "check", compared.status());
-    files = *compared;
-  }
-  const bool clean = integrity.empty() && files.orphans.empty() && files.missing.empty();
+  auto checked = ctx.store.Check();
+  if (!checked.ok()) return Fail(ctx.err, "check", checked.status());
+  const CheckReport& report = *checked;
   if (ctx.invocation.json) {
-    ctx.out << json{{"ok", clean},
-                    {"integrity", integrity},
-                    {"orphan_files", files.orphans},
-                    {"missing_results", files.missing}}
+    ctx.out << json{{"ok", report.clean()},
+                    {"integrity", report.integrity_problems},
+                    {"orphan_files", report.orphan_files},
+                    {"missing_results", report.missing_results}}
                    .dump()
             << "\n";
   } else {
     ctx.out << "integrity: "
-            << (postgres            ? "not checked here (PostgreSQL: data checksums, amcheck)"
-                : integrity.empty() ? "ok"
-                                    : "FAILED")
+            << (!report.integrity_checked
+                    ? "not checked here (PostgreSQL: data checksums, amcheck)"
+                : report.integrity_problems.empty() ? "ok"
+                                                    : "FAILED")
             << "\n";
-    for (const std::string& line : integrity) ctx.out << "  " << line << "\n";
-    if (!postgres) {
-      ctx.out << "orphan result files: " << files.orphans.size() << "\n";
-      for (const std::string& path : files.orphans) ctx.out << "  " << path << "\n";
+    for (const std::string& line : report.integrity_problems) ctx.out << "  " << line << "\n";
+    if (report.files_checked) {
+      ctx.out << "orphan result files: " << report.orphan_files.size() << "\n";
+      for (const std::string& path : report.orphan_files) ctx.out << "  " << path << "\n";
     }
-    ctx.out << "succeeded jobs without a result" << (postgres ? "" : " file") << ": "
-            << files.missing.size() << "\n";
-    for (const std::string& id : files.missing) ctx.out << "  " << id << "\n";
+    ctx.out << "succeeded jobs without a result" << (report.files_checked ? " file" : "") << ": "
+            << report.missing_results.size() << "\n";
+    for (const std::string& id : report.missing_results) ctx.out << "  " << id << "\n";
   }
-  return clean ? kExitOk : kExitCheckFailed;
+  return report.clean() ? kExitOk : kExitCheckFailed;
 }
 
 // Prints a token that was just made; it is shown this once and never again.

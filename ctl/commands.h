@@ -7,8 +7,8 @@
 
 #include <ostream>
 
-#include "core/clock.h"
-#include "core/job_store.h"
+#include "core/model/clock.h"
+#include "core/store/job_store.h"
 #include "ctl/cli.h"
 
 namespace renderq {

@@ -4,8 +4,8 @@
 
 #include <string_view>
 
-#include "core/job.h"
-#include "core/status.h"
+#include "core/model/job.h"
+#include "core/model/status.h"
 
 namespace renderq {
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "core/clock.h"
-#include "core/open_job_store.h"
+#include "core/model/clock.h"
+#include "core/store/open_job_store.h"
 #include "ctl/cli.h"
 #include "ctl/commands.h"
 

@@ -26,14 +26,15 @@ void PrintJobRow(const Job& job, std::ostream& out) {
   out << std::left << std::setw(38) << job.id << std::setw(11) << JobStateName(job.state)
       << std::setw(6) << (job.position ? std::to_string(*job.position) : "-") << std::setw(5)
       << job.attempts << std::setw(6) << static_cast<int>(job.progress * 100 + 0.5) << std::setw(26)
-      << FormatTimestamp(job.created_at) << job.width << "x" << job.height << "x" << job.samples
-      << "\n";
+      << FormatTimestamp(job.created_at) << std::setw(10) << job.kind;
+  if (job.scene) out << job.scene->width << "x" << job.scene->height << "x" << job.scene->samples;
+  out << "\n";
 }
 
 void PrintJobHeader(std::ostream& out) {
   out << std::left << std::setw(38) << "ID" << std::setw(11) << "STATE" << std::setw(6) << "POS"
       << std::setw(5) << "ATT" << std::setw(6) << "PCT" << std::setw(26) << "CREATED"
-      << "SIZE\n";
+      << std::setw(10) << "KIND" << "SIZE\n";
 }
 
 }  // namespace

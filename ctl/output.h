@@ -6,8 +6,8 @@
 #include <ostream>
 #include <vector>
 
-#include "core/job.h"
-#include "core/job_store.h"
+#include "core/model/job.h"
+#include "core/store/job_store.h"
 
 namespace renderq {
 

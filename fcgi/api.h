@@ -1,11 +1,12 @@
 // Api: every route of SPEC's "HTTP API", as a pure function from an HttpRequest
 // to an HttpResponse.
 //
-// Routes: POST/GET /api/v1/jobs, GET/DELETE /api/v1/jobs/{id},
-// GET /api/v1/jobs/{id}/result, GET /api/v1/jobs/{id}/preview, GET /api/v1/queue,
-// GET /healthz, GET /metrics, GET /api/v1/openapi.json (HEAD is served wherever
-// GET is). docs/api.md describes each answer; docs/openapi.yaml is the same as
-// an OpenAPI 3.1 document. GETs of a job, the job list and the queue carry a weak
+// Routes (fcgi/routes.h): POST/GET /api/v1/jobs, GET/DELETE /api/v1/jobs/{id}
+// (fcgi/job_routes.h), GET /api/v1/jobs/{id}/result and /preview
+// (fcgi/image_routes.h), GET /api/v1/queue, /healthz, /metrics and
+// /api/v1/openapi.json (fcgi/service_routes.h); HEAD is served wherever GET is.
+// docs/api.md describes each answer; docs/openapi.yaml is the same as an
+// OpenAPI 3.1 document. GETs of a job, the job list and the queue carry a weak
 // ETag and answer If-None-Match with 304 (fcgi/conditional.h).
 //
 // Contract
@@ -21,34 +22,13 @@
 //   the metrics must outlive the Api.
 #pragma once
 
-#include <atomic>
-#include <limits>
-#include <string>
-#include <string_view>
-
-#include "core/clock.h"
-#include "core/cost_model.h"
-#include "core/job_store.h"
-#include "core/scene.h"
+#include "core/model/clock.h"
+#include "core/store/job_store.h"
 #include "fcgi/http.h"
 #include "fcgi/metrics.h"
+#include "fcgi/route_context.h"
 
 namespace renderq {
-
-struct ApiOptions {
-  // SPEC: a scene predicted to render longer than this is 422 too-expensive.
-  double max_render_seconds = kDefaultMaxRenderSeconds;
-  // The results directory nginx serves (internal_results_prefix): where a
-  // SQLite store keeps <id>.png and <id>.preview.png, or where results from a
-  // PostgreSQL store are cached. "": images travel in the response body.
-  std::string results_dir;
-  // nginx's internal location that serves files of results_dir.
-  std::string internal_results_prefix = "/internal/results/";
-  // The workers' measured throughput changes once per finished job; reading it
-  // once a second instead of once per submit keeps the submit path to one
-  // database round trip. 0: read it every time.
-  TimeMs units_per_second_cache_ms = 1000;
-};
 
 class Api {
  public:
@@ -56,37 +36,11 @@ class Api {
 
   HttpResponse Handle(const HttpRequest& request) const noexcept;
 
-  enum class Endpoint : int;  // the routes; defined in api.cpp
-
  private:
   HttpResponse Dispatch(const HttpRequest& request) const;
-  HttpResponse Authenticated(const HttpRequest& request, Endpoint endpoint,
-                             std::string_view raw_id) const;
-  HttpResponse JobRoute(const HttpRequest& request, Endpoint endpoint, const Owner& owner,
-                        std::string_view raw_id) const;
-  HttpResponse StoreProblem(const Status& status) const;
-  Result<double> UnitsPerSecond() const;
 
-  HttpResponse Submit(const HttpRequest& request, const Owner& owner) const;
-  HttpResponse SubmitScene(const HttpRequest& request, const Owner& owner,
-                           const SceneDescription& scene) const;
-  HttpResponse ListJobs(const HttpRequest& request, const Owner& owner) const;
-  HttpResponse GetJob(const HttpRequest& request, const Owner& owner, const std::string& id) const;
-  HttpResponse CancelJob(const Owner& owner, const std::string& id) const;
-  HttpResponse JobResult(const Owner& owner, const std::string& id) const;
-  HttpResponse JobPreview(const Owner& owner, const std::string& id) const;
-  HttpResponse ImageResponse(const std::string& id, ArtifactKind kind) const;
-  HttpResponse QueueStatus(const HttpRequest& request, const Owner& owner) const;
-  HttpResponse Healthz() const;
-  HttpResponse MetricsText() const;
-  HttpResponse OpenApi(const HttpRequest& request) const;
-
-  JobStore* store_;
-  Metrics* metrics_;
-  const Clock* clock_;
-  ApiOptions options_;
-  mutable std::atomic<double> ups_cached_{0.0};
-  mutable std::atomic<TimeMs> ups_cached_at_{std::numeric_limits<TimeMs>::min() / 2};
+  const ApiOptions options_;
+  const RouteContext ctx_;
 };
 
 }  // namespace renderq

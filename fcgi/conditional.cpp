@@ -2,20 +2,11 @@
 
 #include <utility>
 
-#include "core/token.h"
+#include "core/util/strings.h"
 
 namespace renderq {
 
 namespace {
-
-// 128 bits of SHA-256: a collision that hid an update from a poller is out of reach.
-constexpr std::size_t kTagHexDigits = 32;
-
-std::string_view TrimSpaces(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // The opaque part of an entity tag, quotes included: W/"x" -> "x".
 std::string_view Opaque(std::string_view tag) {
@@ -29,14 +20,6 @@ bool IsQuoted(std::string_view tag) {
 }
 
 }  // namespace
-
-std::string WeakEtag(std::string_view fingerprint) {
-  return "W/\"" + Sha256Hex(fingerprint).substr(0, kTagHexDigits) + '"';
-}
-
-std::string StrongEtag(std::string_view bytes) {
-  return '"' + Sha256Hex(bytes).substr(0, kTagHexDigits) + '"';
-}
 
 bool IfNoneMatchMatches(std::string_view if_none_match, std::string_view etag) {
   const std::string_view list = TrimSpaces(if_none_match);

@@ -9,18 +9,10 @@
 #include <string>
 #include <string_view>
 
+#include "core/util/digest.h"  // WeakEtag, StrongEtag: the tags this applies
 #include "fcgi/http.h"
 
 namespace renderq {
-
-// A weak entity tag, W/"<32 hex digits>", from the bytes that define what the
-// representation means. Weak because callers leave out what changes by itself
-// with the clock (a heartbeat's age, a running job's ETA between two progress
-// reports): two answers with the same tag are equivalent, not byte-identical.
-std::string WeakEtag(std::string_view fingerprint);
-
-// A strong entity tag, "<32 hex digits>", of exactly these bytes.
-std::string StrongEtag(std::string_view bytes);
 
 // True when an If-None-Match field value matches `etag` by weak comparison
 // (RFC 9110 13.1.2): "*", or a comma-separated list holding a tag with the same

@@ -4,7 +4,7 @@
 #include <iostream>
 #include <thread>
 
-#include "core/program_options.h"
+#include "core/util/program_options.h"
 
 namespace renderq {
 

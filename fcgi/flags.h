@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string>
 
-#include "core/cost_model.h"
-#include "core/job_store.h"
+#include "core/model/cost_model.h"
+#include "core/model/queue_rules.h"
 
 namespace renderq {
 

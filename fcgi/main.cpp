@@ -18,7 +18,7 @@
 #include <string>
 #include <thread>
 
-#include "core/open_job_store.h"
+#include "core/store/open_job_store.h"
 #include "fcgi/api.h"
 #include "fcgi/fcgi_server.h"
 #include "fcgi/flags.h"
@@ -102,17 +102,15 @@ int Run(const Flags& flags) {
   store_options.rules.limits.max_queued = flags.max_queued;
   store_options.rules.limits.max_queued_per_owner = flags.max_queued_per_owner;
   store_options.rules.limits.max_drain_seconds = flags.max_drain_seconds;
+  store_options.rules.limits.max_render_seconds = flags.max_render_seconds;
   store_options.results_dir = flags.results;
-  Result<std::unique_ptr<QueueJobStore>> store = OpenJobStore(flags.db, store_options);
+  Result<std::unique_ptr<JobStore>> store = OpenJobStore(flags.db, store_options);
   if (!store.ok()) {
     LogLine("cannot open the database " + RedactedDb(flags.db) + ": " + store.status().ToString());
     return 1;
   }
   Metrics metrics;
-  ApiOptions api_options;
-  api_options.max_render_seconds = flags.max_render_seconds;
-  api_options.results_dir = flags.results;
-  const Api api(store->get(), &metrics, SystemClock::Instance(), api_options);
+  const Api api(store->get(), &metrics, SystemClock::Instance(), ApiOptions{});
 
   FcgiServer server(&api, *listen_fd, flags.threads);
   server.Start();

@@ -21,8 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "core/job.h"
-#include "core/job_store.h"
+#include "core/model/job.h"
+#include "core/store/job_store.h"
 
 namespace renderq {
 

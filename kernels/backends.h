@@ -4,8 +4,8 @@
 
 #include <memory>
 
-#include "core/scene.h"
-#include "core/status.h"
+#include "core/model/scene.h"
+#include "core/model/status.h"
 #include "kernels/renderer.h"
 #include "kernels/scene_data.h"
 

@@ -8,7 +8,7 @@
 #include <atomic>
 #include <string>
 
-#include "core/status.h"
+#include "core/model/status.h"
 
 namespace renderq::kernels {
 

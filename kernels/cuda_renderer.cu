@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "kernels/backends.h"
+#include "kernels/kernel_info.h"
 #include "kernels/cuda_check.h"
 #include "kernels/cuda_stream.h"
 #include "kernels/device_buffer.h"

@@ -7,7 +7,7 @@
 
 #include <utility>
 
-#include "core/status.h"
+#include "core/model/status.h"
 #include "kernels/cuda_check.h"
 
 namespace renderq::kernels {

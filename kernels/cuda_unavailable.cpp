@@ -1,5 +1,6 @@
 // The CUDA entry points of a build without nvcc: they report, never fail hard.
 #include "kernels/backends.h"
+#include "kernels/kernel_info.h"
 #include "kernels/renderer.h"
 
 namespace renderq {

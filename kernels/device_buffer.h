@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/status.h"
+#include "core/model/status.h"
 #include "kernels/cuda_check.h"
 
 namespace renderq::kernels {

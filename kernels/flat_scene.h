@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/scene.h"
+#include "core/model/scene.h"
 #include "kernels/scene_data.h"
 
 namespace renderq::kernels {

@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/scene_json.h"
+#include "core/model/scene_json.h"
 #include "kernels/png_writer.h"
 #include "kernels/renderer.h"
 

@@ -1,13 +1,9 @@
 #include "kernels/renderer.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cfloat>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
-#include "core/atomic_file.h"
 #include "kernels/backends.h"
 #include "kernels/color.h"
 #include "kernels/flat_scene.h"
@@ -56,10 +52,6 @@ T ReadAt(std::span<const std::uint8_t> bytes, size_t offset) {
   T v;
   std::memcpy(&v, bytes.data() + offset, sizeof(T));
   return v;
-}
-
-Status ErrnoStatus(const std::string& what, const std::string& path) {
-  return Status::Unavailable(what + " " + path + ": " + std::strerror(errno));
 }
 
 }  // namespace
@@ -202,20 +194,6 @@ Status Renderer::ImportState(std::span<const std::uint8_t> bytes) {
   RETURN_IF_ERROR(SetAccumulation(sums));
   samples_done_ = static_cast<int>(samples);
   return Status::Ok();
-}
-
-Status Renderer::SaveState(const std::string& path) {
-  ASSIGN_OR_RETURN(std::vector<std::uint8_t> bytes, ExportState());
-  return WriteFileAtomically(path, bytes, Durability::kDurable);
-}
-
-Status Renderer::LoadState(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return ErrnoStatus("cannot open", path);
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                                  std::istreambuf_iterator<char>());
-  if (in.bad()) return ErrnoStatus("cannot read", path);
-  return ImportState(bytes);
 }
 
 }  // namespace renderq

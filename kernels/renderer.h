@@ -33,8 +33,8 @@
 #include <string>
 #include <vector>
 
-#include "core/scene.h"
-#include "core/status.h"
+#include "core/model/scene.h"
+#include "core/model/status.h"
 
 namespace renderq {
 
@@ -105,20 +105,6 @@ std::vector<CudaDeviceInfo> ProbeCudaDevices();
 // the rest of the process, and only a new process can use the GPU again.
 bool CudaContextLost();
 
-// The render kernel as compiled for device `ordinal` (for benchmarks and the
-// occupancy check): registers and local memory per thread, and how many of
-// its blocks fit on one SM.
-struct CudaKernelInfo {
-  int registers = 0;
-  int local_bytes = 0;  // per thread: the traversal stacks and spills
-  int shared_bytes = 0;
-  int threads_per_block = 0;
-  int blocks_per_sm = 0;
-  int sm_count = 0;
-  int max_threads_per_sm = 0;
-};
-Result<CudaKernelInfo> DescribeCudaKernel(int ordinal);
-
 class Renderer {
  public:
   // Builds the BVH, uploads the scene (GPU) and zeroes the buffer. `scene` must
@@ -170,10 +156,6 @@ class Renderer {
   // for or with a negative or non-finite sum: no render of the scene writes one.
   Result<std::vector<std::uint8_t>> ExportState();
   Status ImportState(std::span<const std::uint8_t> bytes);
-  // The same through a file; SaveState replaces it atomically and durably
-  // (WriteFileAtomically, core/atomic_file.h).
-  Status SaveState(const std::string& path);
-  Status LoadState(const std::string& path);
 
  protected:
   // A renderer whose states carry `origin`; the two-argument form is a CPU

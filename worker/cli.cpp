@@ -8,8 +8,8 @@
 #include <sstream>
 #include <string_view>
 
-#include "core/open_job_store.h"
-#include "core/program_options.h"
+#include "core/store/open_job_store.h"
+#include "core/util/program_options.h"
 
 namespace renderq {
 namespace {
@@ -39,9 +39,10 @@ po::options_description Describe(WorkerCommandLine* cl, RawArgs* raw) {
       "CUDA device ordinal (0, 1, ...) or \"cpu\"")("db", po::value(&cl->db_path),
                                                     "the queue: a SQLite file, or a postgresql:// "
                                                     "URI (default: $RENDERQ_DB)")(
-      "results", po::value(&cl->worker.job.results_dir),
-      "directory for <id>.png results, previews and checkpoints (required with a SQLite "
-      "file; a PostgreSQL queue keeps them in the database)")(
+      "results", po::value(&cl->results_dir),
+      "directory for <id>.png results, previews and checkpoints of a SQLite queue "
+      "(default: \"results\" beside the database; a PostgreSQL queue keeps them in the "
+      "database)")(
       "name", po::value(&raw->name),
       "worker name in the workers table, letters, digits and . _ - @ (default: the "
       "--device value)")("checkpoint-seconds",
@@ -82,9 +83,6 @@ bool ValidWorkerName(std::string_view name) {
 
 Status Validate(const WorkerCommandLine& cl, const RawArgs& raw) {
   if (cl.db_path.empty()) return Status::InvalidArgument("--db is required (or set RENDERQ_DB)");
-  if (cl.worker.job.results_dir.empty() && !IsPostgresUri(cl.db_path)) {
-    return Status::InvalidArgument("--results is required with a SQLite database");
-  }
   if (!PositiveFinite(raw.checkpoint_seconds)) {
     return Status::InvalidArgument("--checkpoint-seconds must be > 0");
   }

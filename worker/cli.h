@@ -1,6 +1,6 @@
 // The renderq-worker command line (Boost.Program_options).
 //
-//   renderq-worker --device N|cpu --db PATH --results DIR [--name NAME]
+//   renderq-worker --device N|cpu --db PATH|URI [--results DIR] [--name NAME]
 //                  [--checkpoint-seconds S] [--log-file F] [...]
 //
 // --db falls back to the RENDERQ_DB environment variable. Pure: parsing
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "core/status.h"
+#include "core/model/status.h"
 #include "worker/worker.h"
 
 namespace renderq {
@@ -20,6 +20,7 @@ struct WorkerCommandLine {
   bool help = false;
   std::string help_text;  // filled when help is true
   std::string db_path;
+  std::string results_dir;    // "" = the store's default
   std::string log_file;       // "" = stderr
   double lease_seconds = 15;  // heartbeat age after which a job's worker counts as lost
   WorkerOptions worker;

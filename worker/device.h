@@ -24,8 +24,8 @@
 #include <optional>
 #include <string>
 
-#include "core/scene.h"
-#include "core/status.h"
+#include "core/model/scene.h"
+#include "core/model/status.h"
 #include "kernels/renderer.h"
 
 namespace renderq {

@@ -20,7 +20,7 @@
 #include <string>
 #include <thread>
 
-#include "core/job_store.h"
+#include "core/store/job_store.h"
 #include "worker/log.h"
 
 namespace renderq {

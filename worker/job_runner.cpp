@@ -8,9 +8,9 @@
 #include <optional>
 #include <thread>
 
-#include "core/scene_json.h"
+#include "core/model/scene_json.h"
 #include "kernels/png_writer.h"
-#include "worker/etag.h"
+#include "core/util/digest.h"
 #include "worker/pass_sizer.h"
 
 namespace renderq {
@@ -124,7 +124,7 @@ JobReport JobAttempt::Execute() {
 
 // Parses the scene and creates the renderer; a report only when the job ended.
 std::optional<JobReport> JobAttempt::Prepare(SceneDescription* scene) {
-  SceneParseResult parsed = ParseScene(claim_.scene_json);
+  SceneParseResult parsed = ParseScene(claim_.input_json);
   if (!parsed.ok()) {
     return FailJob(kErrorInvalidScene, "stored scene is invalid: " + parsed.error().message);
   }
@@ -235,7 +235,7 @@ JobReport JobAttempt::FinishJob() {
   request.device = renderer_->device_name();
   request.render_seconds = renderer_->render_seconds();
   request.samples_per_second = renderer_->samples_per_second();
-  request.result_etag = ContentEtag(*png);
+  request.result_etag = StrongEtag(*png);
   request.png = *png;
   const Status finished = RetryUnavailable([&] { return store_.Finish(claim_.lease, request); });
   if (finished.code() == StatusCode::kUnavailable) {

@@ -28,7 +28,7 @@
 #include <atomic>
 #include <string>
 
-#include "core/job_store.h"
+#include "core/store/job_store.h"
 #include "worker/device.h"
 #include "worker/job_heartbeat.h"
 #include "worker/log.h"
@@ -56,7 +56,6 @@ struct JobReport {
 
 struct JobRunnerOptions {
   std::string worker_name;
-  std::string results_dir;
   double pass_target_seconds = 0.25;
   double checkpoint_seconds = 5.0;
   double first_preview_seconds = 1.0;

@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/clock.h"
+#include "core/model/clock.h"
 
 namespace renderq {
 

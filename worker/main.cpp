@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "core/open_job_store.h"
+#include "core/store/open_job_store.h"
 #include "worker/cli.h"
 #include "worker/log.h"
 #include "worker/signals.h"
@@ -38,7 +38,7 @@ int Run(const renderq::WorkerCommandLine& cl) {
   }
   renderq::StoreOptions store_options;
   store_options.rules.lease_timeout_ms = static_cast<renderq::TimeMs>(cl.lease_seconds * 1000.0);
-  store_options.results_dir = cl.worker.job.results_dir;
+  store_options.results_dir = cl.results_dir;
   auto store = renderq::OpenJobStore(cl.db_path, store_options);
   if (!store.ok()) {
     log.Log("start_failed", "",
@@ -59,7 +59,7 @@ int Run(const renderq::WorkerCommandLine& cl) {
     log.Log("instance_lock_unavailable", "", lock.status().ToString());
   }
   log.Log("starting", "",
-          "db=" + renderq::RedactedDb(cl.db_path) + " results=" + options.job.results_dir);
+          "db=" + renderq::RedactedDb(cl.db_path) + " backend=" + std::string((*store)->BackendName()));
   renderq::Worker worker(**store, log, options, &stop);
   const renderq::Status s = worker.Run();
   if (!s.ok() && worker.needs_fresh_process()) {

@@ -3,7 +3,6 @@
 #include <unistd.h>
 #include <thread>
 
-#include "worker/job_files.h"
 
 namespace renderq {
 namespace {
@@ -32,15 +31,13 @@ Status Worker::Start() {
       log_.Log("reclaim_failed", "", reclaimed.status().ToString());
     }
   }
-  if (!options_.job.results_dir.empty()) {
-    const Result<SweepReport> swept = SweepResultsDir(options_.job.results_dir, store_);
-    if (swept.ok()) {
-      log_.Log("swept", "",
-               "temps_removed=" + std::to_string(swept->temps_removed) +
-                   " stale_files_removed=" + std::to_string(swept->stale_files_removed));
-    } else {
-      log_.Log("sweep_failed", "", swept.status().ToString());
-    }
+  const Result<SweepReport> swept = store_.Sweep();
+  if (!swept.ok()) {
+    log_.Log("sweep_failed", "", swept.status().ToString());
+  } else if (swept->temps_removed > 0 || swept->stale_files_removed > 0) {
+    log_.Log("swept", "",
+             "temps_removed=" + std::to_string(swept->temps_removed) +
+                 " stale_files_removed=" + std::to_string(swept->stale_files_removed));
   }
   CheckDevice(/*initial=*/true);
   return Register();

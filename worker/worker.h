@@ -2,8 +2,8 @@
 // (JobRunner), and waits for the next commit when the queue is empty.
 //
 // Start(): requeues the jobs a dead process of the same name left running
-// (when `reclaim_own_leases`), sweeps a SQLite store's results directory (temp
-// files of dead processes, files of finished jobs), chooses the device (a GPU
+// (when `reclaim_own_leases`), sweeps what dead processes and finished jobs left
+// among the store's files on this host (JobStore::Sweep), chooses the device (a GPU
 // that fails its check means the CPU, with the fallback recorded) and
 // registers in the workers table. Idle: JobStore::WaitForChange() blocks
 // (inotify on the WAL for SQLite, LISTEN for PostgreSQL) until another
@@ -24,7 +24,7 @@
 #include <optional>
 #include <string>
 
-#include "core/job_store.h"
+#include "core/store/job_store.h"
 #include "worker/device.h"
 #include "worker/job_runner.h"
 #include "worker/log.h"

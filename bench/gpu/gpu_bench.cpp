@@ -25,7 +25,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/scene_json.h"
+#include "core/model/scene_json.h"
+#include "kernels/kernel_info.h"
 #include "kernels/renderer.h"
 
 namespace {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "core/scene.h"
+#include "core/model/scene.h"
 #include "kernels/renderer.h"
 
 namespace renderq::bench {

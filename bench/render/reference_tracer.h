@@ -4,7 +4,7 @@
 // double precision, std::mt19937 per row. Not used by the service.
 #pragma once
 
-#include "core/scene.h"
+#include "core/model/scene.h"
 
 namespace renderq::bench {
 

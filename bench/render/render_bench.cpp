@@ -32,7 +32,7 @@
 
 #include "bench/render/convergence.h"
 #include "bench/render/reference_tracer.h"
-#include "core/scene_json.h"
+#include "core/model/scene_json.h"
 #include "kernels/flat_scene.h"
 #include "kernels/renderer.h"
 

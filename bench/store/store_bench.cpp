@@ -13,19 +13,20 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
 
-#include "core/open_job_store.h"
-#include "core/token.h"
+#include "core/store/open_job_store.h"
+#include "core/store/token.h"
 
 namespace {
 
 using renderq::ClaimedJob;
-using renderq::QueueJobStore;
+using renderq::JobStore;
 using renderq::SubmitRequest;
 
 // A valid scene body of about `bytes` bytes: one small mesh padded with more
@@ -78,7 +79,7 @@ int main(int argc, char** argv) {
   options.results_dir = temp.empty() ? "" : (temp / "results").string();
   auto opened = renderq::OpenJobStore(db, options);
   if (!opened.ok()) return Fail("open " + renderq::RedactedDb(db), opened.status());
-  QueueJobStore& store = **opened;
+  JobStore& store = **opened;
   auto token = store.CreateToken("bench-" + std::to_string(getpid()));
   if (!token.ok()) return Fail("token", token.status());
   const std::int64_t owner = store.Authenticate(*token)->id;
@@ -94,11 +95,10 @@ int main(int argc, char** argv) {
   for (Case& c : cases) {
     SubmitRequest r;
     r.owner_id = owner;
-    r.scene_json = c.scene;
+    r.spec.input_json = c.scene;
     r.request_hash = renderq::Sha256Hex(c.scene);
-    r.width = r.height = r.samples = 1;
-    r.max_depth = 8;
-    r.cost_units = 8;
+    r.spec.scene = renderq::SceneShape{1, 1, 1, 8};
+    r.spec.cost_units = 8;
     auto submitted = store.Submit(r);
     if (!submitted.ok()) return Fail("submit", submitted.status());
     auto claimed = store.ClaimNext("bench");
@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
                         kRounds;
     }
   }
-  const std::string backend(store.storage().Kind());
+  const std::string backend(store.BackendName());
   std::printf("store bench on %s, %d calls each, scene bodies %zu and %zu bytes\n", backend.c_str(),
               iterations, cases[0].scene.size(), cases[1].scene.size());
   for (const Case& c : cases) {

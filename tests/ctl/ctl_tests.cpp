@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/open_job_store.h"
+#include "core/store/open_job_store.h"
 #include "ctl/cli.h"
 #include "tests/ctl/ctl_runner.h"
 
@@ -42,7 +42,7 @@ struct CtlFixture {
     return json::parse(run.out);
   }
   // The real store on the same file, opened only while needed.
-  std::unique_ptr<QueueJobStore> Store() {
+  std::unique_ptr<JobStore> Store() {
     StoreOptions options;
     options.results_dir = results;
     auto store = OpenJobStore(db, options);
@@ -60,12 +60,9 @@ struct CtlFixture {
     for (int i = 0; i < n; ++i) {
       SubmitRequest r;
       r.owner_id = owner->id;
-      r.scene_json = R"({"seed":)" + std::to_string(i) + "}";
-      r.width = 64;
-      r.height = 48;
-      r.samples = 4;
-      r.max_depth = 8;
-      r.cost_units = 64.0 * 48 * 4 * 8;
+      r.spec.input_json = R"({"seed":)" + std::to_string(i) + "}";
+      r.spec.scene = SceneShape{64, 48, 4, 8};
+      r.spec.cost_units = 64.0 * 48 * 4 * 8;
       auto outcome = store->Submit(r);
       BOOST_TEST_REQUIRE(outcome.ok(), outcome.status().ToString());
       BOOST_TEST_REQUIRE((outcome->kind == SubmitOutcome::Kind::kCreated));

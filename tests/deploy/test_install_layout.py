@@ -35,7 +35,7 @@ def expected_files(prefix, site_dir):
         prefix + "/bin/renderq-render": "scene renderer CLI",
         prefix + "/lib/sysusers.d/renderq.conf": "system user",
         prefix + "/lib/tmpfiles.d/renderq.conf": "directories",
-        prefix + "/share/renderq/sql/001_initial.sql": "schema",
+        prefix + "/share/renderq/sql/sqlite/001_initial.sql": "schema",
         prefix + "/share/doc/renderq/deploy.md": "this guide",
         prefix + "/share/doc/renderq/renderq.env.example": "settings example",
         site_dir + "/renderq.conf": "nginx site",

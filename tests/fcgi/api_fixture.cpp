@@ -106,8 +106,6 @@ ApiFixture::ApiFixture(ApiFixtureOptions options) {
   if (!a.ok() || !b.ok()) throw std::runtime_error("create tokens failed");
   alice = *a;
   bob = *b;
-  options.api.results_dir = results_dir_;
-  options.api.units_per_second_cache_ms = 0;  // tests change throughput and expect it at once
   api_ = std::make_unique<Api>(store_.get(), &metrics_, SystemClock::Instance(), options.api);
 }
 

@@ -10,8 +10,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/clock.h"
-#include "core/open_job_store.h"
+#include "core/model/clock.h"
+#include "core/model/cost_model.h"
+#include "core/store/open_job_store.h"
 #include "fcgi/api.h"
 #include "fcgi/http.h"
 #include "fcgi/metrics.h"
@@ -50,9 +51,16 @@ std::string ProblemName(const HttpResponse& response);
 // True when `pointer` is the problem's `pointer` or one of its errors' pointers.
 bool ProblemHasPointer(const HttpResponse& response, std::string_view pointer);
 
-struct ApiFixtureOptions {
+// The limits renderq-fcgi runs with by default (SPEC's).
+inline QueueLimits ResponderLimits() {
   QueueLimits limits;
-  ApiOptions api;  // results_dir is always the fixture's own
+  limits.max_render_seconds = kDefaultMaxRenderSeconds;
+  return limits;
+}
+
+struct ApiFixtureOptions {
+  QueueLimits limits = ResponderLimits();
+  ApiOptions api;
 };
 
 class ApiFixture {
@@ -74,7 +82,7 @@ class ApiFixture {
   const std::string& db_path() const { return db_path_; }
   // The Api's results_dir: an empty directory inside the fixture's temp dir.
   const std::string& results_dir() const { return results_dir_; }
-  QueueJobStore& store() const { return *store_; }
+  JobStore& store() const { return *store_; }
   const Metrics& metrics() const { return metrics_; }
 
   std::string alice;  // tokens
@@ -84,7 +92,7 @@ class ApiFixture {
   TempDir dir_;
   std::string db_path_;
   std::string results_dir_;
-  std::unique_ptr<QueueJobStore> store_;
+  std::unique_ptr<JobStore> store_;
   Metrics metrics_;
   std::unique_ptr<Api> api_;
 };

@@ -214,7 +214,7 @@ BOOST_AUTO_TEST_CASE(drain_time_bound_gets_503_with_retry_after_from_the_predict
 
 BOOST_AUTO_TEST_CASE(too_expensive_limit_is_configurable) {
   ApiFixtureOptions options;
-  options.api.max_render_seconds = 0.0001;
+  options.limits.max_render_seconds = 0.0001;
   const ApiFixture f(options);
   const HttpResponse response = f.Call(f.PostJob(ValidScene(), Bearer(f.alice)));
   BOOST_TEST(response.status == 422);

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "core/unique_fd.h"
+#include "core/util/unique_fd.h"
 
 namespace renderq::test {
 

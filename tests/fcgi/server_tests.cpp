@@ -22,7 +22,7 @@
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
-#include "core/open_job_store.h"
+#include "core/store/open_job_store.h"
 #include "tests/fcgi/api_fixture.h"
 #include "tests/fcgi/fcgi_client.h"
 

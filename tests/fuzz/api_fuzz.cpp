@@ -40,9 +40,9 @@
 #include <sqlite3.h>
 #include <nlohmann/json.hpp>
 
-#include "core/clock.h"
-#include "core/open_job_store.h"
-#include "core/result_file_names.h"
+#include "core/model/clock.h"
+#include "core/store/open_job_store.h"
+#include "core/sqlite/result_file_names.h"
 #include "fcgi/api.h"
 #include "fcgi/http.h"
 #include "fcgi/metrics.h"
@@ -84,6 +84,7 @@ struct World {
     options.results_dir = dir + "/results";
     options.rules.limits.max_queued = 8;
     options.rules.limits.max_queued_per_owner = 5;
+    options.rules.limits.max_render_seconds = renderq::kDefaultMaxRenderSeconds;
     options.rules.lease_timeout_ms = 1000LL * 3600 * 24 * 365;  // the fixture's worker stays live
     auto opened = renderq::OpenJobStore(db_path, options);
     Require(opened.ok(), "open the store");
@@ -92,7 +93,6 @@ struct World {
     bob = store->CreateToken("bob").value();
     MakeFixture();
     renderq::ApiOptions api_options;
-    api_options.results_dir = dir + "/results";
     api = std::make_unique<renderq::Api>(store.get(), &metrics, renderq::SystemClock::Instance(),
                                          api_options);
     Require(sqlite3_open_v2(db_path.c_str(), &side, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK,
@@ -108,15 +108,12 @@ struct World {
     auto submit = [&](int seed) {
       renderq::SubmitRequest r;
       r.owner_id = owner;
-      r.scene_json = R"({"width": 8, "height": 4, "samples": 1, "seed": )" + std::to_string(seed) +
+      r.spec.input_json = R"({"width": 8, "height": 4, "samples": 1, "seed": )" + std::to_string(seed) +
                      R"(, "camera": {"position": [0, 0, 3], "look_at": [0, 0, 0]},)"
                      R"( "materials": [], "objects": []})";
       r.request_hash = std::string(64, 'a');
-      r.width = 8;
-      r.height = 4;
-      r.samples = 1;
-      r.max_depth = 8;
-      r.cost_units = 8.0 * 4 * 8;
+      r.spec.scene = SceneShape{8, 4, 1, 8};
+      r.spec.cost_units = 8.0 * 4 * 8;
       auto outcome = store->Submit(r);
       Require(outcome.ok(), "fixture submit");
       return outcome->job;

@@ -24,7 +24,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/scene_json.h"
+#include "core/model/scene_json.h"
 #include "kernels/renderer.h"
 
 namespace {

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/scene_json.h"
+#include "core/model/scene_json.h"
 
 namespace {
 

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "kernels/kernel_info.h"
 #include "kernels/renderer.h"
 #include "tests/kernels/block_stats.h"
 #include "tests/kernels/image_compare.h"

@@ -13,7 +13,7 @@
 #include <sstream>
 #include <string>
 
-#include "core/scene_json.h"
+#include "core/model/scene_json.h"
 #include "kernels/png_writer.h"
 #include "kernels/renderer.h"
 #include "tests/kernels/image_compare.h"

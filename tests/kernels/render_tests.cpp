@@ -101,15 +101,16 @@ BOOST_AUTO_TEST_CASE(resume_from_exported_state_is_byte_identical) {
   auto straight = MakeCpu(s, 2);
   BOOST_REQUIRE(straight->RenderPass(8, nullptr).ok());
 
-  TempDir dir;
-  const std::string path = dir.File("state.bin");
+  std::vector<std::uint8_t> state;
   {
     auto first = MakeCpu(s, 3);
     BOOST_REQUIRE(first->RenderPass(3, nullptr).ok());
-    BOOST_REQUIRE(first->SaveState(path).ok());
+    auto exported = first->ExportState();
+    BOOST_REQUIRE(exported.ok());
+    state = std::move(*exported);
   }  // the "crash"
   auto resumed = MakeCpu(s, 1);
-  const Status loaded = resumed->LoadState(path);
+  const Status loaded = resumed->ImportState(state);
   BOOST_REQUIRE_MESSAGE(loaded.ok(), loaded.ToString());
   BOOST_TEST(resumed->samples_done() == 3);
   BOOST_REQUIRE(resumed->RenderPass(5, nullptr).ok());

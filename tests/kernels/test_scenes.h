@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "core/scene.h"
-#include "core/scene_json.h"
-#include "core/status.h"
+#include "core/model/scene.h"
+#include "core/model/scene_json.h"
+#include "core/model/status.h"
 
 namespace renderq {
 

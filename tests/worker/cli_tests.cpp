@@ -18,7 +18,7 @@ BOOST_AUTO_TEST_CASE(DefaultsAndDeviceNames) {
   BOOST_CHECK(!cpu->worker.cuda_device.has_value());
   BOOST_CHECK_EQUAL(cpu->worker.name, "cpu");
   BOOST_CHECK_EQUAL(cpu->db_path, "q.db");
-  BOOST_CHECK_EQUAL(cpu->worker.job.results_dir, "r");
+  BOOST_CHECK_EQUAL(cpu->results_dir, "r");
   BOOST_CHECK_EQUAL(cpu->worker.job.checkpoint_seconds, 5.0);
   BOOST_CHECK_EQUAL(cpu->lease_seconds, 15.0);
 
@@ -46,7 +46,6 @@ BOOST_AUTO_TEST_CASE(HelpNamesEveryOption) {
 BOOST_AUTO_TEST_CASE(BadUsageIsRefused) {
   const std::vector<std::vector<std::string>> cases = {
       {"--results", "r"},  // no database
-      {"--db", "q.db"},    // no results dir
       {"--db", "q.db", "--results", "r", "--device", "gpu"},
       {"--db", "q.db", "--results", "r", "--device", "-1"},
       {"--db", "q.db", "--results", "r", "--checkpoint-seconds", "0"},

@@ -4,10 +4,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/atomic_file.h"
+#include "core/util/atomic_file.h"
 #include "tests/worker/worker_fixture.h"
-#include "worker/etag.h"
-#include "worker/job_files.h"
+#include "core/util/digest.h"
 
 namespace renderq::testing {
 namespace {
@@ -69,12 +68,12 @@ BOOST_AUTO_TEST_CASE(TempNamesCarryTheirOwner) {
 }
 
 BOOST_AUTO_TEST_CASE(EtagIsAQuotedDigestOfTheBytes) {
-  const std::string a = ContentEtag(Bytes("image one"));
+  const std::string a = StrongEtag(Bytes("image one"));
   BOOST_CHECK_EQUAL(a.size(), 34u);
   BOOST_CHECK_EQUAL(a.front(), '"');
   BOOST_CHECK_EQUAL(a.back(), '"');
-  BOOST_CHECK_EQUAL(a, ContentEtag(Bytes("image one")));
-  BOOST_CHECK_NE(a, ContentEtag(Bytes("image two")));
+  BOOST_CHECK_EQUAL(a, StrongEtag(Bytes("image one")));
+  BOOST_CHECK_NE(a, StrongEtag(Bytes("image two")));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -96,7 +95,7 @@ BOOST_AUTO_TEST_CASE(RemovesDeadTempsAndFilesOfFinishedJobsOnly) {
         queued.id + ".png", std::string("notes.txt")}) {
     Touch(results / name);
   }
-  auto report = SweepResultsDir(results.string(), *store);
+  auto report = store->Sweep();
   BOOST_REQUIRE_MESSAGE(report.ok(), report.status().ToString());
   BOOST_CHECK_EQUAL(report->temps_removed, 2);
   BOOST_CHECK_EQUAL(report->stale_files_removed, 3);

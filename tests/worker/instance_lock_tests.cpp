@@ -4,7 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/instance_lock.h"
+#include "core/util/instance_lock.h"
 #include "tests/worker/worker_fixture.h"
 
 namespace renderq::testing {

@@ -5,7 +5,7 @@
 
 #include "kernels/flat_scene.h"
 #include "tests/worker/worker_fixture.h"
-#include "worker/etag.h"
+#include "core/util/digest.h"
 
 namespace renderq::testing {
 namespace {
@@ -116,7 +116,7 @@ BOOST_AUTO_TEST_CASE(TinyJobSucceedsWithItsPngAndNothingElse) {
   BOOST_CHECK(done.render_seconds.has_value() && done.samples_per_second.value_or(0) > 0);
   const std::vector<std::uint8_t> png = ReadBytes(results / (job.id + ".png"));
   BOOST_CHECK(png == CleanRender(scene));
-  BOOST_CHECK(done.result_etag == std::optional<std::string>(ContentEtag(png)));
+  BOOST_CHECK(done.result_etag == std::optional<std::string>(StrongEtag(png)));
   BOOST_CHECK(ResultFiles() == std::vector<std::string>{job.id + ".png"});
 
   auto empty = worker.RunOnce();

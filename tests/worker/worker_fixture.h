@@ -17,8 +17,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/open_job_store.h"
-#include "core/scene_json.h"
+#include "core/store/open_job_store.h"
+#include "core/model/scene_json.h"
 #include "kernels/png_writer.h"
 #include "worker/log.h"
 #include "worker/worker.h"
@@ -97,14 +97,11 @@ struct WorkerFixture {
   Job Submit(const std::string& scene_json) {
     SubmitRequest r;
     r.owner_id = owner_id;
-    r.scene_json = scene_json;
+    r.spec.input_json = scene_json;
     const SceneParseResult parsed = ParseScene(scene_json);
     const SceneDescription scene = parsed.ok() ? parsed.scene() : SmokeTestScene();
-    r.width = scene.width;
-    r.height = scene.height;
-    r.samples = scene.samples;
-    r.max_depth = scene.max_depth;
-    r.cost_units = 1.0 * scene.width * scene.height * scene.samples * scene.max_depth;
+    r.spec.scene = SceneShape{scene.width, scene.height, scene.samples, scene.max_depth};
+    r.spec.cost_units = 1.0 * scene.width * scene.height * scene.samples * scene.max_depth;
     auto outcome = store->Submit(r);
     BOOST_REQUIRE_MESSAGE(outcome.ok(), outcome.status().ToString());
     BOOST_REQUIRE(outcome->kind == SubmitOutcome::Kind::kCreated);
@@ -120,7 +117,6 @@ struct WorkerFixture {
   WorkerOptions Options(const std::string& name = "cpu") const {
     WorkerOptions o;
     o.name = name;
-    o.job.results_dir = results.string();
     o.job.checkpoint_seconds = 0.2;
     o.idle_wait = std::chrono::milliseconds(200);
     return o;
@@ -140,7 +136,7 @@ struct WorkerFixture {
 
   std::filesystem::path dir;
   std::filesystem::path results;
-  std::unique_ptr<QueueJobStore> store;
+  std::unique_ptr<JobStore> store;
   std::int64_t owner_id = 0;
   Logger log{"test"};
   std::atomic<bool> stop{false};

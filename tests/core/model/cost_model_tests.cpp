@@ -4,7 +4,7 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "core/cost_model.h"
+#include "core/model/cost_model.h"
 
 namespace renderq {
 namespace {

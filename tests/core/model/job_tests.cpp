@@ -2,7 +2,7 @@
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
-#include "core/job.h"
+#include "core/model/job.h"
 
 namespace renderq {
 namespace {
@@ -14,9 +14,7 @@ Job SampleJob(JobState state) {
   job.id = "3f1c0a6e-1b2c-4d3e-8f40-5a6b7c8d9e0f";
   job.state = state;
   job.created_at = 1795300200123;  // 2026-11-21T22:30:00.123Z
-  job.width = 640;
-  job.height = 360;
-  job.samples = 64;
+  job.scene = SceneShape{640, 360, 64, 8};
   return job;
 }
 
@@ -55,7 +53,8 @@ BOOST_AUTO_TEST_CASE(queued_job_has_position_and_eta) {
     "id": "3f1c0a6e-1b2c-4d3e-8f40-5a6b7c8d9e0f", "state": "queued", "position": 3,
     "progress": 0.0, "attempts": 0, "cancel_requested": false,
     "created_at": "2026-11-21T22:30:00.123Z", "started_at": null, "finished_at": null,
-    "eta_seconds": 41.5, "error": null, "width": 640, "height": 360, "samples": 64,
+    "eta_seconds": 41.5, "error": null, "kind": "scene", "width": 640, "height": 360,
+    "samples": 64,
     "links": {"self": "/api/v1/jobs/3f1c0a6e-1b2c-4d3e-8f40-5a6b7c8d9e0f",
               "result": "/api/v1/jobs/3f1c0a6e-1b2c-4d3e-8f40-5a6b7c8d9e0f/result"}})");
   BOOST_TEST(j == expected, j.dump());

@@ -2,7 +2,7 @@
 // check by hand.
 #include <boost/test/unit_test.hpp>
 
-#include "core/queue_rules.h"
+#include "core/model/queue_rules.h"
 
 namespace renderq {
 namespace {
@@ -68,6 +68,7 @@ BOOST_AUTO_TEST_CASE(AdmissionRefusesWithARetryAfterFromTheDrain) {
   rules.limits.max_queued = 4;
   rules.limits.max_queued_per_owner = 2;
   rules.limits.max_drain_seconds = 10;
+  rules.limits.max_render_seconds = 60;
   struct Row {
     const char* what;
     QueueLoad load;
@@ -97,6 +98,12 @@ BOOST_AUTO_TEST_CASE(AdmissionRefusesWithARetryAfterFromTheDrain) {
        Admission::Kind::kQueueFull,
        2},
       {"never under a second", Load(4, 4, 0, 100, 100), {0, 0}, 1, Admission::Kind::kQueueFull, 1},
+      {"over the run-time limit on one worker: refused before any other limit, no Retry-After",
+       Load(4, 400, 0, 100, 100),
+       {2, 250},
+       6100,
+       Admission::Kind::kTooExpensive,
+       0},
   };
   for (const Row& row : rows) {
     BOOST_TEST_CONTEXT(row.what) {

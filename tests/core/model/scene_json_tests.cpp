@@ -9,7 +9,7 @@
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
-#include "core/scene_json.h"
+#include "core/model/scene_json.h"
 
 namespace renderq {
 namespace {

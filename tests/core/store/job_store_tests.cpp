@@ -11,16 +11,6 @@
 #include "tests/core/store/store_fixture.h"
 
 namespace renderq::testing {
-namespace {
-
-// An image's bytes, from the file or the bytes the backend handed back.
-std::vector<std::uint8_t> ArtifactBytes(const Artifact& artifact) {
-  if (artifact.file.empty()) return artifact.bytes;
-  std::ifstream in(artifact.file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-}  // namespace
 
 BOOST_FIXTURE_TEST_SUITE(StoreJobs, StoreFixture)
 
@@ -48,7 +38,7 @@ BOOST_AUTO_TEST_CASE(ClaimTakesTheOldestAndFinishRecordsTheRun) {
   Job b = Submit(owner);
   ClaimedJob claimed = Claim();
   BOOST_TEST(claimed.job.id == a.id);
-  BOOST_TEST(claimed.scene_json == "{}");
+  BOOST_TEST(claimed.input_json == "{}");
   BOOST_TEST(Get(b.id).position.value() == 1);
   clock.Advance(1000);
   auto cancel = store->Heartbeat(claimed.lease, 0.5);

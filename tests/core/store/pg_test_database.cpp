@@ -15,7 +15,7 @@
 #include <memory>
 #include <string>
 
-#include "core/pg_conn.h"
+#include "core/postgres/pg_conn.h"
 #include "tests/core/store/test_database.h"
 
 namespace renderq::testing {

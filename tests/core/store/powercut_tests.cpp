@@ -42,9 +42,9 @@
 #include <thread>
 #include <vector>
 
-#include "core/open_job_store.h"
-#include "core/sqlite_maintenance.h"
-#include "core/token.h"
+#include "core/store/open_job_store.h"
+#include "core/sqlite/sqlite_maintenance.h"
+#include "core/store/token.h"
 #include "tests/core/store/powercut_vfs.h"
 
 namespace renderq::testing {
@@ -270,16 +270,13 @@ class PowerCutRig {
   SubmitRequest Request(int thread, int n) const {
     SubmitRequest r;
     r.owner_id = owner_;
-    r.scene_json = R"({"thread": )" + std::to_string(thread) + R"(, "n": )" + std::to_string(n) +
+    r.spec.input_json = R"({"thread": )" + std::to_string(thread) + R"(, "n": )" + std::to_string(n) +
                    R"(, "pad": ")" + std::string(static_cast<std::size_t>(n % 7) * 150, 'x') +
                    R"("})";
     if (n % 3 == 0) r.idempotency_key = "t" + std::to_string(thread) + "-" + std::to_string(n);
-    r.request_hash = Sha256Hex(r.scene_json);
-    r.width = 32;
-    r.height = 32;
-    r.samples = 8;
-    r.max_depth = 4;
-    r.cost_units = 32.0 * 32 * 8 * 4;
+    r.request_hash = Sha256Hex(r.spec.input_json);
+    r.spec.scene = SceneShape{32, 32, 8, 4};
+    r.spec.cost_units = 32.0 * 32 * 8 * 4;
     return r;
   }
 
@@ -475,7 +472,7 @@ class PowerCutRig {
   std::mt19937_64 rng_;
   std::filesystem::path dir_;
   std::string db_path_;
-  std::unique_ptr<QueueJobStore> store_;
+  std::unique_ptr<JobStore> store_;
   std::unique_ptr<Acknowledged> ack_;
   std::int64_t owner_ = 0;
   int round_ = 0;

@@ -9,9 +9,9 @@
 #include <thread>
 #include <vector>
 
-#include "core/sqlite_db.h"
-#include "core/sqlite_maintenance.h"
-#include "core/sqlite_migrations.h"
+#include "core/sqlite/sqlite_db.h"
+#include "core/sqlite/sqlite_maintenance.h"
+#include "core/sqlite/sqlite_migrations.h"
 #include "tests/core/store/store_fixture.h"
 
 namespace renderq::testing {
@@ -38,22 +38,22 @@ BOOST_FIXTURE_TEST_SUITE(StoreSchema, StoreFixture)
 BOOST_AUTO_TEST_CASE(MigratesAnEmptyFileAndReopeningIsANoOp) {
   {
     auto db = OpenRaw(database->uri());
-    auto found = ApplyMigrations(*db);
+    auto found = ApplySqliteMigrations(*db);
     BOOST_REQUIRE(found.ok());
     BOOST_TEST(*found == 0);
-    BOOST_TEST(QueryText(*db, "PRAGMA user_version") == std::to_string(LatestSchemaVersion()));
+    BOOST_TEST(QueryText(*db, "PRAGMA user_version") == std::to_string(LatestSqliteSchemaVersion()));
     BOOST_TEST(
         QueryText(*db,
                   "SELECT count(*) FROM sqlite_schema WHERE name IN "
-                  "('jobs','job_scenes','owners','tokens','idempotency_keys','workers','queue',"
+                  "('jobs','job_inputs','owners','tokens','idempotency_keys','workers','queue',"
                   "'job_counts','recent_failures')") == "9");
   }
   auto db = OpenRaw(database->uri());
   const std::string schema_before =
       QueryText(*db, "SELECT group_concat(sql, ';') FROM sqlite_schema");
-  auto again = ApplyMigrations(*db);
+  auto again = ApplySqliteMigrations(*db);
   BOOST_REQUIRE(again.ok());
-  BOOST_TEST(*again == LatestSchemaVersion());
+  BOOST_TEST(*again == LatestSqliteSchemaVersion());
   BOOST_TEST(QueryText(*db, "SELECT group_concat(sql, ';') FROM sqlite_schema") == schema_before);
   // And the store opens it as it is.
   Open();
@@ -67,7 +67,7 @@ BOOST_AUTO_TEST_CASE(UpgradesAVersionOneDatabaseKeepingEverything) {
     auto db = OpenRaw(database->uri());
     auto tx = Transaction::Begin(*db);
     BOOST_REQUIRE(tx.ok());
-    BOOST_REQUIRE(db->Exec(Migrations()[0].sql).ok());
+    BOOST_REQUIRE(db->Exec(SqliteMigrations()[0].sql).ok());
     BOOST_REQUIRE(db->Exec("PRAGMA user_version = 1").ok());
     const std::string rows = R"(
       INSERT INTO owners (id, name, created_at) VALUES (1, 'alice', 0);
@@ -115,23 +115,70 @@ BOOST_AUTO_TEST_CASE(UpgradesAVersionOneDatabaseKeepingEverything) {
   // its checkpoint count.
   ClaimedJob first = Claim();
   BOOST_TEST(first.job.id == "00000005-0000-4000-8000-000000000000");
-  BOOST_TEST(first.scene_json == "{\"old\": 5}");
+  BOOST_TEST(first.input_json == "{\"old\": 5}");
   BOOST_TEST(first.checkpoint_samples == 2);
   BOOST_TEST(first.lease.lease_id == 8);
-  BOOST_TEST(Claim().scene_json == "{\"old\": 6}");
+  BOOST_TEST(Claim().input_json == "{\"old\": 6}");
   // seq is never reused: the next job comes after the old sequence's 9.
   BOOST_TEST(Submit(owner->id).seq == 10);
   store.reset();
   auto db = OpenRaw(database->uri());
-  BOOST_TEST(QueryText(*db, "PRAGMA user_version") == std::to_string(LatestSchemaVersion()));
+  BOOST_TEST(QueryText(*db, "PRAGMA user_version") == std::to_string(LatestSqliteSchemaVersion()));
   BOOST_TEST(QueryText(*db, "PRAGMA foreign_keys") == "1");
+  BOOST_TEST(database->IntegrityProblems()->empty());
+}
+
+// A database made by schema version 2 (scene jobs only, their scenes in
+// job_scenes) opens as version 3: every job is a scene job with its size, its
+// scene is its input, and its place in line is kept.
+BOOST_AUTO_TEST_CASE(UpgradesAVersionTwoDatabaseToJobKinds) {
+  {
+    auto db = OpenRaw(database->uri());
+    BOOST_REQUIRE(db->Exec("PRAGMA foreign_keys = OFF").ok());
+    auto tx = Transaction::Begin(*db);
+    BOOST_REQUIRE(tx.ok());
+    BOOST_REQUIRE(db->Exec(SqliteMigrations()[0].sql).ok());
+    BOOST_REQUIRE(db->Exec(SqliteMigrations()[1].sql).ok());
+    BOOST_REQUIRE(db->Exec("PRAGMA user_version = 2").ok());
+    const std::string rows = R"(
+      INSERT INTO owners (id, name, created_at) VALUES (1, 'alice', 0);
+      INSERT INTO jobs (seq, id, owner_id, created_at, width, height, samples, max_depth,
+                        cost_units)
+        VALUES (4, '00000004-0000-4000-8000-000000000000', 1, 50, 8, 6, 4, 2, 384);
+      INSERT INTO job_scenes (seq, scene) VALUES (4, '{"v2": 4}');
+      INSERT INTO jobs (seq, id, owner_id, state, created_at, finished_at, width, height,
+                        samples, max_depth, cost_units, error_code, error_message, attempts)
+        VALUES (2, '00000002-0000-4000-8000-000000000000', 1, 'failed', 10, 20, 8, 8, 4, 2,
+                512, 'worker_lost', 'lost', 3);
+      INSERT INTO job_scenes (seq, scene) VALUES (2, '{"v2": 2}');
+    )";
+    BOOST_REQUIRE(db->Exec(rows.c_str()).ok());
+    BOOST_REQUIRE(tx->Commit().ok());
+  }
+  Open();
+  const Job queued = Get("00000004-0000-4000-8000-000000000000");
+  BOOST_TEST(queued.kind == "scene");
+  BOOST_REQUIRE(queued.scene.has_value());
+  BOOST_TEST(queued.scene->width == 8);
+  BOOST_TEST(queued.scene->height == 6);
+  BOOST_TEST(queued.scene->samples == 4);
+  BOOST_TEST(queued.scene->max_depth == 2);
+  BOOST_TEST(queued.position.value() == 1);
+  BOOST_TEST(Get("00000002-0000-4000-8000-000000000000").kind == "scene");
+  const ClaimedJob claimed = Claim();
+  BOOST_TEST(claimed.job.id == queued.id);
+  BOOST_TEST(claimed.input_json == "{\"v2\": 4}");
+  store.reset();
+  auto db = OpenRaw(database->uri());
+  BOOST_TEST(QueryText(*db, "PRAGMA user_version") == std::to_string(LatestSqliteSchemaVersion()));
+  BOOST_TEST(QueryText(*db, "SELECT count(*) FROM job_inputs") == "2");
   BOOST_TEST(database->IntegrityProblems()->empty());
 }
 
 BOOST_AUTO_TEST_CASE(RefusesASchemaNewerThanTheBuild) {
   {
     auto db = OpenRaw(database->uri());
-    BOOST_REQUIRE(ApplyMigrations(*db).ok());
+    BOOST_REQUIRE(ApplySqliteMigrations(*db).ok());
     BOOST_REQUIRE(db->Exec("PRAGMA user_version = 999").ok());
   }
   auto opened = OpenJobStore(database->uri(), options);
@@ -230,7 +277,12 @@ BOOST_AUTO_TEST_CASE(CheckConstraintsRejectImpossibleStates) {
        "UPDATE jobs SET attempt_from_samples = 5 WHERE seq = " + q},
       {"more stalled attempts than attempts",
        "UPDATE jobs SET stalled_attempts = 1 WHERE seq = " + q},
-      {"scene of an unknown job", "INSERT INTO job_scenes (seq, scene) VALUES (999, '{}')"},
+      {"input of an unknown job", "INSERT INTO job_inputs (seq, input) VALUES (999, '{}')"},
+      {"scene job without its size", "UPDATE jobs SET width = NULL WHERE seq = " + q},
+      {"another kind with a scene's size", "UPDATE jobs SET kind = 'povray' WHERE seq = " + q},
+      {"kind name out of its alphabet", "UPDATE jobs SET kind = 'Pov Ray' WHERE seq = " + q},
+      {"half a scene size",
+       "UPDATE jobs SET kind = 'povray', width = NULL, height = NULL WHERE seq = " + q},
       {"id that is not a UUID v4", "UPDATE jobs SET id = 'job-1' WHERE seq = " + q},
       {"text in an integer column (STRICT)", "UPDATE jobs SET attempts = 'many' WHERE seq = " + q},
       {"job of an unknown owner", "UPDATE jobs SET owner_id = 999 WHERE seq = " + q},

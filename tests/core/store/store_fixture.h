@@ -7,14 +7,16 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
 
-#include "core/clock.h"
-#include "core/open_job_store.h"
-#include "core/token.h"
+#include "core/model/clock.h"
+#include "core/store/open_job_store.h"
+#include "core/store/token.h"
 #include "tests/core/store/test_database.h"
 
 namespace renderq {
@@ -52,7 +54,15 @@ struct StoreFixture {
 
   const std::string& db() const { return database->uri(); }
 
-  QueueJobStore& Open() {
+  // An image's bytes, from its file in the results directory or the bytes the
+  // store handed back.
+  std::vector<std::uint8_t> ArtifactBytes(const Artifact& artifact) const {
+    if (artifact.file.empty()) return artifact.bytes;
+    std::ifstream in(std::filesystem::path(options.results_dir) / artifact.file, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+
+  JobStore& Open() {
     auto opened = OpenJobStore(db(), options);
     BOOST_REQUIRE_MESSAGE(opened.ok(), opened.status().ToString());
     store = std::move(opened).value();
@@ -72,14 +82,11 @@ struct StoreFixture {
                                const std::string& scene = "{}") {
     SubmitRequest r;
     r.owner_id = owner;
-    r.scene_json = scene;
+    r.spec.input_json = scene;
     r.idempotency_key = key;
     r.request_hash = Sha256Hex(scene);
-    r.width = 64;
-    r.height = 32;
-    r.samples = 16;
-    r.max_depth = 8;
-    r.cost_units = 64.0 * 32 * 16 * 8;
+    r.spec.scene = SceneShape{64, 32, 16, 8};
+    r.spec.cost_units = 64.0 * 32 * 16 * 8;
     return r;
   }
 
@@ -121,7 +128,7 @@ struct StoreFixture {
   std::unique_ptr<TestDatabase> database;
   ManualClock clock{kStart};
   StoreOptions options;
-  std::unique_ptr<QueueJobStore> store;
+  std::unique_ptr<JobStore> store;
 };
 
 }  // namespace renderq::testing

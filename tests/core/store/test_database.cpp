@@ -4,8 +4,8 @@
 
 #include <cstring>
 
-#include "core/sqlite_db.h"
-#include "core/sqlite_maintenance.h"
+#include "core/sqlite/sqlite_db.h"
+#include "core/sqlite/sqlite_maintenance.h"
 
 namespace renderq::testing {
 namespace {
@@ -55,7 +55,9 @@ std::string_view TestBackendName() {
 std::unique_ptr<TestDatabase> MakePostgresTestDatabase(const std::filesystem::path& dir);
 
 std::unique_ptr<TestDatabase> NewTestDatabase(const std::filesystem::path& dir) {
+#ifdef RENDERQ_HAVE_POSTGRES
   if (TestBackendName() == "postgres") return MakePostgresTestDatabase(dir);
+#endif
   BOOST_REQUIRE_MESSAGE(TestBackendName() == "sqlite",
                         "unknown --backend=" << TestBackendName() << " (sqlite or postgres)");
   return std::make_unique<SqliteTestDatabase>((dir / "queue.db").string());

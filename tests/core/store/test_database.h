@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/status.h"
+#include "core/model/status.h"
 
 namespace renderq::testing {
 
