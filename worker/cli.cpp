@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <exception>
 #include <sstream>
 #include <string_view>
 
+#include "core/model/queue_rules.h"
 #include "core/store/open_job_store.h"
 #include "core/util/program_options.h"
 
@@ -42,20 +44,31 @@ po::options_description Describe(WorkerCommandLine* cl, RawArgs* raw) {
       "results", po::value(&cl->results_dir),
       "directory for <id>.png results, previews and checkpoints of a SQLite queue "
       "(default: \"results\" beside the database; a PostgreSQL queue keeps them in the "
-      "database)")(
-      "name", po::value(&raw->name),
-      "worker name in the workers table, letters, digits and . _ - @ (default: the "
-      "--device value)")("checkpoint-seconds",
-                         po::value(&raw->checkpoint_seconds)->default_value(5.0),
-                         "seconds of rendering between checkpoints")(
+      "database)")("name", po::value(&raw->name),
+                   "worker name in the workers table, letters, digits and . _ - @ (default: the "
+                   "--device value)")("checkpoint-seconds",
+                                      po::value(&raw->checkpoint_seconds)->default_value(5.0),
+                                      "seconds of rendering between checkpoints")(
       "stop-finish-seconds", po::value(&raw->stop_finish_seconds)->default_value(3.0),
       "on SIGTERM, finish a job with at most this many seconds left instead of "
       "handing it back")("lease-seconds", po::value(&cl->lease_seconds)->default_value(15.0),
-                         "a running job whose heartbeat is older than this is requeued")(
+                         "a running job whose heartbeat is older than this is requeued; this "
+                         "worker stops rendering a job whose lease it could not renew for a "
+                         "fifth less (at least 0.5 s less), before another can take it. Give "
+                         "every worker of a database the same value")(
       "cpu-threads", po::value(&raw->cpu_threads)->default_value(0),
       "render threads for the CPU backend (0: all cores)")(
       "log-file", po::value(&cl->log_file),
       "append the log here instead of stderr (reopened on SIGHUP)");
+  return d;
+}
+
+// Parsed, never listed by --help: what only the tests use.
+po::options_description DescribeHidden(WorkerCommandLine* cl) {
+  po::options_description d("hidden");
+  d.add_options()("test-accept-stale-finish", po::bool_switch(&cl->test_accept_stale_finish),
+                  "tests/ha only: a planted fencing bug (no self-fencing; the store accepts a "
+                  "finish from a stale lease, PostgreSQL only)");
   return d;
 }
 
@@ -102,11 +115,13 @@ Result<WorkerCommandLine> ParseWorkerCommandLine(const std::vector<std::string>&
   WorkerCommandLine cl;
   RawArgs raw;
   const po::options_description description = Describe(&cl, &raw);
+  po::options_description all;
+  all.add(description).add(DescribeHidden(&cl));
   try {
     po::variables_map vm;
     // No positional arguments: a stray word is an error, not silently ignored.
     const po::positional_options_description none;
-    po::store(po::command_line_parser(args).options(description).positional(none).run(), vm);
+    po::store(po::command_line_parser(args).options(all).positional(none).run(), vm);
     po::notify(vm);
     if (vm.count("help") > 0) {
       std::ostringstream text;
@@ -129,6 +144,10 @@ Result<WorkerCommandLine> ParseWorkerCommandLine(const std::vector<std::string>&
   cl.worker.cpu_threads = raw.cpu_threads;
   cl.worker.job.checkpoint_seconds = raw.checkpoint_seconds;
   cl.worker.job.heartbeat.stop_finish_seconds = raw.stop_finish_seconds;
+  if (!cl.test_accept_stale_finish) {
+    cl.worker.job.heartbeat.self_fence_after =
+        std::chrono::milliseconds(SelfFenceAfterMs(static_cast<TimeMs>(cl.lease_seconds * 1000.0)));
+  }
   return cl;
 }
 

@@ -23,6 +23,9 @@ struct WorkerCommandLine {
   std::string results_dir;    // "" = the store's default
   std::string log_file;       // "" = stderr
   double lease_seconds = 15;  // heartbeat age after which a job's worker counts as lost
+  // Tests only (a hidden option): the planted fencing bug of
+  // StoreOptions::test_accept_stale_finish, self-fencing off too.
+  bool test_accept_stale_finish = false;
   WorkerOptions worker;
 };
 

@@ -50,7 +50,7 @@ class JobAttempt {
  public:
   JobAttempt(JobStore& store, Logger& log, const JobRunnerOptions& options,
              const RendererFactory& factory, const std::atomic<bool>* stop, const ClaimedJob& claim,
-             const DeviceChoice& device)
+             const DeviceChoice& device, SteadyClock::time_point claim_sent)
       : store_(store),
         log_(log),
         options_(options),
@@ -58,6 +58,7 @@ class JobAttempt {
         stop_(stop),
         claim_(claim),
         device_(device),
+        claim_sent_(claim_sent),
         id_(claim.lease.job_id) {}
 
   JobReport Execute();
@@ -75,6 +76,7 @@ class JobAttempt {
   JobReport FinishJob();
   JobReport CancelJob();
   JobReport ReleaseForStop();
+  JobReport LeaveExpiredLease();
   JobReport HandleRenderError(const Status& error);
   JobReport FailJob(std::string_view code, const std::string& message);
   JobReport Report(JobOutcome outcome, std::string detail = {});
@@ -92,6 +94,7 @@ class JobAttempt {
   const std::atomic<bool>* stop_;
   const ClaimedJob& claim_;
   const DeviceChoice& device_;
+  const SteadyClock::time_point claim_sent_;  // when the claim was sent: the lease's start
   const std::string id_;
 
   std::unique_ptr<Renderer> renderer_;
@@ -116,7 +119,7 @@ JobReport JobAttempt::Execute() {
   LoopEnd end;
   {
     JobHeartbeat heartbeat(store_, log_, options_.worker_name, claim_.lease, control_, stop_,
-                           options_.heartbeat);
+                           options_.heartbeat, claim_sent_);
     end = RenderLoop(&error);
   }
   return Conclude(end, error);
@@ -185,7 +188,10 @@ JobAttempt::LoopEnd JobAttempt::RenderLoop(Status* error) {
 // Decides, between passes, whether this attempt ends now. A cancel wins over
 // a finished render; a stop lets a job that is nearly done finish.
 bool JobAttempt::ShouldLeave(int remaining) {
-  if (control_.lease_lost.load() || control_.cancel_requested.load()) return true;
+  if (control_.lease_lost.load() || control_.lease_expired.load() ||
+      control_.cancel_requested.load()) {
+    return true;
+  }
   if (remaining <= 0) return false;
   if (stop_ != nullptr && stop_->load() && !control_.finishing.load()) {
     if (!FinishBeforeStop(control_.remaining_seconds.load(),
@@ -219,6 +225,7 @@ JobReport JobAttempt::Conclude(LoopEnd end, const Status& error) {
     log_.Log("lease_lost", id_, "samples_done=" + std::to_string(renderer_->samples_done()));
     return Report(JobOutcome::kLeaseLost);
   }
+  if (control_.lease_expired.load()) return LeaveExpiredLease();
   if (control_.cancel_requested.load()) return CancelJob();
   switch (end) {
     case LoopEnd::kDone: return FinishJob();
@@ -276,6 +283,28 @@ JobReport JobAttempt::ReleaseForStop() {
                  " samples_done=" + std::to_string(renderer_->samples_done()));
   }
   return Settle(s, JobOutcome::kReleased, "release");
+}
+
+// The lease was not renewed in time and rendering has stopped (self-fencing,
+// logged `lease_expired` by the heartbeat's watchdog as it fired).
+// What was rendered since the last checkpoint is kept if the lease still
+// holds (the write is fenced), and the job is handed back without spending an
+// attempt: the network failed, not the job. Either write may fail for the
+// reason the renewals did; the lease then lapses and whoever claims next
+// requeues the job. One try each: the job is no longer this worker's to hold.
+JobReport JobAttempt::LeaveExpiredLease() {
+  const int done = renderer_->samples_done();
+  if (done > checkpointed_samples_ && done < total_samples_) WriteCheckpoint();
+  const Status released = control_.lease_lost.load() ? Status::Conflict("lease lost")
+                                                     : store_.Release(claim_.lease, false);
+  const std::string detail = "reason=lease_expired samples_done=" + std::to_string(done) +
+                             " checkpointed=" + std::to_string(checkpointed_samples_);
+  if (released.ok()) {
+    log_.Log("released", id_, detail);
+    return Report(JobOutcome::kReleased);
+  }
+  log_.Log("release_failed", id_, detail + " " + released.ToString());
+  return Report(JobOutcome::kLeaseLost);
 }
 
 JobReport JobAttempt::HandleRenderError(const Status& error) {
@@ -377,8 +406,9 @@ JobRunner::JobRunner(JobStore& store, Logger& log, JobRunnerOptions options,
       factory_(std::move(factory)),
       stop_(stop) {}
 
-JobReport JobRunner::Run(const ClaimedJob& claim, const DeviceChoice& device) {
-  JobAttempt attempt(store_, log_, options_, factory_, stop_, claim, device);
+JobReport JobRunner::Run(const ClaimedJob& claim, const DeviceChoice& device,
+                         std::chrono::steady_clock::time_point claim_sent) {
+  JobAttempt attempt(store_, log_, options_, factory_, stop_, claim, device, claim_sent);
   try {
     return attempt.Execute();
   } catch (const std::exception& e) {

@@ -32,6 +32,10 @@ struct StoreOptions {
   Clock* clock = nullptr;
   int busy_timeout_ms = 5000;   // SQLite: wait for another process's write lock
   std::size_t max_batch = 512;  // group commit: units per transaction
+  // Tests only, PostgreSQL only: a planted fencing bug (a finish accepted from
+  // a stale lease) for tests/ha's history checker to find. See
+  // PgStorageOptions::test_accept_stale_finish.
+  bool test_accept_stale_finish = false;
 };
 
 Result<std::unique_ptr<JobStore>> OpenJobStore(const std::string& db,

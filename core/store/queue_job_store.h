@@ -74,7 +74,7 @@ class QueueJobStore final : public JobStore {
   Status RecordThroughput(const std::string& worker_name, double units_per_second) override;
   Status WorkerHeartbeat(const std::string& worker_name) override;
   Result<int> RequeueLapsed() override;
-  Result<int> RequeueWorkerJobs(const std::string& worker_name) override;
+  Result<int> RequeueWorkerJobs(const std::string& worker_name, bool predecessor_dead) override;
   Status WaitForChange(std::chrono::milliseconds timeout) override;
 
   Result<Artifact> ReadArtifact(const std::string& job_id, ArtifactKind kind) override;
