@@ -83,6 +83,11 @@ class JobAttempt {
   // A final write's status turned into the outcome it stands for.
   JobReport Settle(const Status& write, JobOutcome on_success, const std::string& what);
 
+  // A line that ends the attempt; once rendering has stopped it says how long
+  // ago (stopped_ms_ago): the final write may come seconds later on a slow or
+  // silent database, and whoever reads the log (tests/ha's checker) must know
+  // when this host stopped rendering, not when it gave up writing.
+  void LogEnd(std::string_view event, const std::string& detail);
   void WritePreview();
   void WriteCheckpoint();
   double Progress() const;
@@ -105,6 +110,7 @@ class JobAttempt {
   JobControl control_;
   SteadyClock::time_point next_checkpoint_;
   SteadyClock::time_point next_preview_;
+  std::optional<SteadyClock::time_point> render_stopped_;
 };
 
 JobReport JobAttempt::Execute() {
@@ -121,6 +127,7 @@ JobReport JobAttempt::Execute() {
     JobHeartbeat heartbeat(store_, log_, options_.worker_name, claim_.lease, control_, stop_,
                            options_.heartbeat, claim_sent_);
     end = RenderLoop(&error);
+    render_stopped_ = SteadyClock::now();  // before the heartbeat thread is joined
   }
   return Conclude(end, error);
 }
@@ -222,7 +229,7 @@ void JobAttempt::AfterPass() {
 
 JobReport JobAttempt::Conclude(LoopEnd end, const Status& error) {
   if (control_.lease_lost.load()) {
-    log_.Log("lease_lost", id_, "samples_done=" + std::to_string(renderer_->samples_done()));
+    LogEnd("lease_lost", "samples_done=" + std::to_string(renderer_->samples_done()));
     return Report(JobOutcome::kLeaseLost);
   }
   if (control_.lease_expired.load()) return LeaveExpiredLease();
@@ -260,16 +267,15 @@ JobReport JobAttempt::FinishJob() {
       log_.Log("throughput_not_recorded", id_, s.ToString());
     }
   }
-  log_.Log("succeeded", id_,
-           "render_seconds=" + std::to_string(request.render_seconds) + " samples_per_second=" +
-               std::to_string(request.samples_per_second) + " etag=" + request.result_etag);
+  LogEnd("succeeded", "render_seconds=" + std::to_string(request.render_seconds) +
+                          " samples_per_second=" + std::to_string(request.samples_per_second) +
+                          " etag=" + request.result_etag);
   return Report(JobOutcome::kSucceeded);
 }
 
 JobReport JobAttempt::CancelJob() {
   const Status s = RetryUnavailable([&] { return store_.MarkCanceled(claim_.lease); });
-  if (s.ok())
-    log_.Log("canceled", id_, "samples_done=" + std::to_string(renderer_->samples_done()));
+  if (s.ok()) LogEnd("canceled", "samples_done=" + std::to_string(renderer_->samples_done()));
   return Settle(s, JobOutcome::kCanceled, "mark canceled");
 }
 
@@ -278,9 +284,8 @@ JobReport JobAttempt::ReleaseForStop() {
   if (control_.lease_lost.load()) return Report(JobOutcome::kLeaseLost);
   const Status s = RetryUnavailable([&] { return store_.Release(claim_.lease, false); });
   if (s.ok()) {
-    log_.Log("released", id_,
-             "reason=stop resume_from=" + std::to_string(resumed_from_) +
-                 " samples_done=" + std::to_string(renderer_->samples_done()));
+    LogEnd("released", "reason=stop resume_from=" + std::to_string(resumed_from_) +
+                           " samples_done=" + std::to_string(renderer_->samples_done()));
   }
   return Settle(s, JobOutcome::kReleased, "release");
 }
@@ -300,10 +305,10 @@ JobReport JobAttempt::LeaveExpiredLease() {
   const std::string detail = "reason=lease_expired samples_done=" + std::to_string(done) +
                              " checkpointed=" + std::to_string(checkpointed_samples_);
   if (released.ok()) {
-    log_.Log("released", id_, detail);
+    LogEnd("released", detail);
     return Report(JobOutcome::kReleased);
   }
-  log_.Log("release_failed", id_, detail + " " + released.ToString());
+  LogEnd("release_failed", detail + " " + released.ToString());
   return Report(JobOutcome::kLeaseLost);
 }
 
@@ -311,7 +316,7 @@ JobReport JobAttempt::HandleRenderError(const Status& error) {
   // kUnavailable from the renderer means the device is missing or the backend
   // is not there: the device's problem, like a fault, not the job's.
   if (error.code() == StatusCode::kDeviceFault || error.code() == StatusCode::kUnavailable) {
-    log_.Log("device_fault", id_, error.ToString());
+    LogEnd("device_fault", error.ToString());
     const Status s = RetryUnavailable([&] { return store_.Release(claim_.lease, false); });
     JobReport r = Settle(s, JobOutcome::kDeviceFault, "release");
     if (r.outcome == JobOutcome::kDeviceFault) r.detail = error.message();
@@ -323,7 +328,7 @@ JobReport JobAttempt::HandleRenderError(const Status& error) {
 JobReport JobAttempt::FailJob(std::string_view code, const std::string& message) {
   const Status s =
       RetryUnavailable([&] { return store_.Fail(claim_.lease, std::string(code), message); });
-  if (s.ok()) log_.Log("failed", id_, "code=" + std::string(code) + " message=\"" + message + "\"");
+  if (s.ok()) LogEnd("failed", "code=" + std::string(code) + " message=\"" + message + "\"");
   JobReport r = Settle(s, JobOutcome::kFailed, "fail");
   if (r.outcome == JobOutcome::kFailed) r.detail = message;
   return r;
@@ -332,10 +337,10 @@ JobReport JobAttempt::FailJob(std::string_view code, const std::string& message)
 JobReport JobAttempt::Settle(const Status& write, JobOutcome on_success, const std::string& what) {
   if (write.ok()) return Report(on_success);
   if (write.code() == StatusCode::kConflict) {
-    log_.Log("lease_lost", id_, what + ": " + write.message());
+    LogEnd("lease_lost", what + ": " + write.message());
     return Report(JobOutcome::kLeaseLost);
   }
-  log_.Log("store_error", id_, what + ": " + write.ToString());
+  LogEnd("store_error", what + ": " + write.ToString());
   return Report(JobOutcome::kStoreError, write.ToString());
 }
 
@@ -347,6 +352,17 @@ JobReport JobAttempt::Report(JobOutcome outcome, std::string detail) {
   r.samples_done = renderer_ ? renderer_->samples_done() : 0;
   r.detail = std::move(detail);
   return r;
+}
+
+void JobAttempt::LogEnd(std::string_view event, const std::string& detail) {
+  std::string line = detail;
+  if (render_stopped_) {
+    const auto ago = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() -
+                                                                           *render_stopped_);
+    line +=
+        (line.empty() ? "" : " ") + std::string("stopped_ms_ago=") + std::to_string(ago.count());
+  }
+  log_.Log(event, id_, line);
 }
 
 void JobAttempt::WritePreview() {

@@ -770,13 +770,14 @@ Result<std::unique_ptr<StorageTx>> PgStorage::BeginRead(ReadKind kind) {
 Result<std::unique_ptr<StorageTx>> PgStorage::BeginWrite(WriteKind kind) {
   ASSIGN_OR_RETURN(PooledPg conn, pool_.Acquire());
   PgConn* raw = &*conn;
-  // A heartbeat's COMMIT does not wait for its WAL flush (this transaction
-  // only); a durable write's waits at most the commit wait.
-  ASSIGN_OR_RETURN(const TimeMs now, BeginOn(*raw,
-                                             kind == WriteKind::kHeartbeat
-                                                 ? "BEGIN; SET LOCAL synchronous_commit = off"
-                                                 : BeginBounded(options_.commit_wait),
-                                             options_.clock));
+  // A heartbeat commits like any other write here, waiting for the standby
+  // too: a worker counts a renewal the database acknowledged toward its
+  // self-fence, so a promotion must not lose it (asynchronously committed
+  // renewals, lost with a primary that died, let the new one give a lease
+  // away while its holder still rendered).
+  (void)kind;
+  ASSIGN_OR_RETURN(const TimeMs now,
+                   BeginOn(*raw, BeginBounded(options_.commit_wait), options_.clock));
   return std::unique_ptr<StorageTx>(
       std::make_unique<PgTx>(raw, std::move(conn), now, options_.clock == nullptr,
                              /*autocommit=*/false, options_.commit_wait));

@@ -149,7 +149,10 @@ def worker_attempts(history):
         elif e["event"] == "checkpoint" and (host, job) in open_:
             open_[(host, job)]["last_checkpoint"] = e["t"]
         elif e["event"] in ATTEMPT_ENDS and (host, job) in open_:
-            close(open_[(host, job)], e["t"], e["event"])
+            # The line may come long after rendering stopped (a final write to
+            # a slow or silent database); the worker says how long.
+            stopped = e["t"] - int(e["fields"].get("stopped_ms_ago", 0) or 0) / 1000.0
+            close(open_[(host, job)], max(stopped, open_[(host, job)]["start"]), e["event"])
     for key in list(open_):
         a = open_[key]
         _, run = process_of(a["host"], a["start"])

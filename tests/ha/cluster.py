@@ -57,6 +57,7 @@ class Service:
         self.cwd = cwd
         self.env = env
         self.restart_delay = restart_delay
+        self.host_label = host    # the host it counts as in the history
         self.proc = None
         self.enabled = True       # the supervisor may start it
         self.runs = []            # {"start", "pid", "end", "rc", "killed"} per process
@@ -158,6 +159,7 @@ class HaCluster:
         self.net = None
         self.pg = None
         self.services = {}
+        self.extra_services = []  # unsupervised (twins)
         self.supervisor = None
         self.tokens = {}
 
@@ -212,7 +214,7 @@ class HaCluster:
                 self.supervisor.halt.set()
                 self.supervisor.join(timeout=5)
                 self.supervisor = None
-            for svc in self.services.values():
+            for svc in list(self.services.values()) + self.extra_services:
                 with contextlib.suppress(Exception):
                     svc.stop()
             if self.pg is not None:
@@ -256,6 +258,19 @@ class HaCluster:
             + self.worker_args,
             self.worker_log(host), cwd=str(home), env={"TMPDIR": str(home)},
             restart_delay=self.restart_delay)
+
+    def start_twin(self, name, host):
+        """A second renderq-worker named `name` on `host`, unsupervised, logging as
+        host "twin-<name>" (so the checker tells it from both hosts' own)."""
+        svc = self.services[name + "/renderq-worker"]
+        home = self.dir / "hosts" / ("twin-" + name)
+        home.mkdir(parents=True, exist_ok=True)
+        twin = Service(self.net, host, "renderq-worker", svc.argv,
+                       self.worker_log("twin-" + name), cwd=str(home), env={"TMPDIR": str(home)})
+        twin.host_label = "twin-" + name
+        twin.start()
+        self.extra_services.append(twin)
+        return twin
 
     def worker_log(self, host):
         return self.dir / "log" / ("%s-renderq-worker.log" % host)
@@ -382,8 +397,8 @@ class HaCluster:
             " 'created_at', j.created_at, 'started_at', j.started_at,"
             " 'finished_at', j.finished_at, 'progress', j.progress,"
             " 'has_result', EXISTS (SELECT 1 FROM job_results r WHERE r.seq = j.seq),"
-            " 'seed', (s.scene::jsonb ->> 'seed')::bigint)"
-            " FROM jobs j LEFT JOIN job_scenes s ON s.seq = j.seq ORDER BY j.seq", timeout=120)
+            " 'seed', (s.input::jsonb ->> 'seed')::bigint)"
+            " FROM jobs j LEFT JOIN job_inputs s ON s.seq = j.seq ORDER BY j.seq", timeout=120)
         history = self.pg.psql(
             "SELECT json_build_object('n', n, 'job', job_id, 'seq', seq, 'old_seq', old_seq,"
             " 'old_state', old_state, 'new_state', new_state, 'old_lease', old_lease,"
@@ -399,9 +414,11 @@ class HaCluster:
 
     def write_service_runs(self, path):
         with open(path, "w") as f:
-            for key, svc in sorted(self.services.items()):
+            services = sorted(self.services.items()) + [
+                (s.host_label + "/" + s.name, s) for s in self.extra_services]
+            for key, svc in services:
                 for run in svc.runs:
-                    f.write(json.dumps({"type": "run", "service": key, "host": svc.host,
+                    f.write(json.dumps({"type": "run", "service": key, "host": svc.host_label,
                                         "program": svc.name, **run}) + "\n")
 
     def keep_logs(self, destination):

@@ -21,7 +21,9 @@ Where each kind of fact comes from, and why:
 - When a worker rendered a job is only in the worker's log: the database
   knows when it last heard from a worker, not when the worker stopped. A
   `claimed` line opens an attempt; the attempt ends at the worker's next line
-  for that job that ends it (succeeded, lease_lost, released, ...) or, if the
+  for that job that ends it (lease_expired, written by the self-fence as it
+  stops rendering; succeeded, lease_lost, released, ..., which say how long
+  before they were written rendering stopped: stopped_ms_ago) or, if the
   process died first, at the instant the supervisor killed it or saw it exit.
 All clocks are this machine's (the hosts are namespaces of one kernel), so
 the times of the client, the workers and the database compare directly.

@@ -20,6 +20,10 @@ Faults:
                     `delay` seconds each way (tests/ha/delay_proxy.py) for a
                     while: heartbeats arrive late, leases lapse although the
                     host is not cut off
+  twin              a GPU host's worker loses its name lock's session (as a
+                    failover or partition would end it) and a second process
+                    with the same name starts on another host, as an operator's
+                    mistake would start it; it is stopped after a while
 """
 import json
 import random
@@ -126,6 +130,22 @@ class Nemesis:
         c.pg.set_delays({})
         self.record("slow", t0, time.time(), host=target, delay=delay)
 
+    def twin(self, duration, name=None, on=None):
+        c = self.c
+        name = name or self.rng.choice(c.gpu_hosts)
+        on = on or self.rng.choice([h for h in c.gpu_hosts if h != name])
+        t0 = time.time()
+        # The session that holds the name's advisory lock (key 7263851,
+        # hashtext(name)) ends, the process that held it lives on.
+        c.pg.psql("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+                  " AND classid = 7263851"
+                  " AND objid::bigint = (hashtext('%s')::bigint + 4294967296) %% 4294967296"
+                  % name)
+        twin = c.start_twin(name, on)
+        time.sleep(duration)
+        twin.stop()
+        self.record("twin", t0, time.time(), name=name, on=on)
+
     # ---- processes
 
     def kill(self, program=None, host=None):
@@ -178,5 +198,7 @@ def perform(nemesis, step):
         nemesis.kill_standby()
     elif kind == "slow":
         nemesis.slow(*arg)
+    elif kind == "twin":
+        nemesis.twin(arg)
     else:
         raise ValueError("unknown fault %r" % kind)

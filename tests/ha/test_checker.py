@@ -240,6 +240,13 @@ class Concurrent(unittest.TestCase):
         self.assertEqual(findings(report), {"concurrent": 1})
         self.assertAlmostEqual(report["concurrent"][0]["overlap_seconds"], 0.5, places=2)
 
+    def test_an_end_line_says_when_rendering_stopped(self):
+        # The lease_lost line came at 15.0, from a final write that hung; the
+        # rendering had stopped 2.5 s before, ahead of the next claim.
+        b = self.two_attempts(15.0)
+        b.h.worker_events[-1]["fields"]["stopped_ms_ago"] = "2500"
+        self.assertEqual(findings(b.check()), {})
+
     def test_tolerance(self):
         report = self.two_attempts(13.05).check(overlap_tolerance=0.1)
         self.assertEqual(findings(report), {})
