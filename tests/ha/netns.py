@@ -101,7 +101,7 @@ def check_privileges():
     """Raises SandboxError unless namespaces, veths and nftables can be used here."""
     missing = [tool for tool in ("ip", "nft") if shutil.which(tool) is None]
     if missing:
-        raise SandboxError("not installed: %s (scripts/install-deps --test installs them)"
+        raise SandboxError("not installed: %s (scripts/install-deps --test or --bench installs them)"
                            % ", ".join(missing))
     if os.geteuid() != 0:
         raise SandboxError("network namespaces need root (CAP_SYS_ADMIN, CAP_NET_ADMIN); "
