@@ -24,6 +24,7 @@ Every submit has a scene with a seed of its own (seed_base + op), so its job
 can be found in the database whatever answer the client got.
 Python 3 standard library only.
 """
+import concurrent.futures
 import hashlib
 import http.client
 import json
@@ -230,8 +231,8 @@ def run_load(config, history_path):
 
 
 def run_final(config, history_path, final_path):
-    """Looks at every acknowledged job once more, through every web host in
-    turn until one answers."""
+    """Looks at every acknowledged job once more (8 at a time), through every
+    web host in turn until one answers."""
     web = Web(config)
     out = History(final_path)
     acked = []
@@ -240,13 +241,18 @@ def run_final(config, history_path, final_path):
             rec = json.loads(line)
             if rec["type"] == "submit" and rec.get("job"):
                 acked.append((rec["job"], rec["owner"]))
-    for job, owner in acked:
+
+    def look(item):
+        job, owner = item
         for host in config["web"]:
             record = poll(web, host, config["tokens"][owner], job)
             if record["status"] is not None and record["status"] < 500:
                 break
         record["type"] = "final"
         out.add(record)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(look, acked))
     return 0
 
 
