@@ -37,7 +37,8 @@ run exactly once); 4xx refused (SPEC: nothing stored); a 5xx, a transport
 error or a timeout leaves it undetermined (the job may exist; if it does, it
 must still run exactly once). `ok` is true when every list above is empty.
 
-Besides the verdict, figures: submits by answer, jobs by final state,
+Besides the verdict, figures: submits by answer (and 503s that came without
+the Retry-After SPEC promises them), jobs by final state,
 attempts and how they ended, resumes from checkpoints (on another host or
 the same), rendering time lost to leases (from each lost attempt's last
 checkpoint, or its start, to its end), and for each failover the time from
@@ -419,6 +420,8 @@ def _figures(history, acked, db, attempts, submits_by_seed):
         "submits": len(history.submits),
         "submits_by_outcome": dict(outcomes),
         "submits_by_status": dict(statuses),
+        "unavailable_without_retry_after": sum(
+            1 for r in history.submits if r.get("status") == 503 and not r.get("retry_after")),
         "undetermined_in_database": sum(1 for r in undetermined if r["seed"] in db_seeds),
         "undetermined_absent": sum(1 for r in undetermined if r["seed"] not in db_seeds),
         "jobs_in_database": len(history.db_jobs),

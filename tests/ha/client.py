@@ -143,9 +143,11 @@ class Load:
                       "scene": shape, "web": host, "t0": time.time(), "status": None, "job": None,
                       "error": None}
             try:
-                status, _, data = self.web.request(host, "POST", "/api/v1/jobs", body,
-                                                   self.config["tokens"][owner])
+                status, headers, data = self.web.request(host, "POST", "/api/v1/jobs", body,
+                                                         self.config["tokens"][owner])
                 record["status"] = status
+                if status == 503:  # SPEC: always with Retry-After
+                    record["retry_after"] = headers.get("retry-after")
                 if status == 201:
                     record["job"] = json.loads(data)["id"]
             except (OSError, http.client.HTTPException, ValueError) as e:

@@ -372,6 +372,14 @@ class Figures(unittest.TestCase):
         report = b.check(drained=False)
         self.assertEqual(report["figures"]["failover_recovery_seconds"], [3.5])
 
+    def test_unavailable_without_retry_after(self):
+        b = Builder()
+        b.submit(uuid(1), 1, status=503)
+        b.submit(uuid(2), 2, status=503)
+        b.h.submits[-1]["retry_after"] = "1"
+        report = b.check(drained=False)
+        self.assertEqual(report["figures"]["unavailable_without_retry_after"], 1)
+
     def test_resumes_on_another_host(self):
         b = Concurrent().two_attempts(12.9, how="lease_expired")
         b.h.worker_events = [e for e in b.h.worker_events if e["host"] != "gpu-2"]

@@ -104,6 +104,8 @@ def durable(base):
     assert acknowledged >= 200, "too little load got through to check anything: %s" % f
     for key in checker.VERDICTS:
         assert not report[key], "%s: %s" % (key, report[key][:5])
+    assert f["submits_by_status"].get("503", 0) > 0, "no submit met a failover's 503: %s" % f
+    assert f["unavailable_without_retry_after"] == 0, "503 without Retry-After: %s" % f
     assert f["listeners_at_end"] == sc.gpu_hosts, \
         "LISTEN sessions on the last primary: %s of %d" % (f["listeners_at_end"], sc.gpu_hosts)
     twin = [json.loads(line) for line in open(base / sc.name / "faults.jsonl")
