@@ -23,7 +23,15 @@ JobHeartbeat::JobHeartbeat(JobStore& store, Logger& log, std::string worker_name
       deadline_(renewed_at + options.self_fence_after),
       last_worker_beat_(std::chrono::steady_clock::now()),
       thread_([this] { Loop(); }) {
-  if (options_.self_fence_after.count() > 0) watchdog_ = std::thread([this] { Watch(); });
+  if (options_.self_fence_after.count() == 0) return;
+  if (std::chrono::steady_clock::now() >= deadline_) {
+    // The claim's answer came after the fence (a slow link): its lease may
+    // already be another host's. Decided before the first pass, not by the
+    // watchdog thread, which could run only after a short job had rendered.
+    Expire();
+    return;
+  }
+  watchdog_ = std::thread([this] { Watch(); });
 }
 
 JobHeartbeat::~JobHeartbeat() { Stop(); }
@@ -54,18 +62,22 @@ void JobHeartbeat::Watch() {
   while (!done_) {
     if (std::chrono::steady_clock::now() >= deadline_) {
       // Not renewed in time: whoever claims next may soon requeue the job.
-      // Logged here, the instant rendering is told to stop: the job thread
-      // may be stuck in a write to the unreachable database for a while.
-      control_.lease_expired = true;
-      control_.interrupt = true;
       lock.unlock();
-      log_.Log("lease_expired", lease_.job_id,
-               "progress=" + std::to_string(control_.progress.load()) +
-                   " renewal_older_than_ms=" + std::to_string(options_.self_fence_after.count()));
+      Expire();
       return;
     }
     deadline_moved_.wait_until(lock, deadline_);
   }
+}
+
+// Logged here, the instant rendering is told to stop: the job thread may be
+// stuck in a write to the unreachable database for a while.
+void JobHeartbeat::Expire() {
+  control_.lease_expired = true;
+  control_.interrupt = true;
+  log_.Log("lease_expired", lease_.job_id,
+           "progress=" + std::to_string(control_.progress.load()) +
+               " renewal_older_than_ms=" + std::to_string(options_.self_fence_after.count()));
 }
 
 void JobHeartbeat::ExtendDeadline(std::chrono::steady_clock::time_point renewal_sent) {

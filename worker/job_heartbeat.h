@@ -79,6 +79,7 @@ class JobHeartbeat {
   void Loop();
   void Beat();
   void Watch();
+  void Expire();  // tells rendering to stop and logs lease_expired
   void ExtendDeadline(std::chrono::steady_clock::time_point renewal_sent);
 
   JobStore& store_;

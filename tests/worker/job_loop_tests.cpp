@@ -333,6 +333,30 @@ BOOST_AUTO_TEST_CASE(AWorkerThatCannotRenewItsLeaseStopsRenderingOnItsOwn) {
   BOOST_CHECK(text.find("released job=" + job.id + " reason=lease_expired") != std::string::npos);
 }
 
+// A claim whose answer came after the fence (a link slower than the lease:
+// bench/ha saw it) renders nothing, not even a one-sample job the watchdog
+// thread could be too late for: the lease may be another host's by then.
+BOOST_AUTO_TEST_CASE(AClaimAnsweredAfterTheFenceRendersNothing) {
+  const Job job = Submit(SceneJson(1, 1, 1));
+  WorkerOptions options = Options();
+  options.job.worker_name = "cpu";
+  options.job.heartbeat.self_fence_after = milliseconds(400);
+  JobRunner runner(*store, log, options.job, options.factory, &stop);
+  auto claimed = store->ClaimNext("cpu");
+  BOOST_REQUIRE(claimed.ok() && claimed->has_value());
+  DeviceChoice cpu;
+  cpu.label = "cpu";
+  const JobReport report = runner.Run(**claimed, cpu, SteadyClock::now() - milliseconds(1000));
+  BOOST_CHECK_EQUAL(report.outcome, JobOutcome::kReleased);
+  BOOST_CHECK_EQUAL(report.samples_done, 0);
+  const Job back = Get(job.id);
+  BOOST_CHECK_EQUAL(back.state, JobState::kQueued);
+  BOOST_CHECK_EQUAL(back.attempts, 0);
+  const std::vector<std::uint8_t> bytes = ReadBytes(dir / "worker.log");
+  const std::string text(bytes.begin(), bytes.end());
+  BOOST_CHECK(text.find("lease_expired job=" + job.id) != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(AnIdleWorkerWakesOnACommitAndStopsWhenTold) {
   // With an idle wait far longer than the test, only the commit's
   // notification can make the worker claim (bench/pickup measures how fast).
