@@ -25,9 +25,10 @@ JobHeartbeat::JobHeartbeat(JobStore& store, Logger& log, std::string worker_name
       thread_([this] { Loop(); }) {
   if (options_.self_fence_after.count() == 0) return;
   if (std::chrono::steady_clock::now() >= deadline_) {
-    // The claim's answer came after the fence (a slow link): its lease may
-    // already be another host's. Decided before the first pass, not by the
-    // watchdog thread, which could run only after a short job had rendered.
+    // The claim's answer came after the fence (held up by a partition or a
+    // slow link): its lease may already be another host's. Decided before
+    // the first pass, not by the watchdog thread, which could run only after
+    // a short job had rendered.
     Expire();
     return;
   }

@@ -333,8 +333,8 @@ BOOST_AUTO_TEST_CASE(AWorkerThatCannotRenewItsLeaseStopsRenderingOnItsOwn) {
   BOOST_CHECK(text.find("released job=" + job.id + " reason=lease_expired") != std::string::npos);
 }
 
-// A claim whose answer came after the fence (a link slower than the lease:
-// bench/ha saw it) renders nothing, not even a one-sample job the watchdog
+// A claim whose answer came after the fence (held up by a partition or a slow
+// link: bench/ha saw it) renders nothing, not even a one-sample job the watchdog
 // thread could be too late for: the lease may be another host's by then.
 BOOST_AUTO_TEST_CASE(AClaimAnsweredAfterTheFenceRendersNothing) {
   const Job job = Submit(SceneJson(1, 1, 1));
