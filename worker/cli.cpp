@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <exception>
 #include <sstream>
 #include <string_view>
 
+#include "core/model/queue_rules.h"
 #include "core/store/open_job_store.h"
 #include "core/util/program_options.h"
 
@@ -53,7 +55,10 @@ po::options_description Describe(WorkerCommandLine* cl, RawArgs* raw) {
       "stop-finish-seconds", po::value(&raw->stop_finish_seconds)->default_value(3.0),
       "on SIGTERM, finish a job with at most this many seconds left instead of "
       "handing it back")("lease-seconds", po::value(&cl->lease_seconds)->default_value(15.0),
-                         "a running job whose heartbeat is older than this is requeued")(
+                         "a running job whose heartbeat is older than this is requeued; this "
+                         "worker stops rendering a job whose lease it could not renew for a "
+                         "fifth less (at least 0.5 s less), before another can take it. Give "
+                         "every worker of a database the same value")(
       "cpu-threads", po::value(&raw->cpu_threads)->default_value(0),
       "render threads for the CPU backend (0: all cores)")(
       "log-file", po::value(&cl->log_file),
@@ -68,6 +73,15 @@ po::options_description Describe(WorkerCommandLine* cl, RawArgs* raw) {
       "the runners' working directories and the jobs' directories, emptied at start: "
       "a new or empty directory, or one a worker made (default: "
       "$TMPDIR/renderq-worker-<name>)");
+  return d;
+}
+
+// Parsed, never listed by --help: what only the tests use.
+po::options_description DescribeHidden(WorkerCommandLine* cl) {
+  po::options_description d("hidden");
+  d.add_options()("test-accept-stale-finish", po::bool_switch(&cl->test_accept_stale_finish),
+                  "tests/ha only: a planted fencing bug (no self-fencing; the store accepts a "
+                  "finish from a stale lease, PostgreSQL only)");
   return d;
 }
 
@@ -114,11 +128,13 @@ Result<WorkerCommandLine> ParseWorkerCommandLine(const std::vector<std::string>&
   WorkerCommandLine cl;
   RawArgs raw;
   const po::options_description description = Describe(&cl, &raw);
+  po::options_description all;
+  all.add(description).add(DescribeHidden(&cl));
   try {
     po::variables_map vm;
     // No positional arguments: a stray word is an error, not silently ignored.
     const po::positional_options_description none;
-    po::store(po::command_line_parser(args).options(description).positional(none).run(), vm);
+    po::store(po::command_line_parser(args).options(all).positional(none).run(), vm);
     po::notify(vm);
     if (vm.count("help") > 0) {
       std::ostringstream text;
@@ -144,6 +160,10 @@ Result<WorkerCommandLine> ParseWorkerCommandLine(const std::vector<std::string>&
   if (!raw.scratch_dir.empty()) cl.scratch_dir = raw.scratch_dir;
   cl.worker.job.checkpoint_seconds = raw.checkpoint_seconds;
   cl.worker.job.heartbeat.stop_finish_seconds = raw.stop_finish_seconds;
+  if (!cl.test_accept_stale_finish) {
+    cl.worker.job.heartbeat.self_fence_after =
+        std::chrono::milliseconds(SelfFenceAfterMs(static_cast<TimeMs>(cl.lease_seconds * 1000.0)));
+  }
   return cl;
 }
 

@@ -29,6 +29,9 @@ struct WorkerCommandLine {
   std::optional<std::string> kinds_dir;
   std::optional<std::string> runners_dir;
   std::optional<std::string> scratch_dir;
+  // Tests only (a hidden option): the planted fencing bug of
+  // StoreOptions::test_accept_stale_finish, self-fencing off too.
+  bool test_accept_stale_finish = false;
   WorkerOptions worker;
 };
 

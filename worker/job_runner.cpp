@@ -50,7 +50,7 @@ class JobAttempt {
  public:
   JobAttempt(JobStore& store, Logger& log, const JobRunnerOptions& options,
              const RendererFactory& factory, const std::atomic<bool>* stop, const ClaimedJob& claim,
-             const DeviceChoice& device)
+             const DeviceChoice& device, SteadyClock::time_point claim_sent)
       : store_(store),
         log_(log),
         options_(options),
@@ -58,6 +58,7 @@ class JobAttempt {
         stop_(stop),
         claim_(claim),
         device_(device),
+        claim_sent_(claim_sent),
         id_(claim.lease.job_id) {}
 
   JobReport Execute();
@@ -75,12 +76,18 @@ class JobAttempt {
   JobReport FinishJob();
   JobReport CancelJob();
   JobReport ReleaseForStop();
+  JobReport LeaveExpiredLease();
   JobReport HandleRenderError(const Status& error);
   JobReport FailJob(std::string_view code, const std::string& message);
   JobReport Report(JobOutcome outcome, std::string detail = {});
   // A final write's status turned into the outcome it stands for.
   JobReport Settle(const Status& write, JobOutcome on_success, const std::string& what);
 
+  // A line that ends the attempt; once rendering has stopped it says how long
+  // ago (stopped_ms_ago): the final write may come seconds later on a slow or
+  // silent database, and whoever reads the log (tests/ha's checker) must know
+  // when this host stopped rendering, not when it gave up writing.
+  void LogEnd(std::string_view event, const std::string& detail);
   void WritePreview();
   void WriteCheckpoint();
   double Progress() const;
@@ -92,6 +99,7 @@ class JobAttempt {
   const std::atomic<bool>* stop_;
   const ClaimedJob& claim_;
   const DeviceChoice& device_;
+  const SteadyClock::time_point claim_sent_;  // when the claim was sent: the lease's start
   const std::string id_;
 
   std::unique_ptr<Renderer> renderer_;
@@ -102,6 +110,7 @@ class JobAttempt {
   JobControl control_;
   SteadyClock::time_point next_checkpoint_;
   SteadyClock::time_point next_preview_;
+  std::optional<SteadyClock::time_point> render_stopped_;
 };
 
 JobReport JobAttempt::Execute() {
@@ -116,8 +125,9 @@ JobReport JobAttempt::Execute() {
   LoopEnd end;
   {
     JobHeartbeat heartbeat(store_, log_, options_.worker_name, claim_.lease, control_, stop_,
-                           options_.heartbeat);
+                           options_.heartbeat, claim_sent_);
     end = RenderLoop(&error);
+    render_stopped_ = SteadyClock::now();  // before the heartbeat thread is joined
   }
   return Conclude(end, error);
 }
@@ -185,7 +195,10 @@ JobAttempt::LoopEnd JobAttempt::RenderLoop(Status* error) {
 // Decides, between passes, whether this attempt ends now. A cancel wins over
 // a finished render; a stop lets a job that is nearly done finish.
 bool JobAttempt::ShouldLeave(int remaining) {
-  if (control_.lease_lost.load() || control_.cancel_requested.load()) return true;
+  if (control_.lease_lost.load() || control_.lease_expired.load() ||
+      control_.cancel_requested.load()) {
+    return true;
+  }
   if (remaining <= 0) return false;
   if (stop_ != nullptr && stop_->load() && !control_.finishing.load()) {
     if (!FinishBeforeStop(control_.remaining_seconds.load(),
@@ -216,9 +229,10 @@ void JobAttempt::AfterPass() {
 
 JobReport JobAttempt::Conclude(LoopEnd end, const Status& error) {
   if (control_.lease_lost.load()) {
-    log_.Log("lease_lost", id_, "samples_done=" + std::to_string(renderer_->samples_done()));
+    LogEnd("lease_lost", "samples_done=" + std::to_string(renderer_->samples_done()));
     return Report(JobOutcome::kLeaseLost);
   }
+  if (control_.lease_expired.load()) return LeaveExpiredLease();
   if (control_.cancel_requested.load()) return CancelJob();
   switch (end) {
     case LoopEnd::kDone: return FinishJob();
@@ -253,17 +267,15 @@ JobReport JobAttempt::FinishJob() {
       log_.Log("throughput_not_recorded", id_, s.ToString());
     }
   }
-  log_.Log("succeeded", id_,
-           "render_seconds=" + std::to_string(request.render_seconds) +
-               " samples_per_second=" + std::to_string(request.samples_per_second.value_or(0)) +
-               " etag=" + request.result_etag);
+  LogEnd("succeeded", "render_seconds=" + std::to_string(request.render_seconds) +
+                          " samples_per_second=" + std::to_string(request.samples_per_second.value_or(0)) +
+                          " etag=" + request.result_etag);
   return Report(JobOutcome::kSucceeded);
 }
 
 JobReport JobAttempt::CancelJob() {
   const Status s = RetryUnavailable([&] { return store_.MarkCanceled(claim_.lease); });
-  if (s.ok())
-    log_.Log("canceled", id_, "samples_done=" + std::to_string(renderer_->samples_done()));
+  if (s.ok()) LogEnd("canceled", "samples_done=" + std::to_string(renderer_->samples_done()));
   return Settle(s, JobOutcome::kCanceled, "mark canceled");
 }
 
@@ -272,18 +284,39 @@ JobReport JobAttempt::ReleaseForStop() {
   if (control_.lease_lost.load()) return Report(JobOutcome::kLeaseLost);
   const Status s = RetryUnavailable([&] { return store_.Release(claim_.lease, false); });
   if (s.ok()) {
-    log_.Log("released", id_,
-             "reason=stop resume_from=" + std::to_string(resumed_from_) +
-                 " samples_done=" + std::to_string(renderer_->samples_done()));
+    LogEnd("released", "reason=stop resume_from=" + std::to_string(resumed_from_) +
+                           " samples_done=" + std::to_string(renderer_->samples_done()));
   }
   return Settle(s, JobOutcome::kReleased, "release");
+}
+
+// The lease was not renewed in time and rendering has stopped (self-fencing,
+// logged `lease_expired` by the heartbeat's watchdog as it fired).
+// What was rendered since the last checkpoint is kept if the lease still
+// holds (the write is fenced), and the job is handed back without spending an
+// attempt: the network failed, not the job. Either write may fail for the
+// reason the renewals did; the lease then lapses and whoever claims next
+// requeues the job. One try each: the job is no longer this worker's to hold.
+JobReport JobAttempt::LeaveExpiredLease() {
+  const int done = renderer_->samples_done();
+  if (done > checkpointed_samples_ && done < total_samples_) WriteCheckpoint();
+  const Status released = control_.lease_lost.load() ? Status::Conflict("lease lost")
+                                                     : store_.Release(claim_.lease, false);
+  const std::string detail = "reason=lease_expired samples_done=" + std::to_string(done) +
+                             " checkpointed=" + std::to_string(checkpointed_samples_);
+  if (released.ok()) {
+    LogEnd("released", detail);
+    return Report(JobOutcome::kReleased);
+  }
+  LogEnd("release_failed", detail + " " + released.ToString());
+  return Report(JobOutcome::kLeaseLost);
 }
 
 JobReport JobAttempt::HandleRenderError(const Status& error) {
   // kUnavailable from the renderer means the device is missing or the backend
   // is not there: the device's problem, like a fault, not the job's.
   if (error.code() == StatusCode::kDeviceFault || error.code() == StatusCode::kUnavailable) {
-    log_.Log("device_fault", id_, error.ToString());
+    LogEnd("device_fault", error.ToString());
     const Status s = RetryUnavailable([&] { return store_.Release(claim_.lease, false); });
     JobReport r = Settle(s, JobOutcome::kDeviceFault, "release");
     if (r.outcome == JobOutcome::kDeviceFault) r.detail = error.message();
@@ -295,7 +328,7 @@ JobReport JobAttempt::HandleRenderError(const Status& error) {
 JobReport JobAttempt::FailJob(std::string_view code, const std::string& message) {
   const Status s =
       RetryUnavailable([&] { return store_.Fail(claim_.lease, std::string(code), message); });
-  if (s.ok()) log_.Log("failed", id_, "code=" + std::string(code) + " message=\"" + message + "\"");
+  if (s.ok()) LogEnd("failed", "code=" + std::string(code) + " message=\"" + message + "\"");
   JobReport r = Settle(s, JobOutcome::kFailed, "fail");
   if (r.outcome == JobOutcome::kFailed) r.detail = message;
   return r;
@@ -304,10 +337,10 @@ JobReport JobAttempt::FailJob(std::string_view code, const std::string& message)
 JobReport JobAttempt::Settle(const Status& write, JobOutcome on_success, const std::string& what) {
   if (write.ok()) return Report(on_success);
   if (write.code() == StatusCode::kConflict) {
-    log_.Log("lease_lost", id_, what + ": " + write.message());
+    LogEnd("lease_lost", what + ": " + write.message());
     return Report(JobOutcome::kLeaseLost);
   }
-  log_.Log("store_error", id_, what + ": " + write.ToString());
+  LogEnd("store_error", what + ": " + write.ToString());
   return Report(JobOutcome::kStoreError, write.ToString());
 }
 
@@ -319,6 +352,17 @@ JobReport JobAttempt::Report(JobOutcome outcome, std::string detail) {
   r.samples_done = renderer_ ? renderer_->samples_done() : 0;
   r.detail = std::move(detail);
   return r;
+}
+
+void JobAttempt::LogEnd(std::string_view event, const std::string& detail) {
+  std::string line = detail;
+  if (render_stopped_) {
+    const auto ago = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() -
+                                                                           *render_stopped_);
+    line +=
+        (line.empty() ? "" : " ") + std::string("stopped_ms_ago=") + std::to_string(ago.count());
+  }
+  log_.Log(event, id_, line);
 }
 
 void JobAttempt::WritePreview() {
@@ -378,8 +422,9 @@ JobRunner::JobRunner(JobStore& store, Logger& log, JobRunnerOptions options,
       factory_(std::move(factory)),
       stop_(stop) {}
 
-JobReport JobRunner::Run(const ClaimedJob& claim, const DeviceChoice& device) {
-  JobAttempt attempt(store_, log_, options_, factory_, stop_, claim, device);
+JobReport JobRunner::Run(const ClaimedJob& claim, const DeviceChoice& device,
+                         std::chrono::steady_clock::time_point claim_sent) {
+  JobAttempt attempt(store_, log_, options_, factory_, stop_, claim, device, claim_sent);
   try {
     return attempt.Execute();
   } catch (const std::exception& e) {

@@ -14,6 +14,9 @@
 // How a job ends, by what happened:
 //   cancel requested        -> MarkCanceled, preview and checkpoint removed
 //   lease lost (kConflict)  -> nothing more is written; the new holder owns it
+//   lease not renewed in    -> rendering stops before the lease can pass
+//   time (self-fencing)        (JobHeartbeat); a checkpoint and a release are
+//                              tried once, both fenced
 //   stop signal             -> finished if under stop_finish_seconds are left,
 //                              else checkpointed and released (no attempt spent)
 //   GPU fault / device gone -> released without spending an attempt; the worker
@@ -26,6 +29,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <string>
 
 #include "core/store/job_store.h"
@@ -72,7 +76,10 @@ class JobRunner {
   JobRunner(JobStore& store, Logger& log, JobRunnerOptions options, RendererFactory factory,
             const std::atomic<bool>* stop);
 
-  JobReport Run(const ClaimedJob& claim, const DeviceChoice& device);
+  // `claim_sent`: when the claim that made the lease was sent (the lease's
+  // start, for self-fencing).
+  JobReport Run(const ClaimedJob& claim, const DeviceChoice& device,
+                std::chrono::steady_clock::time_point claim_sent);
 
  private:
   JobStore& store_;

@@ -84,7 +84,8 @@ KindJobRunner::KindJobRunner(JobStore& store, Logger& log, JobRunnerOptions opti
                              RunnerPool& pool, const std::atomic<bool>* stop)
     : store_(store), log_(log), options_(std::move(options)), pool_(pool), stop_(stop) {}
 
-JobReport KindJobRunner::Run(const ClaimedJob& claim, const DeviceChoice& device) {
+JobReport KindJobRunner::Run(const ClaimedJob& claim, const DeviceChoice& device,
+                             std::chrono::steady_clock::time_point claim_sent) {
   const std::string& id = claim.lease.job_id;
   const std::string& kind = claim.job.kind;
   JobReport report;
@@ -124,6 +125,24 @@ JobReport KindJobRunner::Run(const ClaimedJob& claim, const DeviceChoice& device
     return settle(s, JobOutcome::kReleased, "release");
   };
 
+  // The runner was stopped because the lease was lost, or not renewed in time
+  // (self-fencing). Only in the second case may the lease still hold: hand
+  // the job back once, without spending an attempt (the network failed, not
+  // the job); if that fails too, the lease lapses and the next claim requeues.
+  auto leave_lease = [&](const JobControl& control) {
+    if (!control.lease_lost.load() && control.lease_expired.load()) {
+      const Status released = store_.Release(claim.lease, false);
+      log_.Log(released.ok() ? "released" : "release_failed", id,
+               "kind=" + kind + " reason=lease_expired" +
+                   (released.ok() ? "" : " " + released.ToString()));
+      report.outcome = released.ok() ? JobOutcome::kReleased : JobOutcome::kLeaseLost;
+      return report;
+    }
+    log_.Log("lease_lost", id, "kind=" + kind);
+    report.outcome = JobOutcome::kLeaseLost;
+    return report;
+  };
+
   nlohmann::json input =
       nlohmann::json::parse(claim.input_json, nullptr, /*allow_exceptions=*/false);
   if (input.is_discarded()) return fail("invalid_input", "the stored input is not JSON");
@@ -132,18 +151,14 @@ JobReport KindJobRunner::Run(const ClaimedJob& claim, const DeviceChoice& device
   JobControl control;
   std::optional<JobHeartbeat> heartbeat;
   heartbeat.emplace(store_, log_, options_.worker_name, claim.lease, control, stop_,
-                    options_.heartbeat);
+                    options_.heartbeat, claim_sent);
   Result<RunnerSession*> session = pool_.Acquire(kind, [&] {
     return control.cancel_requested.load() || control.lease_lost.load() ||
-           (stop_ != nullptr && stop_->load());
+           control.lease_expired.load() || (stop_ != nullptr && stop_->load());
   });
   if (!session.ok()) {
     heartbeat.reset();
-    if (control.lease_lost.load()) {
-      log_.Log("lease_lost", id, "kind=" + kind);
-      report.outcome = JobOutcome::kLeaseLost;
-      return report;
-    }
+    if (control.lease_lost.load() || control.lease_expired.load()) return leave_lease(control);
     if (control.cancel_requested.load()) {
       const Status s = RetryUnavailable([&] { return store_.MarkCanceled(claim.lease); });
       if (s.ok()) log_.Log("canceled", id, "kind=" + kind + " before its runner started");
@@ -243,10 +258,7 @@ JobReport KindJobRunner::Run(const ClaimedJob& claim, const DeviceChoice& device
     case K::kRunnerFile:
     case K::kTimeout: return fail(outcome.code, outcome.message);
     case K::kRunnerLost: return lost(outcome.code, outcome.message);
-    case K::kLeaseLost:
-      log_.Log("lease_lost", id, "kind=" + kind);
-      report.outcome = JobOutcome::kLeaseLost;
-      return report;
+    case K::kLeaseLost: return leave_lease(control);
     case K::kStopped: return release(false, "stop");
     case K::kStoreError:
       log_.Log("store_error", id, outcome.message);

@@ -23,6 +23,7 @@
 // Thread safety: used by the worker's loop thread only.
 #pragma once
 
+#include <chrono>
 #include <atomic>
 #include <string>
 
@@ -40,7 +41,10 @@ class KindJobRunner {
   KindJobRunner(JobStore& store, Logger& log, JobRunnerOptions options, RunnerPool& pool,
                 const std::atomic<bool>* stop);
 
-  JobReport Run(const ClaimedJob& claim, const DeviceChoice& device);
+  // `claim_sent`: when the claim that made the lease was sent (the lease's
+  // start, for self-fencing, as JobRunner::Run).
+  JobReport Run(const ClaimedJob& claim, const DeviceChoice& device,
+                std::chrono::steady_clock::time_point claim_sent);
 
  private:
   JobStore& store_;

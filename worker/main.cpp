@@ -1,6 +1,7 @@
 // renderq-worker: drains the renderq queue on one GPU (or the CPU).
 // Exit codes: 0 stopped by a signal, 1 could not start (database, registration,
-// another live process with the same --name), 2 bad usage, 3 the GPU's CUDA
+// another live process with the same --name) or another process took the name
+// after this one lost its lock, 2 bad usage, 3 the GPU's CUDA
 // context was lost (a sticky error): a fresh process gets the GPU back, so
 // systemd (Restart=always) starts one.
 #include <atomic>
@@ -46,6 +47,7 @@ int Run(const renderq::WorkerCommandLine& cl) {
   renderq::StoreOptions store_options;
   store_options.rules.lease_timeout_ms = static_cast<renderq::TimeMs>(cl.lease_seconds * 1000.0);
   store_options.results_dir = cl.results_dir;
+  store_options.test_accept_stale_finish = cl.test_accept_stale_finish;
   auto store = renderq::OpenJobStore(cl.db_path, store_options);
   if (!store.ok()) {
     log.Log("start_failed", "",
@@ -81,7 +83,7 @@ int Run(const renderq::WorkerCommandLine& cl) {
     return 1;
   }
   if (lock.ok()) {
-    options.reclaim_own_leases = true;
+    options.name_lock = lock->get();
   } else {
     // Still safe to run: its jobs wait for their leases to lapse instead.
     log.Log("instance_lock_unavailable", "", lock.status().ToString());
@@ -93,6 +95,10 @@ int Run(const renderq::WorkerCommandLine& cl) {
           "db=" + renderq::RedactedDb(cl.db_path) +
               " backend=" + std::string((*store)->BackendName()) + " kinds_dir=" + kinds_dir +
               " kinds=" + (kind_names.empty() ? "-" : kind_names));
+  if (cl.test_accept_stale_finish) {
+    log.Log("planted_bug", "",
+            "stale_finish: no self-fencing, finishes accepted from stale leases (tests only)");
+  }
   renderq::Worker worker(**store, log, options, &stop);
   const renderq::Status s = worker.Run();
   if (!s.ok() && worker.needs_fresh_process()) {
@@ -100,7 +106,8 @@ int Run(const renderq::WorkerCommandLine& cl) {
     return 3;
   }
   if (!s.ok()) {
-    log.Log("start_failed", "", s.ToString());
+    log.Log(s.code() == renderq::StatusCode::kConflict ? "exiting" : "start_failed", "",
+            s.ToString());
     return 1;
   }
   return 0;

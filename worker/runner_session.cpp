@@ -397,7 +397,9 @@ RunnerJobOutcome RunnerSession::RunJob(const RunnerJob& job, RunnerJobSink& sink
     }
     // The job's control flags.
     const Clock::time_point now = Clock::now();
-    if (control.lease_lost.load()) {
+    // Lost, or not renewed in time (self-fencing): stop before another host
+    // can hold the job.
+    if (control.lease_lost.load() || control.lease_expired.load()) {
       Kill();
       return ended(Outcome(K::kLeaseLost));
     }

@@ -23,10 +23,15 @@ Worker::Worker(JobStore& store, Logger& log, WorkerOptions options, const std::a
       runner_(store, log, WithWorkerName(options_.job, options_.name), options_.factory, stop) {}
 
 Status Worker::Start() {
-  if (options_.reclaim_own_leases) {
-    const Result<int> reclaimed = store_.RequeueWorkerJobs(options_.name);
+  if (options_.name_lock != nullptr) {
+    const bool dead = options_.name_lock->ProvesPredecessorDead();
+    const Result<int> reclaimed = store_.RequeueWorkerJobs(options_.name, dead);
+    last_name_check_ = std::chrono::steady_clock::now();
     if (reclaimed.ok()) {
-      if (*reclaimed > 0) log_.Log("reclaimed", "", "jobs=" + std::to_string(*reclaimed));
+      if (*reclaimed > 0) {
+        log_.Log("reclaimed", "",
+                 "jobs=" + std::to_string(*reclaimed) + (dead ? "" : " after=holders_fenced"));
+      }
     } else {
       // Not fatal: the leases lapse on their own.
       log_.Log("reclaim_failed", "", reclaimed.status().ToString());
@@ -124,6 +129,22 @@ void Worker::MaybeWorkerHeartbeat() {
   }
 }
 
+bool Worker::NameStillOurs() {
+  if (options_.name_lock == nullptr || name_taken_) return !name_taken_;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_name_check_ < options_.name_lock_check_interval) return true;
+  last_name_check_ = now;
+  const Result<bool> verified = options_.name_lock->Verify();
+  if (verified.ok()) {
+    if (*verified) log_.Log("name_lock_retaken", "");
+  } else if (verified.status().code() == StatusCode::kConflict) {
+    name_taken_ = true;
+    log_.Log("name_lock_lost", "", verified.status().message());
+  }
+  // kUnavailable: the database is away; the claim below says so too.
+  return !name_taken_;
+}
+
 Result<std::optional<JobReport>> Worker::RunOnce() {
   if (recheck_device_ || GpuRecheckDue(device_, options_.cuda_device,
                                        std::chrono::steady_clock::now() - last_device_check_,
@@ -132,14 +153,18 @@ Result<std::optional<JobReport>> Worker::RunOnce() {
     CheckDevice(/*initial=*/false);
   }
   if (fresh_process_needed_) return std::optional<JobReport>();
+  if (!NameStillOurs()) return std::optional<JobReport>();
   MaybeWorkerHeartbeat();
+  // The lease starts no earlier than this (self-fencing counts from here).
+  const auto claim_sent = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(std::optional<ClaimedJob> claim,
                    store_.ClaimNext(options_.name, ClaimableKinds()));
   if (!claim) return std::optional<JobReport>();
   std::optional<JobReport> report = RefuseRepeatedFault(*claim);
   if (!report) {
-    report = claim->job.kind == kSceneKind || !kind_runner_ ? runner_.Run(*claim, device_)
-                                                            : kind_runner_->Run(*claim, device_);
+    report = claim->job.kind == kSceneKind || !kind_runner_
+                 ? runner_.Run(*claim, device_, claim_sent)
+                 : kind_runner_->Run(*claim, device_, claim_sent);
   }
   NoteOutcome(claim->lease.job_id, *report);
   return report;
@@ -179,6 +204,10 @@ Status Worker::Run() {
     if (fresh_process_needed_) {
       return Status::DeviceFault("the GPU's CUDA context is lost (" + device_.reason +
                                  "): exiting so that a new process can use the GPU");
+    }
+    if (name_taken_) {
+      return Status::Conflict("another process took the worker name \"" + options_.name +
+                              "\" while this one had lost its lock: exiting");
     }
     if (ran.ok() && ran->has_value()) continue;  // maybe more work: claim again at once
     if (!ran.ok()) {

@@ -1,8 +1,9 @@
 // Worker: the renderq-worker loop. Claims the oldest queued job, runs it
 // (JobRunner), and waits for the next commit when the queue is empty.
 //
-// Start(): requeues the jobs a dead process of the same name left running
-// (when `reclaim_own_leases`), sweeps what dead processes and finished jobs left
+// Start(): requeues the jobs a process of the same name left running (when
+// it holds the name's lock: at once if the lock proves that process dead,
+// else once its own fence has stopped it), sweeps what dead processes and finished jobs left
 // among the store's files on this host (JobStore::Sweep), chooses the device (a GPU
 // that fails its check means the CPU, with the fallback recorded) and
 // registers in the workers table. Idle: JobStore::WaitForChange() blocks
@@ -14,6 +15,10 @@
 // check is failed (render_failed), so it cannot bounce forever. On the CPU fallback the GPU is
 // checked again every `gpu_recheck_interval` between jobs; when the GPU's CUDA context is lost for
 // good (worker/device.h) Run() returns kDeviceFault so the process exits and a fresh one gets it.
+// Before claiming, at most every `name_lock_check_interval`, the name's lock is
+// verified (taken again after a failover or partition lost its session); if
+// another process took the name meanwhile, Run() returns kConflict without
+// claiming again.
 //
 // Thread safety: one thread runs the loop; `stop` may be set from any thread
 // (the signal thread), and WakeUp() may be called from any thread.
@@ -46,10 +51,12 @@ struct WorkerOptions {
   RendererFactory factory = CreateRenderer;
   DeviceProbe probe = ProbeCudaDevice;
   ContextLostCheck cuda_context_lost = CudaContextLost;
-  // Start() requeues the jobs still leased to `name` at once. Set only while
-  // this process holds JobStore::LockWorkerName(name): then those leases
-  // belong to a dead process and need not wait to lapse.
-  bool reclaim_own_leases = false;
+  // The lock this process holds on `name` (JobStore::LockWorkerName; not
+  // owned), or nullptr when it could not be taken (its jobs then wait for
+  // their leases to lapse). With it, Start() takes back the jobs still leased
+  // to `name` (JobStore::RequeueWorkerJobs) and the loop keeps verifying it.
+  WorkerNameLock* name_lock = nullptr;
+  std::chrono::milliseconds name_lock_check_interval{5000};
   // The operators' kinds it serves besides scene (SPEC "Your own GPU
   // program"), and how their runners are started (runners_dir, scratch_dir,
   // the environment they inherit).
@@ -90,6 +97,8 @@ class Worker {
   // runner ready or startable).
   std::vector<std::string> ClaimableKinds();
   void MaybeWorkerHeartbeat();
+  // False once another process holds the name (checked every interval).
+  bool NameStillOurs();
   // The report for a job refused before rendering (it faulted too often).
   std::optional<JobReport> RefuseRepeatedFault(const ClaimedJob& claim);
   void NoteOutcome(const std::string& job_id, const JobReport& report);
@@ -110,6 +119,8 @@ class Worker {
   int last_fault_count_ = 0;
   std::string last_fault_message_;
   std::chrono::steady_clock::time_point last_worker_heartbeat_{};
+  std::chrono::steady_clock::time_point last_name_check_{};
+  bool name_taken_ = false;
 };
 
 }  // namespace renderq

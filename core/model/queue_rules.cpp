@@ -4,6 +4,15 @@
 #include <cmath>
 
 namespace renderq {
+
+TimeMs SelfFenceAfterMs(TimeMs lease_timeout_ms) {
+  // A fifth of the lease, at least half a second (or half a lease that is
+  // shorter than a second): a render pass stops within a fraction of a second
+  // of its interrupt, and a monotonic clock runs at the database clock's rate
+  // to within parts per thousand.
+  const TimeMs margin = std::max(lease_timeout_ms / 5, std::min<TimeMs>(500, lease_timeout_ms / 2));
+  return std::max<TimeMs>(lease_timeout_ms - margin, 0);
+}
 namespace {
 
 double Seconds(double cost, const QueueLoad& load, const QueueRules& rules) {

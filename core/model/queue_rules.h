@@ -100,6 +100,14 @@ struct Admission {
 Admission Admit(const QueueLoad& load, const OwnerLoad& owner, double cost,
                 const QueueRules& rules);
 
+// How long after it sent its last successful lease renewal (or its claim) a
+// worker that cannot renew stops rendering: the lease timeout less a margin
+// for a pass being interrupted. Whoever claims next can requeue the job only
+// once the heartbeat the database holds (written after that renewal was sent)
+// is older than the whole lease timeout, so the holder has stopped by then:
+// one job never renders on two hosts at once, whatever cut the holder off.
+TimeMs SelfFenceAfterMs(TimeMs lease_timeout_ms);
+
 // A running job whose lease ends without a finish: the worker was lost (lease
 // lapsed, worker restarted), the job hit a non-job failure (spend_attempt), or
 // was handed back on purpose (a stop, a GPU fault: no attempt spent).

@@ -1,5 +1,9 @@
 #include "core/postgres/pg_conn.h"
 
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -133,14 +137,25 @@ PgParams& PgParams::Bytes(std::span<const std::uint8_t> bytes) {
 // ---- PgConn ----------------------------------------------------------------------
 
 Result<std::unique_ptr<PgConn>> PgConn::Connect(const std::string& uri, int statement_timeout_ms) {
-  // The URI's own settings win; these are defaults for what it leaves out.
-  const char* keywords[] = {"dbname", "connect_timeout", "application_name", nullptr};
-  const char* values[] = {uri.c_str(), "10", "renderq", nullptr};
+  // Defaults for what the URI leaves out. libpq lets later entries override
+  // earlier ones, the URI's fields included: these come first so the URI's
+  // own settings win (a multi-host URI's connect_timeout is per host).
+  const char* keywords[] = {"connect_timeout",
+                            "application_name",
+                            "keepalives",
+                            "keepalives_idle",
+                            "keepalives_interval",
+                            "keepalives_count",
+                            "tcp_user_timeout",
+                            "dbname",
+                            nullptr};
+  const char* values[] = {"10", "renderq", "1", "5", "2", "3", "15000", uri.c_str(), nullptr};
   PGconn* raw = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   auto conn = std::unique_ptr<PgConn>(new PgConn(raw));
   if (raw == nullptr || PQstatus(raw) != CONNECTION_OK) {
     return PgStatus(raw, nullptr, "connect");
   }
+  PQsetNoticeReceiver(raw, &PgConn::OnNotice, conn.get());
   const std::string setup =
       "SET TIME ZONE 'UTC'; SET statement_timeout = " + std::to_string(statement_timeout_ms) +
       "; SET idle_in_transaction_session_timeout = 60000";
@@ -157,6 +172,58 @@ bool PgConn::Healthy() const { return conn_ != nullptr && PQstatus(conn_) == CON
 bool PgConn::InTransaction() const {
   const PGTransactionStatusType t = PQtransactionStatus(conn_);
   return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+}
+
+void PgConn::OnNotice(void* self, const PGresult* notice) {
+  const char* severity =
+      PQresultErrorField(const_cast<PGresult*>(notice), PG_DIAG_SEVERITY_NONLOCALIZED);
+  if (severity == nullptr || std::strcmp(severity, "WARNING") != 0) return;
+  std::string message = PQresultErrorMessage(notice);
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  static_cast<PgConn*>(self)->warning_ = std::move(message);
+}
+
+Status PgConn::Commit(const std::string& sql, std::chrono::milliseconds wait) {
+  warning_.clear();
+  if (PQsendQuery(conn_, sql.c_str()) == 0) return PgStatus(conn_, nullptr, "commit");
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (true) {
+    if (PQconsumeInput(conn_) == 0) return PgStatus(conn_, nullptr, "commit");
+    if (PQisBusy(conn_) == 0) break;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      // The server may commit later, or has: nobody can say. The connection
+      // goes (its backend finishes on its own), and the caller says
+      // "unavailable", never "committed".
+      PQfinish(conn_);
+      conn_ = nullptr;
+      return Status::Unavailable("postgresql: the COMMIT did not return within " +
+                                 std::to_string(wait.count()) +
+                                 " ms (a synchronous standby away?): its outcome is unknown");
+    }
+    pollfd p{PQsocket(conn_), POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 1000))) < 0 &&
+        errno != EINTR) {
+      return Status::Unavailable(std::string("postgresql: commit: poll: ") + std::strerror(errno));
+    }
+  }
+  Status outcome;
+  while (PGresult* r = PQgetResult(conn_)) {
+    const ExecStatusType status = PQresultStatus(r);
+    if (outcome.ok() && status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+      outcome = PgStatus(conn_, r, "commit");
+    }
+    PQclear(r);
+  }
+  RETURN_IF_ERROR(outcome);
+  if (!warning_.empty()) {
+    return Status::Unavailable(
+        "postgresql: the COMMIT returned with a warning, so it may exist "
+        "on this server only: " +
+        warning_);
+  }
+  return Status::Ok();
 }
 
 Result<PgResult> PgConn::Exec(const std::string& sql) {

@@ -18,6 +18,7 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -93,9 +94,12 @@ class PgParams {
 
 class PgConn {
  public:
-  // Connects (blocking, bounded by libpq's connect_timeout, which the URI may
-  // set; 10 s otherwise) and sets up the session: UTC, no statement left
-  // running past `statement_timeout_ms`.
+  // Connects (blocking, bounded by libpq's connect_timeout: 10 s per host
+  // unless the URI says otherwise) and sets up the session: UTC, no statement
+  // left running past `statement_timeout_ms`. Unless the URI sets them, TCP
+  // keepalives and a user timeout make a connection to a host that went
+  // silent (a partition drops packets without a reset) fail within about
+  // 15 s instead of TCP's minutes; the URI's own settings win over these.
   static Result<std::unique_ptr<PgConn>> Connect(const std::string& uri,
                                                  int statement_timeout_ms = 30000);
   ~PgConn();
@@ -106,9 +110,21 @@ class PgConn {
   // `binary_result`: every column of the result in binary (for bytea reads).
   Result<PgResult> Run(std::string_view sql, const PgParams& params = PgParams{},
                        bool binary_result = false);
-  // Runs SQL without parameters (BEGIN, COMMIT, one or more statements); the
-  // result of the last one.
+  // Runs SQL without parameters (BEGIN, one or more statements); the result
+  // of the last one.
   Result<PgResult> Exec(const std::string& sql);
+  // Ends a transaction with `sql` (COMMIT, or statements ending with it),
+  // waiting at most `wait` for the server's answer. With synchronous
+  // replication a COMMIT waits for the standby, as long as it takes (a
+  // statement timeout does not cover that wait); past `wait` the connection
+  // is given up (Healthy() turns false) and the outcome is unknown:
+  // kUnavailable. Succeeds only when the server confirmed the commit without
+  // a warning: a COMMIT whose wait for the standby was cancelled (an
+  // operator's pg_cancel_backend, a pooler's timeout) still reports success,
+  // with a WARNING that it may exist on this server only; that is kUnavailable
+  // too, so nobody is told "committed" about a commit a failover could lose.
+  Status Commit(const std::string& sql = "COMMIT",
+                std::chrono::milliseconds wait = std::chrono::hours(24));
 
   // False once libpq reports the connection broken: a pool drops it.
   bool Healthy() const;
@@ -118,7 +134,10 @@ class PgConn {
 
  private:
   explicit PgConn(PGconn* conn) : conn_(conn) {}
+  // libpq's notice receiver: keeps the last WARNING the server sent.
+  static void OnNotice(void* self, const PGresult* notice);
   PGconn* conn_;
+  std::string warning_;  // the last WARNING since Commit() began; empty if none
   std::unordered_set<std::string> prepared_;  // statement names (hashes of their SQL)
 };
 

@@ -62,7 +62,7 @@ Result<int> ApplyPostgresMigrations(PgConn& conn) {
                                      std::to_string(migration.version));
     if (!set.ok()) return fail(set.status());
   }
-  RETURN_IF_ERROR(conn.Exec("COMMIT").status());
+  RETURN_IF_ERROR(conn.Commit());
   return found;
 }
 

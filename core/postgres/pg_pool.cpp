@@ -32,13 +32,24 @@ Result<PooledPg> PgPool::Acquire() {
 }
 
 void PgPool::Return(std::unique_ptr<PgConn> conn) {
-  std::lock_guard lock(mu_);
-  if (conn != nullptr && conn->Healthy() && !conn->InTransaction()) {
-    idle_.push_back(std::move(conn));
-  } else {
-    --open_;  // dropped: the next Acquire connects afresh
+  std::vector<std::unique_ptr<PgConn>> stale;  // closed outside the lock
+  {
+    std::lock_guard lock(mu_);
+    if (conn != nullptr && conn->Healthy() && !conn->InTransaction()) {
+      idle_.push_back(std::move(conn));
+    } else {
+      --open_;  // dropped: the next Acquire connects afresh
+      if (conn != nullptr && !conn->Healthy()) {
+        // The server went away (a crash, a failover): the idle connections
+        // lead to it too, and each would fail one request before being
+        // dropped. They go now; the next requests connect to whichever
+        // server the URI finds.
+        open_ -= static_cast<int>(idle_.size());
+        stale.swap(idle_);
+      }
+    }
+    returned_.notify_all();
   }
-  returned_.notify_one();
 }
 
 }  // namespace renderq

@@ -6,7 +6,9 @@
 // burst of requests cannot exhaust the server's max_connections. A connection
 // that broke (server restarted, network) or comes back inside a transaction is
 // dropped, not reused, and the next Acquire() connects afresh: every program
-// reconnects by itself when the database is back.
+// reconnects by itself when the database is back. A broken one takes the idle
+// ones with it: they lead to the same server, which is likely gone (after a
+// failover the URI finds the new primary on the next connect).
 // Thread safety: Acquire may be called from any thread; a PooledPg belongs to
 // the thread that acquired it. The pool must outlive every PooledPg.
 #pragma once

@@ -37,6 +37,33 @@ constexpr int kJobColumnCount = 23;
   "   WHERE current_job IN (SELECT id FROM j)) "                          \
   "SELECT count(*) FROM j"
 
+// Succeeded with its result, in one statement, fenced by the lease ($6 job
+// id, $7 lease id); its preview and checkpoint go, its worker has no job.
+#define RQ_PG_FINISH_SET                                                           \
+  "UPDATE jobs SET state = 'succeeded', progress = 1,"                             \
+  " finished_at = greatest($1, started_at), lease_id = NULL, heartbeat_at = NULL," \
+  " checkpoint_samples = 0, attempt_from_samples = 0, device = $2,"                \
+  " render_seconds = greatest($3::float8, 0),"                                     \
+  " samples_per_second = CASE WHEN kind = 'scene'"                                 \
+  "   THEN greatest(coalesce($4::float8, 0), 0) END, result_etag = $5"
+#define RQ_PG_FINISH_REST                                                 \
+  " c AS (DELETE FROM job_checkpoints WHERE seq IN (SELECT seq FROM j))," \
+  " p AS (DELETE FROM job_previews WHERE seq IN (SELECT seq FROM j)),"    \
+  " w AS (UPDATE workers SET current_job = NULL"                          \
+  "   WHERE current_job IN (SELECT id FROM j)) "                          \
+  "SELECT count(*) FROM j"
+constexpr const char* kFinish =
+    "WITH j AS (" RQ_PG_FINISH_SET RQ_PG_FENCE("$6", "$7") " RETURNING seq, id),"
+    " r AS (INSERT INTO job_results (seq, png) SELECT seq, $8 FROM j)," RQ_PG_FINISH_REST;
+// The planted bug (tests only): the job's lease is not checked, so a finish
+// from a lease that passed to another worker lands, even on a finished job.
+constexpr const char* kFinishFromAnyLease =
+    "WITH j AS (" RQ_PG_FINISH_SET
+    " WHERE id = $6::uuid AND $7::bigint > 0 AND state IN ('running', 'succeeded')"
+    " RETURNING seq, id),"
+    " r AS (INSERT INTO job_results (seq, png) SELECT seq, $8 FROM j"
+    "   ON CONFLICT (seq) DO UPDATE SET png = excluded.png)," RQ_PG_FINISH_REST;
+
 // Begins a transaction and reads the server's clock in the same round trip.
 constexpr const char* kNowMs = "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint";
 // pg_advisory_xact_lock's key for "a writer session's batch".
@@ -128,14 +155,16 @@ class PgTx final : public StorageTx {
   // `database_clock`: now() came from the server (no test clock), so a claim
   // may take its own instant from it too.
   // `autocommit`: no transaction was begun (a single statement).
+  // `commit_wait`: how long its COMMIT may wait (see PgConn::Commit).
   PgTx(PgConn* conn, std::optional<PooledPg> pooled, TimeMs now, bool database_clock,
-       bool autocommit = false)
+       bool autocommit = false, std::chrono::milliseconds commit_wait = std::chrono::hours(24))
       : conn_(conn),
         pooled_(std::move(pooled)),
         now_(now),
         database_clock_(database_clock),
         open_(!autocommit),
-        autocommit_(autocommit) {}
+        autocommit_(autocommit),
+        commit_wait_(commit_wait) {}
 
   ~PgTx() override {
     if (open_ && conn_->Healthy()) (void)conn_->Exec("ROLLBACK");
@@ -153,12 +182,9 @@ class PgTx final : public StorageTx {
     std::string commit;
     if (notify_) commit += std::string("NOTIFY ") + kChannel + "; ";
     if (notify_events_) commit += std::string("NOTIFY ") + kEventsChannel + "; ";
-    const Result<PgResult> done = conn_->Exec(commit + "COMMIT");
-    if (!done.ok()) {
-      if (conn_->Healthy() && conn_->InTransaction()) (void)conn_->Exec("ROLLBACK");
-      return done.status();
-    }
-    return Status::Ok();
+    const Status done = conn_->Commit(commit + "COMMIT", commit_wait_);
+    if (!done.ok() && conn_->Healthy() && conn_->InTransaction()) (void)conn_->Exec("ROLLBACK");
+    return done;
   }
 
   Status BeginUnit() override { return conn_->Exec("SAVEPOINT unit").status(); }
@@ -552,33 +578,19 @@ class PgTx final : public StorageTx {
   }
 
   // Fenced: succeeded with its result, in one statement; its preview and checkpoint go.
-  Result<bool> StoreResult(const Lease& lease, const FinishRequest& request) {
+  // `fenced` false: the planted bug of PgStorageOptions::test_accept_stale_finish.
+  Result<bool> StoreResult(const Lease& lease, const FinishRequest& request, bool fenced = true) {
     if (!LooksLikeUuid(lease.job_id)) return false;
-    ASSIGN_OR_RETURN(
-        PgResult r,
-        conn_->Run(
-            "WITH j AS (UPDATE jobs SET state = 'succeeded', progress = 1,"
-            "   finished_at = greatest($1, started_at), lease_id = NULL,"
-            "   heartbeat_at = NULL, checkpoint_samples = 0, attempt_from_samples = 0,"
-            "   device = $2, render_seconds = greatest($3::float8, 0),"
-            "   samples_per_second = CASE WHEN kind = 'scene'"
-            "     THEN greatest(coalesce($4::float8, 0), 0) END, result_etag = $5" RQ_PG_FENCE(
-                "$6", "$7") " RETURNING seq, id),"
-                            " r AS (INSERT INTO job_results (seq, png) SELECT seq, $8 FROM j),"
-                            " c AS (DELETE FROM job_checkpoints WHERE seq IN (SELECT seq FROM j)),"
-                            " p AS (DELETE FROM job_previews WHERE seq IN (SELECT seq FROM j)),"
-                            " w AS (UPDATE workers SET current_job = NULL"
-                            "   WHERE current_job IN (SELECT id FROM j)) "
-                            "SELECT count(*) FROM j",
-            PgParams()
-                .Add(now_)
-                .Add(request.device)
-                .Add(request.render_seconds)
-                .Add(request.samples_per_second)
-                .Add(request.result_etag)
-                .Add(lease.job_id)
-                .Add(lease.lease_id)
-                .Bytes(request.png)));
+    ASSIGN_OR_RETURN(PgResult r, conn_->Run(fenced ? kFinish : kFinishFromAnyLease,
+                                            PgParams()
+                                                .Add(now_)
+                                                .Add(request.device)
+                                                .Add(request.render_seconds)
+                                                .Add(request.samples_per_second)
+                                                .Add(request.result_etag)
+                                                .Add(lease.job_id)
+                                                .Add(lease.lease_id)
+                                                .Bytes(request.png)));
     return r.Int(0, 0) > 0;
   }
 
@@ -918,10 +930,18 @@ class PgTx final : public StorageTx {
   bool database_clock_;
   bool open_;
   bool autocommit_;
+  const std::chrono::milliseconds commit_wait_;
   bool notify_ = false;
   bool notify_events_ = false;  // NOTIFY renderq_events at the commit
   bool events_locked_ = false;  // holds kEventsLock
 };
+
+// "BEGIN" with every statement of the transaction bounded by `wait`: a lock
+// wait behind a COMMIT that waits for a synchronous standby gives up in time.
+// (The COMMIT itself is bounded by the client: PgConn::Commit.)
+std::string BeginBounded(std::chrono::milliseconds wait) {
+  return "BEGIN; SET LOCAL statement_timeout = " + std::to_string(wait.count());
+}
 
 // Begins a transaction on `conn` ("BEGIN ..." plus, unless `clock` is given,
 // the server's clock in the same round trip).
@@ -937,34 +957,65 @@ Result<TimeMs> BeginOn(PgConn& conn, const std::string& begin, Clock* clock) {
 // The group commit writer's own connection, made again after it broke.
 class PgWriterSession final : public QueueStorage::WriterSession {
  public:
-  PgWriterSession(std::string uri, Clock* clock) : uri_(std::move(uri)), clock_(clock) {}
+  PgWriterSession(std::string uri, Clock* clock, std::chrono::milliseconds commit_wait)
+      : uri_(std::move(uri)), clock_(clock), commit_wait_(commit_wait) {}
 
   Result<std::unique_ptr<StorageTx>> Begin() override {
     if (conn_ == nullptr || !conn_->Healthy()) {
       conn_.reset();
       ASSIGN_OR_RETURN(conn_, PgConn::Connect(uri_));
     }
-    // Batches of every writer session, on every host, one at a time.
-    Result<TimeMs> now = BeginOn(*conn_, std::string("BEGIN; ") + kWriterLock, clock_);
+    // Batches of every writer session, on every host, one at a time; each
+    // statement (the lock's wait too) and the COMMIT bounded by the commit wait.
+    Result<TimeMs> now = BeginOn(*conn_, BeginBounded(commit_wait_) + "; " + kWriterLock, clock_);
     if (!now.ok()) {
       if (conn_->Healthy() && conn_->InTransaction()) (void)conn_->Exec("ROLLBACK");
       return now.status();
     }
-    return std::unique_ptr<StorageTx>(
-        std::make_unique<PgTx>(conn_.get(), std::nullopt, *now, clock_ == nullptr));
+    return std::unique_ptr<StorageTx>(std::make_unique<PgTx>(conn_.get(), std::nullopt, *now,
+                                                             clock_ == nullptr,
+                                                             /*autocommit=*/false, commit_wait_));
   }
 
  private:
   const std::string uri_;
   Clock* const clock_;
+  const std::chrono::milliseconds commit_wait_;
   std::unique_ptr<PgConn> conn_;
 };
 
+// The session that holds a worker name's advisory lock (on a connection of
+// its own), or an error: kConflict when another process holds it.
+Result<std::unique_ptr<PgConn>> LockNameOnNewSession(const std::string& uri,
+                                                     const std::string& name) {
+  ASSIGN_OR_RETURN(std::unique_ptr<PgConn> conn, PgConn::Connect(uri));
+  ASSIGN_OR_RETURN(PgResult locked, conn->Run(kWorkerNameLock, PgParams().Add(name)));
+  if (!locked.Bool(0, 0)) {
+    return Status::Conflict("another renderq-worker process holds the name '" + name +
+                            "' on this database");
+  }
+  return conn;
+}
+
 class PgWorkerNameLock final : public WorkerNameLock {
  public:
-  explicit PgWorkerNameLock(std::unique_ptr<PgConn> conn) : conn_(std::move(conn)) {}
+  PgWorkerNameLock(std::string uri, std::string name, std::unique_ptr<PgConn> conn)
+      : uri_(std::move(uri)), name_(std::move(name)), conn_(std::move(conn)) {}
+
+  bool ProvesPredecessorDead() const override { return false; }
+
+  Result<bool> Verify() override {
+    if (conn_ != nullptr && conn_->Healthy() && conn_->Run("SELECT 1").ok()) return false;
+    // The session is gone, and the lock with it: take it again, unless
+    // another process took the name in the meantime.
+    conn_.reset();
+    ASSIGN_OR_RETURN(conn_, LockNameOnNewSession(uri_, name_));
+    return true;
+  }
 
  private:
+  const std::string uri_;
+  const std::string name_;
   std::unique_ptr<PgConn> conn_;  // the session that holds the advisory lock
 };
 
@@ -1002,19 +1053,22 @@ Result<std::unique_ptr<StorageTx>> PgStorage::BeginRead(ReadKind kind) {
 Result<std::unique_ptr<StorageTx>> PgStorage::BeginWrite(WriteKind kind) {
   ASSIGN_OR_RETURN(PooledPg conn, pool_.Acquire());
   PgConn* raw = &*conn;
-  // A heartbeat's COMMIT does not wait for its WAL flush (this transaction only).
-  ASSIGN_OR_RETURN(
-      const TimeMs now,
-      BeginOn(*raw,
-              kind == WriteKind::kHeartbeat ? "BEGIN; SET LOCAL synchronous_commit = off" : "BEGIN",
-              options_.clock));
+  // A heartbeat commits like any other write here, waiting for the standby
+  // too: a worker counts a renewal the database acknowledged toward its
+  // self-fence, so a promotion must not lose it (asynchronously committed
+  // renewals, lost with a primary that died, let the new one give a lease
+  // away while its holder still rendered).
+  (void)kind;
+  ASSIGN_OR_RETURN(const TimeMs now,
+                   BeginOn(*raw, BeginBounded(options_.commit_wait), options_.clock));
   return std::unique_ptr<StorageTx>(
-      std::make_unique<PgTx>(raw, std::move(conn), now, options_.clock == nullptr));
+      std::make_unique<PgTx>(raw, std::move(conn), now, options_.clock == nullptr,
+                             /*autocommit=*/false, options_.commit_wait));
 }
 
 Result<std::unique_ptr<QueueStorage::WriterSession>> PgStorage::OpenWriterSession() {
   return std::unique_ptr<WriterSession>(
-      std::make_unique<PgWriterSession>(options_.uri, options_.clock));
+      std::make_unique<PgWriterSession>(options_.uri, options_.clock, options_.commit_wait));
 }
 
 Status PgStorage::Ping() {
@@ -1041,13 +1095,9 @@ Status PgStorage::Backup(const std::string& destination) {
 // ---- Worker names -----------------------------------------------------------
 
 Result<std::unique_ptr<WorkerNameLock>> PgStorage::LockWorkerName(const std::string& name) {
-  ASSIGN_OR_RETURN(std::unique_ptr<PgConn> conn, PgConn::Connect(options_.uri));
-  ASSIGN_OR_RETURN(PgResult locked, conn->Run(kWorkerNameLock, PgParams().Add(name)));
-  if (!locked.Bool(0, 0)) {
-    return Status::Conflict("another renderq-worker process holds the name '" + name +
-                            "' on this database");
-  }
-  return std::unique_ptr<WorkerNameLock>(std::make_unique<PgWorkerNameLock>(std::move(conn)));
+  ASSIGN_OR_RETURN(std::unique_ptr<PgConn> conn, LockNameOnNewSession(options_.uri, name));
+  return std::unique_ptr<WorkerNameLock>(
+      std::make_unique<PgWorkerNameLock>(options_.uri, name, std::move(conn)));
 }
 
 // ---- Job bytes ----------------------------------------------------------------
@@ -1089,13 +1139,14 @@ Status PgStorage::StorePreview(const Lease& lease, std::span<const std::uint8_t>
       " SET png = excluded.png, updated_at = excluded.updated_at",
       PgParams().Bytes(png).Add(now).Add(lease.job_id).Add(lease.lease_id));
   if (!saved.ok()) return rollback(saved.status());
-  return conn->Exec("COMMIT").status();
+  return conn->Commit();
 }
 
 Result<bool> PgStorage::StoreResult(const Lease& lease, const FinishRequest& request,
                                     const std::function<Status(StorageTx&)>& also) {
   ASSIGN_OR_RETURN(std::unique_ptr<StorageTx> tx, BeginWrite(WriteKind::kDurable));
-  ASSIGN_OR_RETURN(const bool held, static_cast<PgTx&>(*tx).StoreResult(lease, request));
+  ASSIGN_OR_RETURN(const bool held, static_cast<PgTx&>(*tx).StoreResult(
+                                        lease, request, !options_.test_accept_stale_finish));
   if (!held) return false;
   if (also) RETURN_IF_ERROR(also(*tx));
   RETURN_IF_ERROR(tx->Commit());

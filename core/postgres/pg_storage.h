@@ -29,7 +29,13 @@
 //   is the slow poll that covers the rest.
 // - Worker names: a session advisory lock (pg_try_advisory_lock) on a
 //   connection the lock object holds, dropped by the server when the process
-//   or its connection dies, on whatever host it ran.
+//   or its connection dies, on whatever host it ran. Losing the connection
+//   loses the lock (a failover, a partition) while the process may live on:
+//   it proves nothing about the predecessor's death, and Verify() takes it
+//   again or reports that another process has the name now.
+// - COMMITs go through PgConn::Commit: one the server confirms only with a
+//   warning (its wait for the synchronous standby cut short) is an error, so
+//   nothing is acknowledged that a failover could lose.
 //
 // Thread safety: QueueStorage's. Connections are opened lazily and reopened
 // after a failure: every call simply fails with kUnavailable while the
@@ -54,6 +60,16 @@ struct PgStorageOptions {
   int max_connections = 16;  // pooled connections (the writer, listener and locks are extra)
   std::chrono::milliseconds pool_wait{5000};  // for a free pooled connection
   bool wake_on_events = false;                // WaitForChange() also wakes on job events
+  // Longest a durable write's COMMIT (and each of its statements) may take:
+  // with a synchronous standby away, a COMMIT waits for it; past this the
+  // store gives up on it (kUnavailable, outcome unknown: PgConn::Commit), so
+  // the responder answers 503 before nginx's 10 s give up on it.
+  std::chrono::milliseconds commit_wait{4000};
+  // Tests only (tests/ha): a planted fencing bug. A finish is accepted
+  // whatever lease it comes with, even for a job another worker holds or
+  // finished, so the history checker has a real bug to find. Never set it
+  // anywhere else.
+  bool test_accept_stale_finish = false;
 };
 
 class PgStorage final : public QueueStorage {

@@ -975,6 +975,11 @@ class SqliteWorkerNameLock final : public WorkerNameLock {
  public:
   explicit SqliteWorkerNameLock(InstanceLock lock) : lock_(std::move(lock)) {}
 
+  // An flock is released only when the process that holds it exits.
+  bool ProvesPredecessorDead() const override { return true; }
+  // ... and cannot be lost while it runs.
+  Result<bool> Verify() override { return false; }
+
  private:
   InstanceLock lock_;
 };

@@ -111,10 +111,13 @@ class JobStore {
   // requeued, or failed with worker_lost (QueueRules, core/queue_rules.h).
   // Returns how many it touched.
   virtual Result<int> RequeueLapsed() = 0;
-  // The same for every running job leased to `worker_name`, lapsed or not.
-  // Only for a process that holds LockWorkerName(worker_name): such jobs were
-  // left by a dead predecessor.
-  virtual Result<int> RequeueWorkerJobs(const std::string& worker_name) = 0;
+  // The same for the running jobs leased to `worker_name`, for a process that
+  // holds LockWorkerName(worker_name): all of them, lapsed or not, when
+  // `predecessor_dead` (the lock proved it); otherwise only those whose holder
+  // has stopped rendering by its own fence (SelfFenceAfterMs), so a
+  // predecessor that is alive but was cut off never renders beside the job's
+  // next holder.
+  virtual Result<int> RequeueWorkerJobs(const std::string& worker_name, bool predecessor_dead) = 0;
   // Blocks until another process (or thread) may have committed a change that
   // makes a job claimable (or, for a store opened with wake_on_events, any
   // job event), or `timeout` passed; spurious returns are allowed.

@@ -35,6 +35,7 @@ Result<std::unique_ptr<QueueStorage>> OpenPostgres(const std::string& uri,
   postgres.uri = uri;
   postgres.clock = options.clock;
   postgres.wake_on_events = options.wake_on_events;
+  postgres.test_accept_stale_finish = options.test_accept_stale_finish;
   ASSIGN_OR_RETURN(std::unique_ptr<PgStorage> storage, PgStorage::Open(postgres));
   return std::unique_ptr<QueueStorage>(std::move(storage));
 #else
@@ -54,6 +55,9 @@ Result<std::unique_ptr<JobStore>> OpenJobStore(const std::string& db, const Stor
   QueueJobStoreOptions store;
   store.rules = options.rules;
   store.max_batch = options.max_batch;
+  if (options.test_accept_stale_finish && !IsPostgresUri(db)) {
+    return Status::InvalidArgument("the planted stale-finish bug exists on PostgreSQL only");
+  }
   if (IsPostgresUri(db)) {
     ASSIGN_OR_RETURN(storage, OpenPostgres(db, options));
     // The database holds the results; a web host keeps copies for nginx.

@@ -35,6 +35,10 @@ struct StoreOptions {
   // WaitForChange() also returns on every job event's commit, once it can be
   // read (the dispatcher, which reads without writing).
   bool wake_on_events = false;
+  // Tests only, PostgreSQL only: a planted fencing bug (a finish accepted from
+  // a stale lease) for tests/ha's history checker to find. See
+  // PgStorageOptions::test_accept_stale_finish.
+  bool test_accept_stale_finish = false;
 };
 
 Result<std::unique_ptr<JobStore>> OpenJobStore(const std::string& db, const StoreOptions& options);

@@ -614,11 +614,15 @@ Result<int> QueueJobStore::RequeueLapsed() {
   return touched;
 }
 
-Result<int> QueueJobStore::RequeueWorkerJobs(const std::string& worker_name) {
+Result<int> QueueJobStore::RequeueWorkerJobs(const std::string& worker_name,
+                                             bool predecessor_dead) {
   int touched = 0;
   RETURN_IF_ERROR(Write([&](StorageTx& tx) -> Status {
     LeaseFilter leased;
     leased.worker = worker_name;
+    if (!predecessor_dead) {
+      leased.heartbeat_before = tx.now() - SelfFenceAfterMs(options_.rules.lease_timeout_ms);
+    }
     ASSIGN_OR_RETURN(touched, EndLeases(tx, options_.rules, leased, /*spend_attempt=*/true));
     return Status::Ok();
   }));

@@ -80,7 +80,7 @@ class QueueJobStore final : public JobStore {
   Status RecordThroughput(const std::string& worker_name, double units_per_second) override;
   Status WorkerHeartbeat(const std::string& worker_name) override;
   Result<int> RequeueLapsed() override;
-  Result<int> RequeueWorkerJobs(const std::string& worker_name) override;
+  Result<int> RequeueWorkerJobs(const std::string& worker_name, bool predecessor_dead) override;
   Status WaitForChange(std::chrono::milliseconds timeout) override;
 
   Result<Webhook> CreateWebhook(const NewWebhook& webhook) override;

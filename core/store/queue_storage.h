@@ -226,6 +226,9 @@ class QueueStorage {
   // kHeartbeat: a write whose loss in a crash only ages a lease (heartbeats,
   // five a second per running job), which the backend may commit without
   // waiting for the disk; every later durable commit makes it durable too.
+  // Not where a failover could lose it after it was acknowledged: a worker
+  // counts an acknowledged renewal toward its self-fence (PostgreSQL commits
+  // heartbeats like durable writes).
   enum class WriteKind { kDurable, kHeartbeat };
   virtual Result<std::unique_ptr<StorageTx>> BeginWrite(WriteKind kind = WriteKind::kDurable) = 0;
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/model/job.h"
+#include "core/model/status.h"
 
 namespace renderq {
 
@@ -324,6 +325,18 @@ struct GroupCommitCounters {
 class WorkerNameLock {
  public:
   virtual ~WorkerNameLock() = default;
+  // Whether taking the lock proved the name's previous process dead, so that
+  // the leases it held may be taken back at once: a file lock is released
+  // only when its process dies. A lock held by a database session proves only
+  // that the session ended; its process may live on, cut off by a partition
+  // or a failover, and still be rendering.
+  virtual bool ProvesPredecessorDead() const = 0;
+  // Whether the lock is still held. A lock whose session was lost (a
+  // failover, a partition) is taken again on a fresh session: true when it
+  // was taken again just now. kConflict when another process took the name
+  // meanwhile (this one must stop claiming under it); kUnavailable when the
+  // database cannot be asked now.
+  virtual Result<bool> Verify() = 0;
 };
 
 struct TokenInfo {

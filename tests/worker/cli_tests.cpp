@@ -21,6 +21,9 @@ BOOST_AUTO_TEST_CASE(DefaultsAndDeviceNames) {
   BOOST_CHECK_EQUAL(cpu->results_dir, "r");
   BOOST_CHECK_EQUAL(cpu->worker.job.checkpoint_seconds, 5.0);
   BOOST_CHECK_EQUAL(cpu->lease_seconds, 15.0);
+  // It stops rendering 12 s after its last renewal: before the 15 s lease can pass.
+  BOOST_CHECK_EQUAL(cpu->worker.job.heartbeat.self_fence_after.count(), 12000);
+  BOOST_CHECK(!cpu->test_accept_stale_finish);
 
   auto gpu = ParseWorkerCommandLine({"--device", "1", "--results", "r", "--name", "gpu1",
                                      "--checkpoint-seconds", "2.5", "--log-file", "w.log"},
@@ -31,6 +34,21 @@ BOOST_AUTO_TEST_CASE(DefaultsAndDeviceNames) {
   BOOST_CHECK_EQUAL(gpu->db_path, "env.db");  // RENDERQ_DB when --db is absent
   BOOST_CHECK_EQUAL(gpu->worker.job.checkpoint_seconds, 2.5);
   BOOST_CHECK_EQUAL(gpu->log_file, "w.log");
+}
+
+BOOST_AUTO_TEST_CASE(ThePlantedBugIsAHiddenOptionThatTurnsSelfFencingOff) {
+  auto planted = ParseWorkerCommandLine(
+      {"--db", "postgresql://h/db", "--lease-seconds", "2", "--test-accept-stale-finish"},
+      std::nullopt);
+  BOOST_REQUIRE_MESSAGE(planted.ok(), planted.status().ToString());
+  BOOST_CHECK(planted->test_accept_stale_finish);
+  BOOST_CHECK_EQUAL(planted->worker.job.heartbeat.self_fence_after.count(), 0);
+  auto help = ParseWorkerCommandLine({"--help"}, std::nullopt);
+  BOOST_REQUIRE(help.ok());
+  BOOST_CHECK(help->help_text.find("stale") == std::string::npos);
+  auto fenced = ParseWorkerCommandLine({"--db", "q.db", "--lease-seconds", "2"}, std::nullopt);
+  BOOST_REQUIRE(fenced.ok());
+  BOOST_CHECK_EQUAL(fenced->worker.job.heartbeat.self_fence_after.count(), 1500);
 }
 
 BOOST_AUTO_TEST_CASE(HelpNamesEveryOption) {

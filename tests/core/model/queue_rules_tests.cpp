@@ -163,6 +163,25 @@ BOOST_AUTO_TEST_CASE(ALostLeaseCountsOnlyAttemptsWithoutProgressTowardWorkerLost
   }
 }
 
+BOOST_AUTO_TEST_CASE(SelfFenceLeavesAMarginBeforeTheLeaseCanPass) {
+  struct Row {
+    TimeMs lease;
+    TimeMs fence;
+  };
+  const Row rows[] = {
+      {15000, 12000},  // the default lease: a fifth of it
+      {2000, 1500},    // short leases (tests): half a second
+      {800, 400},      // under a second: half of it
+      {0, 0},
+  };
+  for (const Row& row : rows) {
+    BOOST_TEST_CONTEXT("lease " << row.lease) {
+      BOOST_TEST(SelfFenceAfterMs(row.lease) == row.fence);
+      BOOST_TEST(SelfFenceAfterMs(row.lease) <= row.lease);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace

@@ -215,6 +215,34 @@ BOOST_AUTO_TEST_CASE(OneProcessPerWorkerNameWhereverItRuns) {
   BOOST_TEST((*other)->LockWorkerName("gpu0").ok());
 }
 
+// A held lock verifies; only a file lock (SQLite's flock, which dies with its
+// process) proves the name's previous process dead. A database session lock
+// that lost its session is taken again, or reported taken by another process.
+BOOST_AUTO_TEST_CASE(ANameLockVerifiesAndSaysWhatItProves) {
+  Open();
+  auto lock = store->LockWorkerName("gpu0");
+  BOOST_REQUIRE_MESSAGE(lock.ok(), lock.status().ToString());
+  const Result<bool> verified = (*lock)->Verify();
+  BOOST_REQUIRE_MESSAGE(verified.ok(), verified.status().ToString());
+  BOOST_TEST(!*verified);  // still held: nothing taken again
+  BOOST_TEST((*lock)->ProvesPredecessorDead() == (TestBackendName() == "sqlite"));
+  if (TestBackendName() != "postgres") return;
+  // The lock's session ends (a failover, a partition) while the process lives.
+  auto other = OpenJobStore(db(), options);
+  BOOST_REQUIRE(other.ok());
+  BOOST_REQUIRE(database
+                    ->Execute("SELECT pg_terminate_backend(pid) FROM pg_locks"
+                              " WHERE locktype = 'advisory' AND classid = 7263851 AND pid <> 0")
+                    .ok());
+  auto taken = (*other)->LockWorkerName("gpu0");  // a second process takes the free name
+  BOOST_REQUIRE_MESSAGE(taken.ok(), taken.status().ToString());
+  BOOST_TEST((*lock)->Verify().status().code() == StatusCode::kConflict);
+  taken->reset();
+  const Result<bool> retaken = (*lock)->Verify();
+  BOOST_REQUIRE_MESSAGE(retaken.ok(), retaken.status().ToString());
+  BOOST_TEST(*retaken);
+}
+
 BOOST_AUTO_TEST_CASE(CancelQueuedRunningAndTerminal) {
   Open();
   const std::int64_t owner = NewOwner("alice");
@@ -255,15 +283,35 @@ BOOST_AUTO_TEST_CASE(RequeueWorkerJobsTakesBackOnlyThatWorkersLeasesAtOnce) {
   const ClaimedJob dead = Claim("gpu0");
   Claim("gpu1");
   // Fresh heartbeats: RequeueLapsed would touch nothing yet.
-  BOOST_TEST(store->RequeueWorkerJobs("gpu0").value() == 1);
+  BOOST_TEST(store->RequeueWorkerJobs("gpu0", /*predecessor_dead=*/true).value() == 1);
   const Job back = Get(mine.id);
   BOOST_TEST(JobStateName(back.state) == "queued");
   BOOST_TEST(back.attempts == 1);
   BOOST_TEST(back.seq == mine.seq);  // its place in line
   BOOST_TEST(JobStateName(Get(theirs.id).state) == "running");
   BOOST_TEST(store->Heartbeat(dead.lease, 0.5).status().code() == StatusCode::kConflict);
-  BOOST_TEST(store->RequeueWorkerJobs("gpu0").value() == 0);
+  BOOST_TEST(store->RequeueWorkerJobs("gpu0", true).value() == 0);
   BOOST_TEST(Claim("gpu0").job.id == mine.id);
+}
+
+// A database session lock proves only that the predecessor's session ended:
+// its leases come back once their holder has stopped by its own fence, still
+// before they lapse, never while it may be rendering.
+BOOST_AUTO_TEST_CASE(RequeueWorkerJobsWaitsForTheHoldersFenceUnlessItIsDead) {
+  Open();
+  const std::int64_t owner = NewOwner("alice");
+  Job job = Submit(owner);
+  const ClaimedJob held = Claim("gpu0");
+  const TimeMs fence = SelfFenceAfterMs(options.rules.lease_timeout_ms);
+  BOOST_REQUIRE(fence < options.rules.lease_timeout_ms);
+  BOOST_TEST(store->RequeueWorkerJobs("gpu0", /*predecessor_dead=*/false).value() == 0);
+  clock.Advance(fence - 1);
+  BOOST_TEST(store->RequeueWorkerJobs("gpu0", false).value() == 0);
+  BOOST_TEST(JobStateName(Get(job.id).state) == "running");
+  clock.Advance(2);
+  BOOST_TEST(store->RequeueWorkerJobs("gpu0", false).value() == 1);
+  BOOST_TEST(JobStateName(Get(job.id).state) == "queued");
+  BOOST_TEST(store->Heartbeat(held.lease, 0.5).status().code() == StatusCode::kConflict);
 }
 
 BOOST_AUTO_TEST_CASE(ALostWorkerWithACancelPendingEndsCanceled) {

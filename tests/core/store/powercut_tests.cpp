@@ -292,7 +292,7 @@ class PowerCutRig {
 
   void Worker(const std::string& name) {
     ack_->ForgetRunning();
-    (void)store_->RequeueWorkerJobs(name);  // as a restarted worker does
+    (void)store_->RequeueWorkerJobs(name, true);  // as a restarted worker does (flock: dead)
     WorkerInfo info;
     info.name = name;
     info.device = "cpu";
