@@ -28,7 +28,7 @@ Result<LiveSnapshot> StoreLiveFeed::Snapshot() {
   reported_.clear();
   for (const Job& job : active.jobs) {
     snapshot.states.push_back(
-        StateEvent(active.last_event, job.id, job.owner_id, job.state, JobToJson(job).dump()));
+        StateEvent(active.last_event, job.id, job.owner_id, job.state, JobJsonText(job)));
     if (job.state == JobState::kRunning) running_[job.id] = job.owner_id;
   }
   return snapshot;

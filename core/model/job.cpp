@@ -102,4 +102,8 @@ nlohmann::json JobToJson(const Job& job) {
   return j;
 }
 
+std::string JobJsonText(const Job& job) {
+  return JobToJson(job).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 }  // namespace renderq

@@ -73,5 +73,9 @@ std::string FormatTimestamp(TimeMs t);
 
 // The API's job object (SPEC "Job object"), links included.
 nlohmann::json JobToJson(const Job& job);
+// The job object as text. Its strings may hold what a runner wrote (an
+// error message with invalid UTF-8): those bytes become U+FFFD instead of an
+// exception, as in every response the responder writes.
+std::string JobJsonText(const Job& job);
 
 }  // namespace renderq

@@ -99,7 +99,7 @@ Status RecordEvent(StorageTx& tx, const Job& job, const std::string& event_id) {
   event.job_id = job.id;
   event.owner_id = job.owner_id;
   event.state = job.state;
-  event.job_json = JobToJson(job).dump();
+  event.job_json = JobJsonText(job);
   event.created_at = tx.now();
   return tx.InsertJobEvent(event, WebhookEventFor(job.state));
 }
