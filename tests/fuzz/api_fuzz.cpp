@@ -65,7 +65,7 @@ void Require(bool condition, const char* what) {
 // inputs, created once per process on tmpfs when there is one (commits fsync).
 struct World {
   std::string dir;
-  std::unique_ptr<renderq::QueueJobStore> store;
+  std::unique_ptr<renderq::JobStore> store;
   renderq::Metrics metrics;
   std::unique_ptr<renderq::Api> api;
   sqlite3* side = nullptr;
@@ -112,7 +112,7 @@ struct World {
                      R"(, "camera": {"position": [0, 0, 3], "look_at": [0, 0, 0]},)"
                      R"( "materials": [], "objects": []})";
       r.request_hash = std::string(64, 'a');
-      r.spec.scene = SceneShape{8, 4, 1, 8};
+      r.spec.scene = renderq::SceneShape{8, 4, 1, 8};
       r.spec.cost_units = 8.0 * 4 * 8;
       auto outcome = store->Submit(r);
       Require(outcome.ok(), "fixture submit");
@@ -159,10 +159,14 @@ struct World {
   // Every input starts from the same queue (two owners, no jobs), so an input
   // behaves the same whenever libFuzzer replays it.
   void Reset() {
-    // The side connection has foreign keys off: the scenes go explicitly.
-    const std::string sql = "DELETE FROM idempotency_keys; DELETE FROM job_scenes WHERE seq > " +
-                            std::to_string(fixture_seq) + "; DELETE FROM jobs WHERE seq > " +
-                            std::to_string(fixture_seq) + "; UPDATE jobs SET cancel_requested = 0;";
+    // The side connection has foreign keys off: the inputs, the job events and
+    // the webhooks' rows go explicitly.
+    const std::string sql =
+        "DELETE FROM idempotency_keys; DELETE FROM job_inputs WHERE seq > " +
+        std::to_string(fixture_seq) + "; DELETE FROM jobs WHERE seq > " +
+        std::to_string(fixture_seq) +
+        "; UPDATE jobs SET cancel_requested = 0; DELETE FROM webhook_attempts;"
+        " DELETE FROM webhook_deliveries; DELETE FROM webhooks; DELETE FROM job_events;";
     Require(sqlite3_exec(side, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK,
             "reset the queue");
   }
