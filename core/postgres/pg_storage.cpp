@@ -9,9 +9,8 @@
 #include <thread>
 #include <utility>
 
-#include <nlohmann/json.hpp>
-
 #include "core/postgres/pg_migrations.h"
+#include "core/store/worker_kinds_column.h"
 #include "core/util/db_uri.h"
 
 namespace renderq {
@@ -103,21 +102,6 @@ Job ReadJobRow(const PgResult& r, int row) {
   job.result_etag = r.OptText(row, 21);
   job.media_type = r.OptText(row, 22);
   return job;
-}
-
-// A worker's kinds as the workers.kinds column keeps them: a JSON array.
-std::string KindsToJson(const std::vector<std::string>& kinds) {
-  return nlohmann::json(kinds).dump();
-}
-
-std::vector<std::string> KindsFromJson(const std::string& text) {
-  std::vector<std::string> kinds;
-  const nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!parsed.is_array()) return kinds;  // a CHECK keeps it an array
-  for (const nlohmann::json& kind : parsed) {
-    if (kind.is_string()) kinds.push_back(kind.get<std::string>());
-  }
-  return kinds;
 }
 
 // Kind names as a PostgreSQL text[] literal (names are [a-z0-9-]: nothing to quote).

@@ -13,11 +13,10 @@
 #include <thread>
 #include <utility>
 
-#include <nlohmann/json.hpp>
-
 #include "core/sqlite/results_dir.h"
 #include "core/sqlite/sqlite_maintenance.h"
 #include "core/sqlite/sqlite_migrations.h"
+#include "core/store/worker_kinds_column.h"
 #include "core/util/atomic_file.h"
 #include "core/util/instance_lock.h"
 #include "core/util/unique_fd.h"
@@ -33,21 +32,6 @@ namespace {
 constexpr int kJobColumnCount = 23;
 // The lease fence: the last two parameters of every fenced write.
 #define RQ_FENCE " WHERE id = ? AND lease_id = ? AND state = 'running'"
-
-// A worker's kinds as the workers.kinds column keeps them: a JSON array.
-std::string KindsToJson(const std::vector<std::string>& kinds) {
-  return nlohmann::json(kinds).dump();
-}
-
-std::vector<std::string> KindsFromJson(const std::string& text) {
-  std::vector<std::string> kinds;
-  const nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!parsed.is_array()) return kinds;  // a CHECK keeps it an array
-  for (const nlohmann::json& kind : parsed) {
-    if (kind.is_string()) kinds.push_back(kind.get<std::string>());
-  }
-  return kinds;
-}
 
 Job ReadJobRow(const Statement& row) {
   Job job;
