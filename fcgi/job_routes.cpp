@@ -92,6 +92,17 @@ bool IsValidIdempotencyKey(std::string_view key) {
   return std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
 }
 
+std::optional<HttpResponse> RefuseSubmit(const RouteContext& ctx, const HttpRequest& request) {
+  std::optional<HttpResponse> refusal = RefuseJsonBody(request);
+  if (!refusal && !request.idempotency_key.empty() &&
+      !IsValidIdempotencyKey(request.idempotency_key)) {
+    refusal = MakeProblem(ProblemType::kInvalidIdempotencyKey,
+                          "Idempotency-Key must be 1 to 255 printable ASCII characters");
+  }
+  if (refusal) ctx.metrics.CountSubmit(SubmitResult::kRejected);
+  return refusal;
+}
+
 // The answer to a submit the store decided on, counted in the metrics.
 HttpResponse SubmitAnswer(const RouteContext& ctx, const SubmitRequest& submit,
                           const SubmitOutcome& outcome) {
@@ -133,16 +144,7 @@ HttpResponse SubmitAnswer(const RouteContext& ctx, const SubmitRequest& submit,
 }
 
 HttpResponse SubmitJob(const RouteContext& ctx, const HttpRequest& request, const Owner& owner) {
-  std::optional<HttpResponse> refusal = RefuseJsonBody(request);
-  if (!refusal && !request.idempotency_key.empty() &&
-      !IsValidIdempotencyKey(request.idempotency_key)) {
-    refusal = MakeProblem(ProblemType::kInvalidIdempotencyKey,
-                          "Idempotency-Key must be 1 to 255 printable ASCII characters");
-  }
-  if (refusal) {
-    ctx.metrics.CountSubmit(SubmitResult::kRejected);
-    return std::move(*refusal);
-  }
+  if (std::optional<HttpResponse> refusal = RefuseSubmit(ctx, request)) return std::move(*refusal);
 
   const SceneParseResult parsed = ParseScene(request.body);
   if (!parsed.ok()) {

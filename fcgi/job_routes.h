@@ -5,6 +5,7 @@
 // Thread-safe as the store is. Never throws for bad input.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,10 @@ HttpResponse SubmitJob(const RouteContext& ctx, const HttpRequest& request, cons
 
 // Printable ASCII, 1..255 bytes: a key is an opaque client-chosen string.
 bool IsValidIdempotencyKey(std::string_view key);
+// What every submit (of any kind) is refused for before its body is parsed:
+// the body's framing and type (RefuseJsonBody) and a malformed
+// Idempotency-Key; a refusal is counted in the metrics. nullopt: go on.
+std::optional<HttpResponse> RefuseSubmit(const RouteContext& ctx, const HttpRequest& request);
 // The answer to a submit the store decided on (of any kind), counted in the metrics.
 HttpResponse SubmitAnswer(const RouteContext& ctx, const SubmitRequest& submit,
                           const SubmitOutcome& outcome);

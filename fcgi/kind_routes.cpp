@@ -93,16 +93,7 @@ HttpResponse SubmitKindJob(const RouteContext& ctx, const HttpRequest& request, 
     return NotFound("no job kind \"" + std::string(kind_name.substr(0, 64)) + "\" here");
   }
   const KindSpec& kind = found->second;
-  std::optional<HttpResponse> refusal = RefuseJsonBody(request);
-  if (!refusal && !request.idempotency_key.empty() &&
-      !IsValidIdempotencyKey(request.idempotency_key)) {
-    refusal = MakeProblem(ProblemType::kInvalidIdempotencyKey,
-                          "Idempotency-Key must be 1 to 255 printable ASCII characters");
-  }
-  if (refusal) {
-    ctx.metrics.CountSubmit(SubmitResult::kRejected);
-    return std::move(*refusal);
-  }
+  if (std::optional<HttpResponse> refusal = RefuseSubmit(ctx, request)) return std::move(*refusal);
 
   KindInputParse parsed = ParseKindInput(request.body);
   if (const MalformedInput* malformed = std::get_if<MalformedInput>(&parsed)) {
