@@ -3,24 +3,12 @@
 #include <algorithm>
 #include <string>
 
+#include "core/model/scene_json.h"
+
 namespace renderq {
 namespace {
 
 using Json = nlohmann::json;
-
-std::string EscapeToken(std::string_view token) {
-  std::string out;
-  for (char c : token) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 std::string PrintableAscii(std::string_view s, std::size_t max_bytes) {
   std::string out;
@@ -91,8 +79,8 @@ class Builder final : public nlohmann::json_sax<Json> {
 
   std::string PointerTo(const std::string& token) const {
     std::string pointer;
-    for (std::size_t i = 1; i < stack_.size(); ++i) pointer += "/" + EscapeToken(stack_[i].token);
-    if (!stack_.empty()) pointer += "/" + EscapeToken(token);
+    for (std::size_t i = 1; i < stack_.size(); ++i) pointer += "/" + EscapeJsonPointerToken(stack_[i].token);
+    if (!stack_.empty()) pointer += "/" + EscapeJsonPointerToken(token);
     return pointer;
   }
 

@@ -17,6 +17,8 @@
 #include <valijson/validation_results.hpp>
 #include <valijson/validator.hpp>
 
+#include "core/model/scene_json.h"
+
 namespace renderq {
 
 struct KindSchema::Compiled {
@@ -27,20 +29,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string EscapePointerToken(const std::string& token) {
-  std::string out;
-  for (char c : token) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 // valijson's context ["<root>", "[camera]", "[3]"] -> "/camera/3". Keys and
 // indexes look alike ("[3]"), as they do in a JSON pointer.
 std::string ContextToPointer(const std::vector<std::string>& context) {
@@ -50,7 +38,7 @@ std::string ContextToPointer(const std::vector<std::string>& context) {
     std::string token = part.size() >= 2 && part.front() == '[' && part.back() == ']'
                             ? part.substr(1, part.size() - 2)
                             : part;
-    pointer += "/" + EscapePointerToken(token);
+    pointer += "/" + EscapeJsonPointerToken(token);
   }
   return pointer;
 }
@@ -160,12 +148,12 @@ InputFinding Word(const json& schema, const valijson::ValidationResults::Error& 
   std::string pointer = ContextToPointer(error.context);
   const std::string& d = error.description;
   if (auto name = QuotedTail(d, "Missing required property '")) {
-    return {pointer + "/" + EscapePointerToken(*name), "is required"};
+    return {pointer + "/" + EscapeJsonPointerToken(*name), "is required"};
   }
   if (auto name = QuotedTail(d,
                              "Object contains a property that could not be validated using "
                              "'properties' or 'additionalProperties' constraints: '")) {
-    return {pointer + "/" + EscapePointerToken(*name), "unknown key (not allowed by the schema)"};
+    return {pointer + "/" + EscapeJsonPointerToken(*name), "unknown key (not allowed by the schema)"};
   }
   struct Rewrite {
     std::string_view from;
