@@ -13,6 +13,10 @@ Faults:
                     acknowledged meanwhile
   partition         nftables drops between two groups of hosts, both ways or
                     one way, for a while, then heals (shapes below)
+  cut_at_claim      waits until some GPU host claims a job of `min_samples`
+                    to `max_samples` samples, then cuts that host off from the
+                    database at once: its lease lapses while it renders or
+                    while its finish waits for the database
   kill              SIGKILL of one program (a worker, a responder, nginx); the
                     supervisor starts it again
   kill_standby      SIGKILL of the standby's host, then the standby started again
@@ -27,6 +31,7 @@ Faults:
 """
 import json
 import random
+import re
 import time
 
 PARTITION_SHAPES = (
@@ -121,6 +126,40 @@ class Nemesis:
         self.record("partition", t0, time.time(), shape=shape, side_a=a, side_b=b,
                     one_way=one_way)
 
+    def cut_at_claim(self, duration, min_samples, max_samples, wait=60.0):
+        """A partition timed by the workers' logs rather than the clock, so
+        that the host surely holds a lease on a job of the size wanted when
+        it is cut: a random moment often finds it between jobs or near the
+        end of one, and nothing lapses."""
+        c = self.c
+        logs = {h: c.worker_log(h) for h in c.gpu_hosts}
+        offsets = {h: (p.stat().st_size if p.exists() else 0) for h, p in logs.items()}
+        claim = re.compile(r" claimed job=\S+ .*\bsamples=(\d+)")
+        deadline = time.time() + wait
+        target = None
+        while target is None:
+            if time.time() > deadline:
+                raise TimeoutError("no GPU host claimed a job of %d to %d samples in %.0f s"
+                                   % (min_samples, max_samples, wait))
+            time.sleep(0.02)
+            for host, path in logs.items():
+                with open(path, "rb") as f:
+                    f.seek(offsets[host])
+                    text = f.read()
+                done = text.rfind(b"\n") + 1  # a line still being written waits
+                offsets[host] += done
+                lines = text[:done].decode("utf-8", "replace").splitlines()
+                if any((m := claim.search(l)) and min_samples <= int(m.group(1)) <= max_samples
+                       for l in lines):
+                    target = host
+                    break
+        t0 = time.time()
+        c.net.partition([target], c.pg_hosts)
+        time.sleep(duration)
+        c.net.heal()
+        self.record("partition", t0, time.time(), shape="gpu_from_db", side_a=[target],
+                    side_b=c.pg_hosts, one_way=False, timed_by="claim")
+
     def slow(self, delay, duration, target=None):
         c = self.c
         target = target or self.rng.choice(c.gpu_hosts + c.web_hosts)
@@ -192,6 +231,8 @@ def perform(nemesis, step):
         nemesis.lagging_failover(arg)
     elif kind == "partition":
         nemesis.partition(*arg)
+    elif kind == "cut_at_claim":
+        nemesis.cut_at_claim(*arg)
     elif kind == "kill":
         nemesis.kill()
     elif kind == "kill_standby":

@@ -23,10 +23,10 @@ database's rows and row history and the workers' logs.
    load, then the primary killed and the standby promoted. The checker must
    report acknowledged jobs as lost: it would have seen a loss above.
 3. planted bug: the workers run with --test-accept-stale-finish (no
-   self-fencing, and the store accepts a finish from a stale lease); GPU
-   hosts are cut off from the database while they render. The checker must
-   report finishes accepted from stale leases (or jobs finished twice) and
-   jobs rendered on two hosts at once.
+   self-fencing, and the store accepts a finish from a stale lease); a GPU
+   host is cut off from the database as it claims a job, short or long.
+   The checker must report finishes accepted from stale leases (or jobs
+   finished twice) and jobs rendered on two hosts at once.
 
 Needs root (network namespaces) and nftables; without them it fails, it does
 not skip. RENDERQ_HA_KEEP=DIR keeps each run's histories and logs under DIR.
@@ -129,12 +129,20 @@ def control(base):
 
 
 def planted_bug(base):
-    steps = [("partition", ("gpu_from_db", 4.0, host)) for host in ("gpu-1", "gpu-2", "gpu-3")]
-    steps += [("slow", (2.5, 4.0, "gpu-1")), ("partition", ("gpu_from_db", 4.0, "gpu-2"))]
+    # Two sizes of job, each cut off from the database as a GPU host claims
+    # it (CPU: ~8 M samples/s on one core here; the lease is 2 s, the cut 6 s):
+    # a short one (0.1-0.3 s) finishes while cut off and its finish goes
+    # through once the cut heals, after another host has taken the job over
+    # (~2.1 s after the cut) and finished it: a stale finish. A long one
+    # (3.5-5 s, and longer as its checkpoint and preview writes wait for the
+    # database) renders on past its lease while another host renders it too.
+    short = {"width": 64, "height": 48, "min_samples": 300, "max_samples": 800}
+    long = {"width": 64, "height": 48, "min_samples": 9000, "max_samples": 12000}
+    steps = [("cut_at_claim", (6.0, short["min_samples"], short["max_samples"])),
+             ("cut_at_claim", (6.0, long["min_samples"], long["max_samples"]))] * 2
+    steps += [("slow", (2.5, 4.0, "gpu-1"))]
     sc = scenario.Scenario(name="planted-stale-finish", synchronous=True, steps=steps, seed=3,
-                           long_share=0.5, rate=8.0, settle=2.0,
-                           long={"width": 64, "height": 48, "min_samples": 600,
-                                 "max_samples": 1500},
+                           long_share=0.05, rate=3.0, settle=2.0, tiny=short, long=long,
                            worker_args=("--test-accept-stale-finish",))
     sc.on_step = progress(sc.name)
     report = run(sc, base)
