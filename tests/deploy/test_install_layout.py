@@ -110,6 +110,8 @@ def expected_files(prefix, site_dir):
         prefix + "/bin/renderq-render": "scene renderer CLI",
         prefix + "/lib/sysusers.d/renderq.conf": "system user",
         prefix + "/lib/tmpfiles.d/renderq.conf": "directories",
+        prefix + "/lib/systemd/system/nginx.service.d/renderq-nchan.conf":
+            "nginx drop-in: a killed nginx's publisher socket removed before it starts",
         prefix + "/share/renderq/sql/sqlite/001_initial.sql": "schema",
         prefix + "/share/doc/renderq/deploy.md": "this guide",
         prefix + "/share/doc/renderq/renderq.env.example": "settings example",

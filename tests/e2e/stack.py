@@ -143,9 +143,16 @@ class Stack:
             cert=self.cert, key=self.key, socket=self.socket, results=self.results,
             submit_rate=self.submit_rate, submit_burst=self.submit_burst,
             worker_processes=self.nginx_workers)
-        self.nginx = self._spawn("nginx", ["nginx", "-p", str(self.dir / "nginx"),
-                                           "-c", str(conf), "-e", "stderr"])
+        self.nginx_argv = ["nginx", "-p", str(self.dir / "nginx"), "-c", str(conf), "-e", "stderr"]
+        self.start_nginx()
         self.wait_ready()
+
+    def start_nginx(self):
+        # A killed nginx leaves its unix listen sockets behind, and a new one
+        # would not bind them (as the systemd drop-in and scripts/run know).
+        with contextlib.suppress(FileNotFoundError):
+            (self.dir / "nginx" / "nchan.sock").unlink()
+        self.nginx = self._spawn("nginx", self.nginx_argv)
 
     def stop(self):
         """Stops every process and removes the directory. Safe to call twice."""
