@@ -4,8 +4,8 @@ copy of this checkout with no build directory, then plain `scripts/run`.
 
 Phase 1 (--demo): the script must build every program the stack runs from
 nothing, print the two `export` lines, hand out a token that works, start a
-worker (it appears in /api/v1/queue `workers`), render every example into out/
-and exit 0.
+worker (it appears in /api/v1/queue `workers`), render every example and one
+job of each shipped kind (povray, python-example) into out/ and exit 0.
 
 Phase 2 (no flag, same copy): the printed curl command, pasted as a user would,
 submits a job that succeeds. Then the supervision: the worker, the responder and
@@ -20,7 +20,8 @@ process behind.
 Phase 4 (same copy, built): `scripts/run --postgres --demo` creates a
 PostgreSQL server under var/pg/, runs two workers that share nothing but its
 URI (each in its own directory under var/hosts/, no --results), renders every
-example, exits 0, and stops the server with everything else.
+example and each shipped kind's job, exits 0, and stops the server with
+everything else.
 
 The copy holds what git would commit (tracked files and untracked files that are
 not ignored), so a file missing from the repository fails here as in a fresh
@@ -53,6 +54,26 @@ SCENE = {
     "objects": [{"type": "sphere", "center": [0, 0.5, 0], "radius": 0.5, "material": "red"}],
 }
 BUILD_AND_DEMO_LIMIT = 1500  # the whole first phase, build included
+
+
+def demo_outputs(checkout, phase):
+    """The files --demo must leave in out/: a PNG per example scene and the
+    output of one job of each shipped kind that has an example input (named
+    for the kind, with its output type's extension). Returns their names."""
+    examples = sorted(p.stem for p in (checkout / "examples").glob("*.json"))
+    assert examples, "no examples"
+    wanted = {name + ".png": "image/png" for name in examples}
+    for kind_file in sorted((checkout / "kinds.d").glob("*.json")):
+        if (checkout / "examples" / "kind-inputs" / kind_file.name).is_file():
+            media = json.loads(kind_file.read_text()).get("output_media_type", "image/png")
+            assert media == "image/png", "%s: a shipped kind of type %s" % (kind_file, media)
+            wanted[kind_file.stem + ".png"] = media
+    assert len(wanted) > len(examples), "no shipped kind with an example input"
+    for name in sorted(wanted):
+        out = checkout / "out" / name
+        assert out.is_file() and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", \
+            "out/%s missing or not a PNG after %s" % (name, phase)
+    return sorted(wanted)
 
 
 def copy_checkout(source, destination):
@@ -305,10 +326,7 @@ def phase_postgres(checkout, env):
             code, run.stderr_tail())
     finally:
         run.stop()
-    for name in sorted(p.stem for p in (checkout / "examples").glob("*.json")):
-        png = checkout / "out" / (name + ".png")
-        assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", \
-            "out/%s.png missing after the PostgreSQL demo" % name
+    demo_outputs(checkout, "the PostgreSQL demo")
     assert not list((checkout / "var" / "hosts").glob("*/*")), "a worker wrote into its directory"
     leftovers = subprocess.run(["pgrep", "-f", str(checkout / "var" / "pg")], capture_output=True,
                                text=True)
@@ -334,13 +352,8 @@ def phase_demo(checkout, env):
         assert code == 0, "scripts/run --demo exited %d; stderr:\n%s" % (code, run.stderr_tail())
     finally:
         run.stop()
-    examples = sorted(p.stem for p in (checkout / "examples").glob("*.json"))
-    assert examples, "no examples"
-    for name in examples:
-        png = checkout / "out" / (name + ".png")
-        assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", \
-            "out/%s.png missing or not a PNG" % name
-    print("demo: exit 0, out/ holds %s" % ", ".join(n + ".png" for n in examples), flush=True)
+    print("demo: exit 0, out/ holds %s" % ", ".join(demo_outputs(checkout, "the demo")),
+          flush=True)
 
 
 def phase_interactive(checkout, env):
