@@ -4,22 +4,20 @@
 // StandardInput=socket, on fd 0; serves with a pool of threads until SIGTERM or
 // SIGINT, then finishes the requests in flight and exits within a second.
 #include <fcgiapp.h>
-#include <grp.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <cstdlib>
-#include <cstring>
 #include <optional>
 #include <string>
 #include <thread>
 
 #include "core/model/kind_paths.h"
 #include "core/store/open_job_store.h"
+#include "core/util/fcgi_socket.h"
 #include "fcgi/api.h"
 #include "fcgi/fcgi_server.h"
 #include "fcgi/flags.h"
@@ -30,36 +28,10 @@
 namespace renderq {
 namespace {
 
-constexpr int kListenBacklog = 1024;
 constexpr auto kStopTimeout = std::chrono::milliseconds(900);
 
-// Creates the unix socket with mode 0660 (group: `group` when given), so that
-// only its owner and nginx's group can connect: Debian's libfcgi still aborts
-// on some crafted records, so no one else may reach it.
-Result<int> OpenUnixSocket(const std::string& path, const std::string& group) {
-  std::optional<gid_t> gid;
-  if (!group.empty()) {
-    const struct group* g = ::getgrnam(group.c_str());
-    if (g == nullptr) return Status::InvalidArgument("unknown group '" + group + "'");
-    gid = g->gr_gid;
-  }
-  // Created with the final mode's complement as umask: never reachable by others,
-  // not even between bind() and chmod().
-  const mode_t old_umask = ::umask(0117);
-  const int fd = FCGX_OpenSocket(path.c_str(), kListenBacklog);
-  ::umask(old_umask);
-  if (fd < 0) return Status::Unavailable("cannot listen on " + path + ": " + std::strerror(errno));
-  if (::chmod(path.c_str(), 0660) != 0 ||
-      (gid && ::chown(path.c_str(), static_cast<uid_t>(-1), *gid) != 0)) {
-    const std::string why = std::strerror(errno);
-    ::close(fd);
-    return Status::Unavailable("cannot set mode or group of " + path + ": " + why);
-  }
-  return fd;
-}
-
 Result<int> ListenFd(const Flags& flags) {
-  if (!flags.socket.empty()) return OpenUnixSocket(flags.socket, flags.socket_group);
+  if (!flags.socket.empty()) return ListenFcgiUnixSocket(flags.socket, flags.socket_group);
   struct stat st {};
   if (::fstat(STDIN_FILENO, &st) != 0 || !S_ISSOCK(st.st_mode)) {
     return Status::InvalidArgument(

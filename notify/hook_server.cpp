@@ -1,22 +1,15 @@
 #include "notify/hook_server.h"
 
 #include <fcgiapp.h>
-#include <grp.h>
 #include <poll.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-#include <optional>
-
+#include "core/util/fcgi_socket.h"
 #include "notify/live_channels.h"
 
 namespace renderq::notify {
 
 namespace {
-
-constexpr int kBacklog = 1024;
 
 std::string Param(FCGX_Request& request, const char* name) {
   const char* v = FCGX_GetParam(name, request.envp);
@@ -40,24 +33,8 @@ void Refuse(FCGX_Request& request, int status, const std::string& detail) {
 }  // namespace
 
 Result<int> ListenOnUnixSocket(const std::string& path, const std::string& group) {
-  std::optional<gid_t> gid;
-  if (!group.empty()) {
-    const struct group* g = ::getgrnam(group.c_str());
-    if (g == nullptr) return Status::InvalidArgument("unknown group '" + group + "'");
-    gid = g->gr_gid;
-  }
   ::unlink(path.c_str());
-  const mode_t old_umask = ::umask(0117);
-  const int fd = FCGX_OpenSocket(path.c_str(), kBacklog);
-  ::umask(old_umask);
-  if (fd < 0) return Status::Unavailable("cannot listen on " + path + ": " + std::strerror(errno));
-  if (::chmod(path.c_str(), 0660) != 0 ||
-      (gid && ::chown(path.c_str(), static_cast<uid_t>(-1), *gid) != 0)) {
-    const std::string why = std::strerror(errno);
-    ::close(fd);
-    return Status::Unavailable("cannot set mode or group of " + path + ": " + why);
-  }
-  return fd;
+  return ListenFcgiUnixSocket(path, group);
 }
 
 HookServer::HookServer(LiveHub* hub, int listen_fd, Log log)

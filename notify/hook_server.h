@@ -25,8 +25,8 @@
 
 namespace renderq::notify {
 
-// A unix socket for FastCGI, mode 0660 (group `group` unless empty) from the
-// start: nobody else can connect even for a moment.
+// ListenFcgiUnixSocket (core/util/fcgi_socket.h) after removing what a killed
+// renderq-notify left at `path`.
 Result<int> ListenOnUnixSocket(const std::string& path, const std::string& group);
 
 class HookServer {

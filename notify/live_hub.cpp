@@ -20,6 +20,18 @@ std::vector<std::string> ChannelsOf(const std::vector<std::string>& sids) {
   return out;
 }
 
+// The streams' channels, `batch` to a request (one request names at most
+// that many channels; nginx's limit on a channel id's length).
+template <typename Send>
+void InBatches(const std::vector<std::string>& sids, std::size_t batch, Send send) {
+  const std::vector<std::string> channels = ChannelsOf(sids);
+  for (std::size_t i = 0; i < channels.size(); i += batch) {
+    send(std::vector<std::string>(
+        channels.begin() + static_cast<std::ptrdiff_t>(i),
+        channels.begin() + static_cast<std::ptrdiff_t>(std::min(channels.size(), i + batch))));
+  }
+}
+
 }  // namespace
 
 LiveHub::LiveHub(ChannelPublisher* publisher, const Clock* clock, LiveHubOptions options, Log log)
@@ -46,31 +58,21 @@ void LiveHub::Start(const std::vector<LiveEvent>& states) {
 }
 
 void LiveHub::PublishTo(const std::vector<std::string>& sids, std::string_view message) {
-  const std::vector<std::string> channels = ChannelsOf(sids);
-  for (std::size_t i = 0; i < channels.size(); i += options_.batch) {
-    const std::vector<std::string> batch(
-        channels.begin() + static_cast<std::ptrdiff_t>(i),
-        channels.begin() +
-            static_cast<std::ptrdiff_t>(std::min(channels.size(), i + options_.batch)));
+  InBatches(sids, options_.batch, [&](const std::vector<std::string>& batch) {
     if (Status s = publisher_->Publish(batch, message); !s.ok()) {
       // nginx down or restarting: its streams are gone with it, and clients
       // that reconnect start from the views kept here.
       log_("cannot publish to " + std::to_string(batch.size()) + " streams: " + s.ToString());
     }
-  }
+  });
 }
 
 void LiveHub::End(const std::vector<std::string>& sids) {
-  const std::vector<std::string> channels = ChannelsOf(sids);
-  for (std::size_t i = 0; i < channels.size(); i += options_.batch) {
-    const std::vector<std::string> batch(
-        channels.begin() + static_cast<std::ptrdiff_t>(i),
-        channels.begin() +
-            static_cast<std::ptrdiff_t>(std::min(channels.size(), i + options_.batch)));
+  InBatches(sids, options_.batch, [&](const std::vector<std::string>& batch) {
     if (Status s = publisher_->Delete(batch); !s.ok()) {
       log_("cannot end " + std::to_string(batch.size()) + " streams: " + s.ToString());
     }
-  }
+  });
   for (const std::string& sid : sids) Forget(sid);
 }
 

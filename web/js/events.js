@@ -10,7 +10,7 @@
 // once it delivers again.
 
 import {ApiError, request} from "./api.js";
-import {changed, isPaused, track, untrack} from "./poller.js";
+import {changed, INTERVAL_MS, isPaused, track, untrack} from "./poller.js";
 import {SseParser} from "./sse_parser.js";
 
 const FIRST_RETRY_MS = 1000;
@@ -162,4 +162,26 @@ export class EventStream {
     if (wasUp || this.failures === 1) this.handlers.onDown(error);
     changed();
   }
+}
+
+/**
+ * The owner's stream (/api/v1/events) beside a view's poller: a `state` event
+ * polls at once, a `progress` event moves that job's view (`views`: job id ->
+ * an object with `job` and `update(job)`); while the stream is live the
+ * poller waits `pollWithStreamMs` between polls, else its usual INTERVAL_MS.
+ * Returns the started stream, for the view to stop.
+ */
+export function followOwnerEvents(poller, views, pollWithStreamMs) {
+  return new EventStream("/api/v1/events", {
+    onEvent: ({event, data}) => {
+      if (event === "state") {
+        poller.kick();
+      } else if (event === "progress") {
+        const view = views.get(data.id);
+        if (view) view.update({...view.job, progress: data.progress, eta_seconds: data.eta_seconds});
+      }
+    },
+    onUp: () => poller.setInterval(pollWithStreamMs),
+    onDown: () => poller.setInterval(INTERVAL_MS),
+  }).start();
 }

@@ -7,8 +7,8 @@ import {api} from "../api.js";
 import {etaText, progressBar, STATES, stateBadge} from "../components.js";
 import {h, replace} from "../dom.js";
 import {duration, shortId, sizeText, when} from "../format.js";
-import {EventStream} from "../events.js";
-import {INTERVAL_MS, Poller} from "../poller.js";
+import {followOwnerEvents} from "../events.js";
+import {Poller} from "../poller.js";
 
 const PAGE_SIZE = 20;
 const POLL_WITH_STREAM_MS = 30000;
@@ -95,18 +95,7 @@ export function mountJobs(main, {route, navigate}) {
         : null);
   });
   poller.start();
-  const stream = new EventStream("/api/v1/events", {
-    onEvent: ({event, data}) => {
-      if (event === "state") {
-        poller.kick();
-      } else if (event === "progress") {
-        const r = rows.get(data.id);
-        if (r) r.update({...r.job, progress: data.progress, eta_seconds: data.eta_seconds});
-      }
-    },
-    onUp: () => poller.setInterval(POLL_WITH_STREAM_MS),
-    onDown: () => poller.setInterval(INTERVAL_MS),
-  }).start();
+  const stream = followOwnerEvents(poller, rows, POLL_WITH_STREAM_MS);
   return () => {
     stream.stop();
     poller.stop();

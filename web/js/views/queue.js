@@ -11,8 +11,8 @@ import {api} from "../api.js";
 import {etaText, imageFrame, notice, progressBar} from "../components.js";
 import {h, replace, setText} from "../dom.js";
 import {aboutSeconds, shortId, si, sizeText, when} from "../format.js";
-import {EventStream} from "../events.js";
-import {INTERVAL_MS, Poller} from "../poller.js";
+import {followOwnerEvents} from "../events.js";
+import {Poller} from "../poller.js";
 
 const STALE_HEARTBEAT_SECONDS = 30;
 const POLL_WITH_STREAM_MS = 10000;
@@ -161,18 +161,7 @@ export function mountQueue(main) {
   });
   poller.countNotModified = () => queueResource.notModified + mineResource.notModified;
   poller.start();
-  const stream = new EventStream("/api/v1/events", {
-    onEvent: ({event, data}) => {
-      if (event === "state") {
-        poller.kick();
-      } else if (event === "progress") {
-        const card = cards.get(data.id);
-        if (card) card.update({...card.job, progress: data.progress, eta_seconds: data.eta_seconds});
-      }
-    },
-    onUp: () => poller.setInterval(POLL_WITH_STREAM_MS),
-    onDown: () => poller.setInterval(INTERVAL_MS),
-  }).start();
+  const stream = followOwnerEvents(poller, cards, POLL_WITH_STREAM_MS);
   return () => {
     stream.stop();
     poller.stop();
